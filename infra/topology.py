@@ -1,0 +1,18 @@
+"""THE topology: every service's declaration and the platform's shared resources.
+
+Both backends are built from ``SYSTEM``: the CDK stacks (``infra/``) and the
+local runtime (``infra/local/``). Importing it imports no CDK and no boto3.
+"""
+
+from __future__ import annotations
+
+from services.profile import topology as profile
+from shared.topology import EventBus, System
+
+BUS = EventBus(id="dangol")
+
+SYSTEM = System(
+    name="dangol",
+    bus=BUS,
+    services=(profile.SERVICE,),
+)

@@ -1,0 +1,95 @@
+"""The profile API: thin routes that parse, call one logic function and return a model."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from services.profile.dal.profiles import DynamoProfileStore
+from services.profile.handlers.env import ProfileApiSettings
+from services.profile.logic import profiles
+from services.profile.models.profile import CUSTOMER_ID_PATTERN, Profile, ProfileCreate, ProfileUpdate
+from services.profile.topology import API, CUSTOMER_GET, ME_CREATE, ME_GET, ME_UPDATE, PROFILES, SERVICE
+from shared.api import make_resolver, parse_if_match, respond
+from shared.clock import utc_now
+from shared.dynamo import DynamoTable
+from shared.idempotency import IdempotencyStore
+from shared.ids import new_id
+from shared.observability import make_logger, make_metrics
+from shared.settings import load
+
+logger = make_logger()
+metrics = make_metrics()
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    settings: ProfileApiSettings
+    store: DynamoProfileStore
+    idempotency: IdempotencyStore
+
+
+@functools.cache
+def dependencies() -> Dependencies:
+    """Built once per cold start, on first use (settings validated here)."""
+    settings = load(ProfileApiSettings)
+    table = DynamoTable(settings.profiles_table)
+    return Dependencies(
+        settings=settings,
+        store=DynamoProfileStore(table),
+        idempotency=IdempotencyStore(
+            table,
+            partition_key=PROFILES.partition_key.name,
+            sort_key=PROFILES.sort_key.name if PROFILES.sort_key else None,
+            ttl_attribute=PROFILES.ttl_attribute or "expires_at",
+            lock_s=API.timeout_s,
+        ),
+    )
+
+
+app = make_resolver(SERVICE, API, idempotency_store=lambda: dependencies().idempotency)
+
+
+def _with_etag(profile: Profile, status: int = 200) -> Response[Profile]:
+    return respond(profile, status=status, version=profile.version)
+
+
+@app.on(ME_CREATE, status=201, description="Created", errors=(409,))
+def create_me(body: ProfileCreate) -> Response[Profile]:
+    profile = profiles.register(
+        dependencies().store, app.caller.subject, body, clock=utc_now, new_id=lambda: new_id("cus")
+    )
+    metrics.add_metric(name="ProfileCreated", unit="Count", value=1)
+    logger.info("profile created", extra={"customer_id": profile.customer_id})
+    return _with_etag(profile, 201)
+
+
+@app.on(ME_GET, errors=(404,))
+def get_me() -> Response[Profile]:
+    return _with_etag(profiles.my_profile(dependencies().store, app.caller.subject))
+
+
+@app.on(ME_UPDATE, errors=(404, 412))
+def update_me(body: ProfileUpdate) -> Response[Profile]:
+    expected = parse_if_match(app.current_event.headers.get("If-Match"))
+    profile = profiles.update_mine(
+        dependencies().store, app.caller.subject, body, expected_version=expected, clock=utc_now
+    )
+    return _with_etag(profile)
+
+
+@app.on(CUSTOMER_GET, errors=(404,))
+def get_customer(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> Response[Profile]:
+    return _with_etag(profiles.customer(dependencies().store, customer_id))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

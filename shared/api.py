@@ -1,0 +1,324 @@
+"""The resolver factory: Powertools' REST resolver with validation, OpenAPI from the
+pydantic models, the caller and role check from the topology, idempotency, and
+the ONE mapping from exceptions to HTTP responses.
+
+A service builds its resolver from its topology and binds each route object:
+
+    app = make_resolver(SERVICE, API_FUNCTION, idempotency=...)
+
+    @app.on(ME_GET)
+    def get_me() -> ProfileOut: ...
+
+Before Powertools validates anything, every request is checked against the
+route's declaration: the caller must be authenticated (401) and hold an allowed
+role (403), the body must fit the route's limit (413) and be JSON (415). Every
+error body is ``{"error": {"code", "message", "details"}}``; no client input
+reaches the catch-all 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.shared.json_encoder import Encoder
+from pydantic import BaseModel, Field
+
+from shared import idempotency
+from shared.auth import Caller
+from shared.errors import (
+    BadRequest,
+    DangolError,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+)
+from shared.observability import make_logger
+from shared.settings import ConfigurationError
+from shared.topology import Function, Route, Service
+
+F = TypeVar("F", bound=Callable[..., Any])
+JSON = "application/json"
+CALLER = "caller"
+_log = make_logger()
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Machine-readable; stable across releases.", examples=["validation_error"])
+    message: str = Field(description="For humans; may change.")
+    details: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ErrorBody(BaseModel):
+    error: ErrorInfo
+
+
+serialize = functools.partial(json.dumps, separators=(",", ":"), cls=Encoder, ensure_ascii=False)
+
+
+def error_response(exc: DangolError) -> Response[Any]:
+    """The single rendering of an error as an HTTP response."""
+    return Response(
+        status_code=exc.status,
+        content_type=JSON,
+        body=serialize(exc.body()),
+        headers=exc.headers or None,
+    )
+
+
+def _validation_error(exc: RequestValidationError) -> DangolError:
+    details = [
+        {"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type", ""), "msg": str(e.get("msg", ""))}
+        for e in exc.errors()
+    ]
+    if any(d["type"] == "json_invalid" for d in details):
+        return BadRequest("The body is not valid JSON.", code="malformed_json", details=details[:1])
+    return Unprocessable(details=details[:50])
+
+
+_ERROR_DOCS: dict[int, str] = {
+    400: "Malformed request (bad JSON, cursor or header).",
+    401: "Missing, expired or forged token.",
+    403: "The caller's role may not call this route.",
+    404: "No such resource.",
+    409: "Conflict: it exists, it changed, or the same Idempotency-Key is in flight.",
+    412: "If-Match does not match the current version.",
+    413: "The body is larger than this route accepts.",
+    415: "The body is not application/json.",
+    422: "The input does not match the schema; `details` lists each problem.",
+    429: "Throttled; retry after the Retry-After header.",
+}
+
+
+def _responses(
+    route: Route, status: int, description: str, extra: tuple[int, ...]
+) -> dict[int, OpenAPIResponse]:
+    codes = {401, 403, 422, 429, *extra}
+    if route.path_params:
+        codes.add(404)
+    if route.has_body:
+        codes |= {400, 413, 415}
+    if route.idempotent:
+        codes |= {400, 409}
+    docs: dict[int, OpenAPIResponse] = {status: {"description": description}}
+    for code in sorted(codes):
+        docs[code] = {"description": _ERROR_DOCS[code], "content": {JSON: {"model": ErrorBody}}}
+    return docs
+
+
+class DangolResolver(APIGatewayRestResolver):
+    def __init__(
+        self,
+        service: Service,
+        function: Function,
+        *,
+        idempotency_store: Callable[[], idempotency.IdempotencyStore] | None = None,
+    ) -> None:
+        super().__init__(
+            enable_validation=True,
+            serializer=serialize,
+            cors=CORSConfig(
+                allow_origin="*",
+                allow_headers=["Authorization", "Content-Type", idempotency.HEADER, "If-Match"],
+                expose_headers=["ETag", "Retry-After", idempotency.REPLAYED_HEADER],
+                max_age=600,
+            ),
+        )
+        self.service = service
+        self.function = function
+        self._declared = {(r.method, r.path): r for r in service.routes_of(function)}
+        self._bound: set[Route] = set()
+        self._idempotency_store = idempotency_store
+        self._register_error_handlers()
+
+    # -- binding routes from the topology ---------------------------------------------------
+
+    def on(
+        self,
+        route: Route,
+        *,
+        status: int = 200,
+        description: str = "OK",
+        errors: tuple[int, ...] = (),
+    ) -> Callable[[F], F]:
+        """Register the decorated function as the implementation of a declared route."""
+        if (route.method, route.path) not in self._declared:
+            raise LookupError(f"{route.key} is not declared for function {self.function.id}")
+        middlewares: list[Callable[..., Any]] = []
+        if route.idempotent:
+            if self._idempotency_store is None:
+                raise LookupError(f"{route.key} is idempotent but the resolver has no idempotency store")
+            middlewares.append(self._idempotent)
+        self._bound.add(route)
+        return self.route(
+            route.powertools_path,
+            method=route.method,
+            summary=route.summary,
+            tags=[self.service.name],
+            operation_id=_operation_id(route),
+            responses=_responses(route, status, description, errors),
+            middlewares=middlewares,
+        )
+
+    @property
+    def unbound_routes(self) -> set[Route]:
+        return set(self._declared.values()) - self._bound
+
+    @property
+    def caller(self) -> Caller:
+        caller = self.context.get(CALLER)
+        if not isinstance(caller, Caller):  # pragma: no cover - guarded before any route runs
+            raise RuntimeError("no caller on this request")
+        return caller
+
+    # -- the guard: declared route, caller, role, body size and type ------------------------
+
+    def _resolve(self) -> ResponseBuilder[Any]:
+        try:
+            self.context[CALLER] = self._guard(self.current_event.raw_event)
+        except DangolError as exc:
+            return ResponseBuilder(error_response(exc), serializer=self._serializer)
+        return super()._resolve()
+
+    def _guard(self, event: dict[str, Any]) -> Caller:
+        method = str(event.get("httpMethod") or "").upper()
+        route = self._declared.get((method, str(event.get("resource") or "")))
+        if route is None:
+            raise NotFound("No such route.", code="route_not_found")
+        caller = Caller.from_event(event)
+        if not caller.has_any(route.allow):
+            raise Forbidden("Your role may not call this route.")
+        body = event.get("body")
+        if body:
+            size = len(body.encode()) if isinstance(body, str) else 0
+            if event.get("isBase64Encoded"):
+                try:
+                    size = len(base64.b64decode(body, validate=True))
+                except (binascii.Error, ValueError):
+                    raise BadRequest("The body is not valid base64.", code="malformed_body") from None
+            if size > route.max_body_bytes:
+                raise PayloadTooLarge(f"The body may be at most {route.max_body_bytes} bytes.")
+            headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+            content_type = headers.get("content-type", JSON).split(";")[0].strip().lower()
+            if content_type != JSON:
+                raise UnsupportedMediaType()
+        return caller
+
+    # -- idempotency (route middleware, after validation) -----------------------------------
+
+    def _idempotent(self, app: APIGatewayRestResolver, next_middleware: Callable[..., Response[Any]]) -> Any:
+        key = app.current_event.headers.get(idempotency.HEADER)  # headers are case-insensitive
+        if not key:
+            return next_middleware(app)
+        assert self._idempotency_store is not None
+        store = self._idempotency_store()
+        event = app.current_event
+        scope = f"{self.caller.subject}#{event.http_method} {event.resource}"
+        fingerprint = idempotency.request_hash(event.http_method, event.path, event.body)
+        token, stored = store.begin(scope, idempotency.validate_key(key), fingerprint)
+        if stored is not None:
+            return Response(
+                status_code=stored.status,
+                content_type=stored.content_type,
+                body=stored.body,
+                headers={**stored.headers, idempotency.REPLAYED_HEADER: "true"},
+            )
+        try:
+            response = next_middleware(app)
+        except BaseException:
+            store.release(scope, key, token)
+            raise
+        if response.status_code >= HTTPStatus.BAD_REQUEST:
+            store.release(scope, key, token)
+            return response
+        body = response.body if isinstance(response.body, str) else serialize(response.body)
+        headers = {k: str(v) for k, v in response.headers.items() if k in idempotency.REPLAYED_HEADERS}
+        content_type = str(response.headers.get("Content-Type") or JSON)
+        stored = idempotency.StoredResponse(response.status_code, body, content_type, headers)
+        store.complete(scope, key, token, stored)
+        return response
+
+    # -- the one exception -> HTTP mapping ---------------------------------------------------
+
+    def _register_error_handlers(self) -> None:
+        @self.exception_handler(DangolError)  # type: ignore[untyped-decorator]
+        def _dangol(exc: DangolError) -> Response[Any]:
+            if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+                _log.warning("dependency failure", extra={"error_code": exc.code})
+            return error_response(exc)
+
+        @self.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+        def _invalid(exc: RequestValidationError) -> Response[Any]:
+            return error_response(_validation_error(exc))
+
+        @self.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+        def _media(_: RequestUnsupportedContentType) -> Response[Any]:
+            return error_response(UnsupportedMediaType())
+
+        @self.exception_handler(NotFoundError)  # type: ignore[untyped-decorator]
+        def _no_route(_: NotFoundError) -> Response[Any]:
+            return error_response(NotFound("No such route.", code="route_not_found"))
+
+        @self.exception_handler(ConfigurationError)  # type: ignore[untyped-decorator]
+        def _config(exc: ConfigurationError) -> Response[Any]:
+            _log.error("configuration error", extra={"problem": str(exc)})
+            return error_response(DangolError(code="configuration_error"))
+
+        @self.exception_handler(Exception)  # type: ignore[untyped-decorator]
+        def _unexpected(exc: Exception) -> Response[Any]:
+            _log.exception("unhandled error", extra={"error_type": type(exc).__name__})
+            return error_response(DangolError())
+
+
+def _operation_id(route: Route) -> str:
+    words = [route.method.lower()] + [
+        part.strip("{}").replace("-", "_") for part in route.path.strip("/").split("/") if part
+    ]
+    return "_".join(words)
+
+
+def make_resolver(
+    service: Service,
+    function: Function,
+    *,
+    idempotency_store: Callable[[], idempotency.IdempotencyStore] | None = None,
+) -> DangolResolver:
+    return DangolResolver(service, function, idempotency_store=idempotency_store)
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The version in an ``If-Match`` header (``"3"``, ``W/"3"`` or ``3``); None when absent."""
+    if value is None or value.strip() == "":
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 12:
+        raise BadRequest('If-Match must be a version like "3".', code="invalid_if_match")
+    return int(text)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def respond(body: M, *, status: int = 200, version: int | None = None) -> Response[M]:
+    """A JSON response of a model, with an ``ETag`` when the resource is versioned."""
+    headers = {"ETag": etag(version)} if version is not None else None
+    return Response(status_code=status, content_type=JSON, body=body, headers=headers)

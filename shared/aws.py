@@ -1,0 +1,50 @@
+"""Lazily built, cached AWS clients.
+
+Clients are made on first use, never at import: tests (moto) and the local
+runtime set the environment first, and a function pays only for the clients
+it needs. ``botocore`` is used directly: importing ``boto3`` also imports
+``s3transfer`` and the resource layer, a fifth of a second of cold start that
+no function here uses. ``AWS_ENDPOINT_URL`` (set by the local runtime) is
+honoured by botocore itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+
+
+@functools.cache
+def _session() -> Any:
+    import botocore.session  # noqa: PLC0415 - deferred for cold start
+
+    return botocore.session.get_session()
+
+
+@overload
+def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["events"]) -> EventBridgeClient: ...
+def client(service: str) -> Any:
+    return _client(service, os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+
+
+@functools.cache
+def _client(service: str, region: str | None) -> Any:
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5, tcp_keepalive=True
+    )
+    return _session().create_client(service, region_name=region, config=config)
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests that switch endpoints or credentials)."""
+    _client.cache_clear()
+    _session.cache_clear()

@@ -1,0 +1,44 @@
+"""Typed settings from the environment, validated once per cold start.
+
+A function declares a ``Settings`` subclass whose fields alias the environment
+variables the topology gives it (``Field(alias=TABLE.env_var)``). ``load``
+reads ``os.environ`` and fails with a message naming every missing or invalid
+variable, instead of a ``KeyError`` deep inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is incomplete or invalid (an operator error)."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    stage: str = Field(alias="STAGE", min_length=1, max_length=32)
+    region: str = Field(alias="AWS_REGION", min_length=1)
+    service: str = Field(alias="POWERTOOLS_SERVICE_NAME", min_length=1)
+    cursor_key: str = Field(alias="CURSOR_SIGNING_KEY", min_length=32)
+
+
+S = TypeVar("S", bound=Settings)
+
+
+def load(cls: type[S], environ: Mapping[str, str] | None = None) -> S:
+    env = dict(os.environ if environ is None else environ)
+    try:
+        return cls.model_validate(env)
+    except ValidationError as exc:
+        names = []
+        for err in exc.errors():
+            var = ".".join(str(p) for p in err["loc"])
+            what = "is missing" if err["type"] == "missing" else f"is invalid ({err['msg']})"
+            names.append(f"{var} {what}")
+        raise ConfigurationError(f"{cls.__name__}: environment variable " + "; ".join(names)) from None
