@@ -205,18 +205,22 @@ class DangolResolver(APIGatewayRestResolver):
             raise Forbidden("Your role may not call this route.")
         body = event.get("body")
         if body:
-            size = len(body.encode()) if isinstance(body, str) else 0
+            raw = body.encode() if isinstance(body, str) else b""
             if event.get("isBase64Encoded"):
                 try:
-                    size = len(base64.b64decode(body, validate=True))
+                    raw = base64.b64decode(body, validate=True)
                 except (binascii.Error, ValueError):
                     raise BadRequest("The body is not valid base64.", code="malformed_body") from None
-            if size > route.max_body_bytes:
+            if len(raw) > route.max_body_bytes:
                 raise PayloadTooLarge(f"The body may be at most {route.max_body_bytes} bytes.")
             headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
             content_type = headers.get("content-type", JSON).split(";")[0].strip().lower()
             if content_type != JSON:
                 raise UnsupportedMediaType()
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadRequest("The body is not UTF-8 JSON.", code="malformed_json") from None
         return caller
 
     # -- idempotency (route middleware, after validation) -----------------------------------
