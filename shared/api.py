@@ -310,7 +310,7 @@ def parse_if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "":
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 12:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
         raise BadRequest('If-Match must be a version like "3".', code="invalid_if_match")
     return int(text)
 

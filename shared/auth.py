@@ -46,7 +46,7 @@ def parse_groups(raw: Any) -> tuple[str, ...]:
             decoded = json.loads(text)
         except ValueError:
             decoded = None
-        if isinstance(decoded, list):
+        if isinstance(decoded, list) and all(isinstance(g, str) for g in decoded):
             return parse_groups(decoded)
         text = text[1:-1]
     parts = text.replace(",", " ").split()

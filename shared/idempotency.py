@@ -46,7 +46,7 @@ class StoredResponse:
 
 
 def validate_key(key: str) -> str:
-    if not _KEY_PATTERN.match(key):
+    if not _KEY_PATTERN.fullmatch(key):
         raise BadRequest(f"{HEADER} must be 1-255 visible ASCII characters.", code="invalid_idempotency_key")
     return key
 

@@ -35,10 +35,15 @@ PERSONAL_KEYS = frozenset(
 MASK = "***"
 
 
+_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
 class _RedactPersonalData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        for key in PERSONAL_KEYS & set(record.__dict__):
-            setattr(record, key, MASK)
+        for key, value in list(record.__dict__.items()):
+            if key in _RECORD_FIELDS:
+                continue  # the record's own fields (its logger's ``name`` among them)
+            setattr(record, key, MASK if key.lower() in PERSONAL_KEYS else redact(value))
         if isinstance(record.msg, dict):
             record.msg = redact(record.msg)
         return True

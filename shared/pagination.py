@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,8 +53,14 @@ def _sign(key: str, scope: str, payload: bytes) -> bytes:
 def encode_cursor(last_key: Mapping[str, Any] | None, *, scope: str, key: str) -> str | None:
     if not last_key:
         return None
-    payload = json.dumps(dict(last_key), separators=(",", ":"), sort_keys=True).encode()
+    payload = json.dumps(dict(last_key), separators=(",", ":"), sort_keys=True, default=_jsonable).encode()
     return _b64(_sign(key, scope, payload) + payload)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    raise TypeError(f"cursor keys hold strings and numbers, not {type(value).__name__}")
 
 
 def decode_cursor(cursor: str | None, *, scope: str, key: str) -> dict[str, Any] | None:
@@ -66,6 +73,8 @@ def decode_cursor(cursor: str | None, *, scope: str, key: str) -> dict[str, Any]
         raw = _unb64(cursor)
     except (binascii.Error, ValueError):
         raise invalid from None
+    if _b64(raw) != cursor:  # one canonical spelling: no alias alphabets or stray padding bits
+        raise invalid
     sig, payload = raw[:_SIG_BYTES], raw[_SIG_BYTES:]
     if len(sig) != _SIG_BYTES or not hmac.compare_digest(sig, _sign(key, scope, payload)):
         raise invalid

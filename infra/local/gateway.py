@@ -268,7 +268,11 @@ class _Handler(BaseHTTPRequestHandler):
             ms = (time.perf_counter() - started) * 1000
             sys.stderr.write(f"  {self.command:6} {self.path[:80]:40} {reply.status} {ms:6.0f} ms\n")
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve  # noqa: N815
+    def __getattr__(self, name: str) -> Any:
+        # Every method (TRACE, PROPFIND, ...) is routed; the router answers 405 for undeclared ones.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -1,0 +1,231 @@
+"""Who is calling: groups in every encoding, claims to a Caller, roles and staff."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.auth import MACHINE_SCOPE, Caller, Role, parse_groups
+from shared.errors import Unauthorized
+from tests.unit.fakes import PROPERTIES
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("admin", ("admin",), id="single name"),
+        pytest.param("admin,agent", ("admin", "agent"), id="comma separated"),
+        pytest.param("admin, agent", ("admin", "agent"), id="comma and space"),
+        pytest.param("[admin agent]", ("admin", "agent"), id="bracketed, space separated"),
+        pytest.param("[admin]", ("admin",), id="bracketed single"),
+        pytest.param('["admin","agent"]', ("admin", "agent"), id="JSON list"),
+        pytest.param('[ "admin" , "agent" ]', ("admin", "agent"), id="JSON list with spaces"),
+        pytest.param(["admin", "agent"], ("admin", "agent"), id="real list"),
+        pytest.param(("admin", "agent"), ("admin", "agent"), id="real tuple"),
+        pytest.param([" admin ", "", "  "], ("admin",), id="list with blanks"),
+        pytest.param("  admin  ,  agent  ", ("admin", "agent"), id="padded"),
+        pytest.param("", (), id="empty string"),
+        pytest.param("   ", (), id="whitespace only"),
+        pytest.param("[]", (), id="empty brackets"),
+        pytest.param([], (), id="empty list"),
+        pytest.param(None, (), id="None"),
+    ],
+)
+def test_parse_groups_accepts_every_encoding_of_cognito_groups(raw: Any, expected: tuple[str, ...]) -> None:
+    # Given a cognito:groups value as API Gateway (or a test) may encode it
+    # When it is parsed
+    groups = parse_groups(raw)
+
+    # Then the group names come back in order, without blanks
+    assert groups == expected
+
+
+@pytest.mark.parametrize("name", ["true", "null", "1e5"])
+def test_a_single_bracketed_group_that_looks_like_a_json_literal_keeps_its_name(name: str) -> None:
+    # Given a single group whose (valid Cognito) name is also a JSON literal, in the "[a b]" encoding
+    raw = f"[{name}]"
+
+    # When it is parsed
+    groups = parse_groups(raw)
+
+    # Then the group name is unchanged
+    assert groups == (name,)
+
+
+_ROLE_NAMES = st.lists(
+    st.sampled_from([r.value for r in Role]).flatmap(
+        lambda name: st.sampled_from([name, name.upper(), name.capitalize()])
+    ),
+    max_size=6,
+)
+
+
+@PROPERTIES
+@given(names=_ROLE_NAMES, encoding=st.sampled_from(["comma", "brackets", "json"]))
+def test_any_list_of_role_names_survives_every_encoding(names: list[str], encoding: str) -> None:
+    # Given a list of role names (any case) encoded as API Gateway may encode it
+    encoded = {
+        "comma": ",".join(names),
+        "brackets": "[" + " ".join(names) + "]",
+        "json": json.dumps(names),
+    }[encoding]
+
+    # When the caller is built from claims carrying that encoding
+    groups = parse_groups(encoded)
+    caller = Caller.from_claims({"sub": "user-1", "cognito:groups": encoded})
+
+    # Then the same groups, and so the same roles, come back
+    assert groups == tuple(names)
+    assert caller.roles == {Role(n.lower()) for n in names}
+
+
+@pytest.mark.parametrize("claims", [None, {}], ids=["None", "empty"])
+def test_no_claims_is_unauthorized(claims: dict[str, Any] | None) -> None:
+    # Given no claims (the authorizer passed nothing)
+    # When a caller is built
+    with pytest.raises(Unauthorized) as raised:
+        Caller.from_claims(claims)
+
+    # Then it is a plain 401
+    assert raised.value.status == 401
+    assert raised.value.code == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"cognito:groups": "admin"}, {"sub": ""}, {"sub": "   "}, {"sub": None, "scope": MACHINE_SCOPE}],
+    ids=["missing", "empty", "blank", "None"],
+)
+def test_claims_without_a_subject_are_an_invalid_token(claims: dict[str, Any]) -> None:
+    # Given claims that carry no usable sub
+    # When a caller is built
+    with pytest.raises(Unauthorized) as raised:
+        Caller.from_claims(claims)
+
+    # Then it is a 401 invalid_token
+    assert raised.value.status == 401
+    assert raised.value.code == "invalid_token"
+
+
+def test_unknown_groups_are_ignored() -> None:
+    # Given a user in a known group and in groups the system does not know
+    claims = {"sub": "user-1", "cognito:groups": "wizards,admin,admins,us-east-1_pool_Google"}
+
+    # When the caller is built
+    caller = Caller.from_claims(claims)
+
+    # Then only the known role is granted
+    assert caller.roles == {Role.ADMIN}
+
+
+def test_roles_are_case_insensitive() -> None:
+    # Given group names in upper and mixed case
+    claims = {"sub": "user-1", "cognito:groups": '["MARKETING","Agent"]'}
+
+    # When the caller is built
+    caller = Caller.from_claims(claims)
+
+    # Then they map to the roles
+    assert caller.roles == {Role.MARKETING, Role.AGENT}
+
+
+def test_the_machine_scope_gives_the_machine_role() -> None:
+    # Given a client-credentials token: no groups, the machine scope among others
+    claims = {"sub": "pos-client", "scope": f"openid {MACHINE_SCOPE}", "client_id": "pos-client"}
+
+    # When the caller is built
+    caller = Caller.from_claims(claims)
+
+    # Then it is a machine, identified by its client id
+    assert caller.roles == {Role.MACHINE}
+    assert caller.client_id == "pos-client"
+
+
+@pytest.mark.parametrize("scope", ["dangol/machines", "dangol/machine-admin", "other/machine", ""])
+def test_a_scope_that_only_resembles_the_machine_scope_grants_nothing(scope: str) -> None:
+    # Given a token whose scope is not exactly the machine scope
+    claims = {"sub": "client-1", "scope": scope}
+
+    # When the caller is built
+    caller = Caller.from_claims(claims)
+
+    # Then it has no role
+    assert caller.roles == frozenset()
+
+
+def test_client_id_falls_back_to_the_audience() -> None:
+    # Given an id token: aud but no client_id
+    claims = {"sub": "user-1", "aud": "web-app"}
+
+    # When the caller is built
+    caller = Caller.from_claims(claims)
+
+    # Then the audience is the client id
+    assert caller.client_id == "web-app"
+
+
+def test_from_event_reads_the_authorizer_claims() -> None:
+    # Given an API Gateway REST event with Cognito authorizer claims
+    event = {
+        "requestContext": {
+            "authorizer": {"claims": {"sub": " user-7 ", "cognito:groups": "customer"}},
+        }
+    }
+
+    # When the caller is built from the event
+    caller = Caller.from_event(event)
+
+    # Then the subject (trimmed) and roles come from the claims
+    assert caller.subject == "user-7"
+    assert caller.roles == {Role.CUSTOMER}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{}, {"requestContext": None}, {"requestContext": {}}, {"requestContext": {"authorizer": {}}}],
+    ids=["no context", "null context", "no authorizer", "no claims"],
+)
+def test_an_event_without_claims_is_unauthorized(event: dict[str, Any]) -> None:
+    # Given an event that did not pass through the authorizer
+    # When a caller is built from it
+    # Then it is a 401
+    with pytest.raises(Unauthorized):
+        Caller.from_event(event)
+
+
+@pytest.mark.parametrize(
+    ("roles", "staff"),
+    [
+        ({Role.MARKETING}, True),
+        ({Role.AGENT}, True),
+        ({Role.ADMIN}, True),
+        ({Role.CUSTOMER, Role.AGENT}, True),
+        ({Role.CUSTOMER}, False),
+        ({Role.MACHINE}, False),
+        (set(), False),
+    ],
+)
+def test_only_marketing_agents_and_admins_are_staff(roles: set[Role], staff: bool) -> None:
+    # Given a caller with some roles
+    caller = Caller(subject="user-1", roles=frozenset(roles))
+
+    # When asked whether it is staff
+    answer = caller.is_staff
+
+    # Then only the staff roles count
+    assert answer is staff
+
+
+def test_has_any_needs_at_least_one_shared_role() -> None:
+    # Given a customer
+    caller = Caller(subject="user-1", roles=frozenset({Role.CUSTOMER}))
+
+    # When checked against routes' allowed roles
+    # Then it passes only where customer is allowed
+    assert caller.has_any({Role.CUSTOMER, Role.ADMIN})
+    assert not caller.has_any({Role.ADMIN})
+    assert not caller.has_any(set())
