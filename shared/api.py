@@ -192,7 +192,13 @@ class DangolResolver(APIGatewayRestResolver):
         try:
             self.context[CALLER] = self._guard(self.current_event.raw_event)
         except DangolError as exc:
-            return ResponseBuilder(error_response(exc), serializer=self._serializer)
+            # Not routed yet, so Powertools adds no CORS headers: add them, or browsers cannot read the error.
+            response = error_response(exc)
+            requested = self.current_event.headers.get("Origin") or ""
+            origin = self._cors.allowed_origin(requested) if self._cors is not None else None
+            if self._cors is not None and origin is not None:
+                response.headers.update(self._cors.to_dict(origin))
+            return ResponseBuilder(response, serializer=self._serializer)
         return super()._resolve()
 
     def _guard(self, event: dict[str, Any]) -> Caller:
@@ -218,9 +224,13 @@ class DangolResolver(APIGatewayRestResolver):
             if content_type != JSON:
                 raise UnsupportedMediaType()
             try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise BadRequest("The body is not UTF-8 JSON.", code="malformed_json") from None
+                json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                # Parsed here too so that bodies nested past the parser's depth are a 400, not a 500.
+                detail = {"loc": ["body"], "type": "json_invalid", "msg": type(exc).__name__}
+                raise BadRequest(
+                    "The body is not valid UTF-8 JSON.", code="malformed_json", details=[detail]
+                ) from None
         return caller
 
     # -- idempotency (route middleware, after validation) -----------------------------------

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
@@ -14,12 +21,35 @@ from moto.core.botocore_stubber import BotocoreStubber
 from infra.environment import function_environment
 from infra.local import provision
 from infra.topology import SYSTEM
+from services.profile.topology import API as PROFILE_API
 from shared import aws
 from shared.dynamo import DynamoTable
 from shared.topology import Function, Table
+from tests.integration.apigw import Invoker
 
 STAGE = "test"
 CURSOR_KEY = "k" * 40
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_botocore_model_loader() -> Iterator[None]:
+    """Parse botocore's service models once per test run, not once per fresh session.
+
+    Every test starts from fresh botocore sessions (``aws.reset_clients``), and
+    each would parse the DynamoDB and endpoint models again (about 0.2 s a test).
+    The loader only reads botocore's bundled JSON, so sharing it changes nothing
+    but the time.
+    """
+    loaders: dict[str | None, Any] = {}
+
+    def shared_loader(search_path_string: str | None = None) -> Any:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", shared_loader)
+        yield
 
 
 @pytest.fixture
@@ -69,3 +99,97 @@ def serialized_moto() -> Iterator[None]:
     BotocoreStubber.__call__ = locked  # type: ignore[method-assign]
     yield
     BotocoreStubber.__call__ = original  # type: ignore[method-assign]
+
+
+# --- functions under test -------------------------------------------------------------------------
+
+
+def scan_all(declared: Table) -> list[dict[str, Any]]:
+    """Every item of a declared table (a full, consistent scan)."""
+    client = boto3.client("dynamodb")
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {
+        "TableName": provision.table_name(SYSTEM, STAGE, declared),
+        "ConsistentRead": True,
+    }
+    while True:
+        out = client.scan(**params)
+        items += out["Items"]
+        if "LastEvaluatedKey" not in out:
+            return items
+        params["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+@pytest.fixture
+def function_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[Function], None]:
+    """Give the process the environment a declared function runs with (undone after the test)."""
+
+    def apply(function: Function) -> None:
+        for name, value in environment_of(function).items():
+            monkeypatch.setenv(name, value)
+
+    return apply
+
+
+@pytest.fixture
+def lambda_function(
+    tables: dict[str, str], function_env: Callable[[Function], None]
+) -> Iterator[Callable[[Function], Invoker]]:
+    """Cold-start a declared function on moto and return its real entry point.
+
+    The handler module is (re)imported after its environment is set, as Lambda
+    does: module-level objects (the Powertools metrics namespace, the resolver)
+    are built once per cold start, and so is the ``dependencies()`` cache.
+    """
+    started: list[ModuleType] = []
+
+    def start(function: Function) -> Invoker:
+        function_env(function)
+        module = importlib.reload(importlib.import_module(function.module))
+        if hasattr(module, "dependencies"):
+            module.dependencies.cache_clear()
+        started.append(module)
+        return Invoker(function, getattr(module, function.entry))
+
+    yield start
+    for module in started:
+        if hasattr(module, "dependencies"):
+            module.dependencies.cache_clear()
+
+
+@pytest.fixture
+def execution_environments(
+    tables: dict[str, str], function_env: Callable[[Function], None]
+) -> Iterator[Callable[[Function], Invoker]]:
+    """Each call: a new, separate execution environment of a function (its own module instance).
+
+    Lambda runs one request at a time per execution environment; concurrent
+    requests land in different environments, which share nothing but AWS. The
+    resolver keeps the current event on itself, so threads must not share one.
+    """
+    loaded: list[str] = []
+
+    def start(function: Function) -> Invoker:
+        function_env(function)
+        spec = importlib.util.find_spec(function.module)
+        assert spec is not None
+        assert spec.origin is not None
+        name = f"{function.module}__env_{uuid.uuid4().hex[:8]}"
+        copy = importlib.util.spec_from_file_location(name, spec.origin)
+        assert copy is not None
+        assert copy.loader is not None
+        module = importlib.util.module_from_spec(copy)
+        sys.modules[name] = module
+        loaded.append(name)
+        copy.loader.exec_module(module)
+        return Invoker(function, getattr(module, function.entry))
+
+    yield start
+    for name in loaded:
+        sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def profile_api(lambda_function: Callable[[Function], Invoker]) -> Invoker:
+    """The profile API function, cold-started on moto with its declared environment."""
+    return lambda_function(PROFILE_API)
