@@ -26,6 +26,8 @@ def function_environment(
         "POWERTOOLS_SERVICE_NAME": function.service,
         "POWERTOOLS_METRICS_NAMESPACE": system.name,
         "POWERTOOLS_LOG_LEVEL": log_level,
+        # Skip pydantic's scan of installed packages for plugins at the first model: cold start.
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
     }
     for access in function.tables:
         env[access.table.env_var] = table_name(access.table)

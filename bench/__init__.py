@@ -1,0 +1,1 @@
+"""dangol's benchmarks: ``python -m bench`` (``make bench``). See bench/README.md."""

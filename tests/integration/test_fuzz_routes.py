@@ -1,0 +1,250 @@
+"""Every declared route, fuzzed through its function's real entry point.
+
+Driven by the topology and each function's own OpenAPI schema, so a new route is
+fuzzed the day it is declared: malformed JSON, wrong top-level types, wrong field
+types, unknown fields, oversized strings and bodies, bad path ids, and missing or
+insufficient claims. Each must be a 4xx with a machine-readable code and leave
+every table exactly as it was.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import string
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from infra.topology import SYSTEM
+from shared.auth import Role
+from shared.topology import Route
+from tests.integration.apigw import Invoker, api_event
+from tests.integration.conftest import scan_all
+
+FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SUBJECT = "fuzz-subject"
+ROUTES = SYSTEM.routes
+
+
+def _request_schema(route: Route) -> dict[str, Any]:
+    """The JSON schema of the route's body, with its $refs resolved, from the function's own spec."""
+    app = importlib.import_module(route.function.module).app
+    spec = json.loads(app.get_openapi_json_schema())
+    operation = spec["paths"][route.path][route.method.lower()]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    components = spec.get("components", {}).get("schemas", {})
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _role_for(route: Route) -> Role:
+    return sorted(route.allow)[0]
+
+
+def _event(
+    route: Route, *, body: Any = None, params: dict[str, str] | None = None, **kw: Any
+) -> dict[str, Any]:
+    params = params or dict.fromkeys(route.path_params, "cus_01M82AEKG51WJP0K379AYG4E2W")
+    return api_event(
+        "profile_get_me",
+        method=route.method,
+        resource=route.path,
+        path_parameters=params or None,
+        body=body,
+        sub=kw.pop("sub", SUBJECT),
+        groups=kw.pop("groups", _role_for(route).value),
+        **kw,
+    )
+
+
+@pytest.fixture
+def world(lambda_function: Callable[..., Invoker]) -> dict[str, Any]:
+    """Every function started; the fuzzing subject already has a profile; a snapshot of every table."""
+    invokers = {fn.id: lambda_function(fn) for fn in SYSTEM.functions}
+    profile_api = SYSTEM.function("profile-api")
+    created = invokers[profile_api.id](
+        api_event("profile_create_me", sub=SUBJECT, groups="customer", body={"display_name": "퍼즈"})
+    )
+    assert created.status == 201
+    return {"invoke": invokers, "snapshot": lambda: {t.id: scan_all(t) for t in SYSTEM.tables}}
+
+
+def _assert_refused(
+    world: dict[str, Any], route: Route, event: dict[str, Any], expect: tuple[int, str] | None = None
+) -> None:
+    """4xx with a code (exactly ``expect`` when given: validation precedes any logic) and no write."""
+    before = world["snapshot"]()
+    response = world["invoke"][route.function.id](event)
+    assert 400 <= response.status < 500, (response.status, response.body[:300])
+    assert response.error["code"]
+    if expect is not None:
+        assert (response.status, response.error["code"]) == expect, response.body[:300]
+    assert world["snapshot"]() == before, "a refused request changed a table"
+
+
+def _valid_base(route: Route) -> dict[str, Any]:
+    """Each field's documented example, so that only the fuzzed part makes the body invalid."""
+    schema = _request_schema(route)
+    base = {}
+    for name, prop in schema["properties"].items():
+        examples = [e for option in [prop, *prop.get("anyOf", [])] for e in option.get("examples", [])]
+        if examples:
+            base[name] = examples[0]
+    return base
+
+
+BODY_ROUTES = [r for r in ROUTES if r.has_body]
+PARAM_ROUTES = [r for r in ROUTES if r.path_params]
+
+not_json = st.text(min_size=1, max_size=60).filter(lambda t: not _is_json(t))
+wrong_top_level = st.one_of(
+    st.lists(st.integers(), max_size=3), st.integers(), st.text(max_size=10), st.none()
+)
+wrong_field_values = st.one_of(
+    st.integers(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.none()),
+)
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda r: r.key)
+@FUZZ
+@given(text=not_json)
+def test_malformed_json_is_refused(world: dict[str, Any], route: Route, text: str) -> None:
+    # Given a body that is not JSON
+    # When it is sent to the route
+    # Then it is a 4xx with a code and nothing is written
+    _assert_refused(world, route, _event(route, body=text), (400, "malformed_json"))
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda r: r.key)
+@FUZZ
+@given(value=wrong_top_level)
+def test_json_that_is_not_an_object_is_refused(world: dict[str, Any], route: Route, value: Any) -> None:
+    # Given JSON that is not an object
+    # When it is sent
+    # Then it is refused and nothing is written
+    _assert_refused(world, route, _event(route, body=json.dumps(value)), (422, "validation_error"))
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda r: r.key)
+@FUZZ
+@given(data=st.data())
+def test_a_field_of_the_wrong_type_is_refused(
+    world: dict[str, Any], route: Route, data: st.DataObject
+) -> None:
+    # Given an object whose one declared string field holds a non-string
+    schema = _request_schema(route)
+    string_fields = [
+        name
+        for name, prop in schema["properties"].items()
+        if "string" in json.dumps(prop) and "integer" not in json.dumps(prop)
+    ]
+    field = data.draw(st.sampled_from(string_fields))
+    body = {**_valid_base(route), field: data.draw(wrong_field_values)}
+    # When it is sent
+    # Then it is refused and nothing is written
+    _assert_refused(world, route, _event(route, body=body), (422, "validation_error"))
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda r: r.key)
+@FUZZ
+@given(name=st.text(string.ascii_letters + "_", min_size=1, max_size=20), value=st.integers())
+def test_unknown_fields_are_refused(world: dict[str, Any], route: Route, name: str, value: int) -> None:
+    # Given an object with a field the schema does not declare
+    schema = _request_schema(route)
+    if name in schema["properties"]:
+        name = f"x_{name}_unknown"
+    # When it is sent
+    # Then it is refused and nothing is written
+    _assert_refused(
+        world, route, _event(route, body={**_valid_base(route), name: value}), (422, "validation_error")
+    )
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda r: r.key)
+@FUZZ
+@given(data=st.data())
+def test_strings_longer_than_declared_are_refused(
+    world: dict[str, Any], route: Route, data: st.DataObject
+) -> None:
+    # Given a declared string field filled past its maxLength (still under the body limit)
+    schema = _request_schema(route)
+    bounded = {
+        name: limit
+        for name, prop in schema["properties"].items()
+        for limit in [max((o.get("maxLength", 0) for o in [prop, *prop.get("anyOf", [])]), default=0)]
+        if limit
+    }
+    field = data.draw(st.sampled_from(sorted(bounded)))
+    length = data.draw(st.integers(bounded[field] + 1, bounded[field] + 500))
+    # When it is sent
+    # Then it is refused and nothing is written
+    body = {**_valid_base(route), field: "가" * length}
+    _assert_refused(world, route, _event(route, body=body), (422, "validation_error"))
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda r: r.key)
+def test_bodies_over_the_route_limit_are_413(world: dict[str, Any], route: Route) -> None:
+    # Given a body one byte over the route's declared limit
+    body = json.dumps({"display_name": "x" * route.max_body_bytes})
+    # When it is sent
+    before = world["snapshot"]()
+    response = world["invoke"][route.function.id](_event(route, body=body))
+    # Then it is 413 and nothing is written
+    assert (response.status, response.error["code"]) == (413, "payload_too_large")
+    assert world["snapshot"]() == before
+
+
+@pytest.mark.parametrize("route", PARAM_ROUTES, ids=lambda r: r.key)
+@FUZZ
+@given(value=st.text(min_size=1, max_size=80).filter(lambda v: "/" not in v))
+def test_bad_path_ids_are_refused(world: dict[str, Any], route: Route, value: str) -> None:
+    # Given a path parameter that is not an id of ours
+    params = dict.fromkeys(route.path_params, value)
+    # When the route is called
+    # Then it is refused (4xx) and nothing is written
+    _assert_refused(world, route, _event(route, params=params, body={} if route.has_body else None))
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
+@pytest.mark.parametrize("claims", [None, {}, {"sub": ""}, {"cognito:groups": "customer"}])
+def test_missing_or_empty_claims_are_401(world: dict[str, Any], route: Route, claims: Any) -> None:
+    # Given a request without a usable identity
+    event = _event(route, body={} if route.has_body else None)
+    event["requestContext"]["authorizer"] = None if claims is None else {"claims": claims}
+    # When it reaches the function
+    before = world["snapshot"]()
+    response = world["invoke"][route.function.id](event)
+    # Then it is 401 and nothing is written
+    assert response.status == 401
+    assert response.error["code"] in {"unauthorized", "invalid_token"}
+    assert world["snapshot"]() == before
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
+def test_roles_outside_the_route_are_403(world: dict[str, Any], route: Route) -> None:
+    # Given a caller with none of the roles the route allows (or no role at all)
+    outsiders = [r.value for r in Role if r not in route.allow] + [""]
+    for groups in outsiders:
+        event = _event(route, groups=groups, body={} if route.has_body else None)
+        # When it calls the route
+        before = world["snapshot"]()
+        response = world["invoke"][route.function.id](event)
+        # Then it is forbidden and nothing is written
+        assert (response.status, response.error["code"]) == (403, "forbidden"), groups
+        assert world["snapshot"]() == before
