@@ -16,6 +16,7 @@ from services.profile.handlers.env import ProfileApiSettings
 from services.profile.logic import profiles
 from services.profile.models.profile import CUSTOMER_ID_PATTERN, Profile, ProfileCreate, ProfileUpdate
 from services.profile.topology import API, CUSTOMER_GET, ME_CREATE, ME_GET, ME_UPDATE, PROFILES, SERVICE
+from shared import aws
 from shared.api import make_resolver, parse_if_match, respond
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
@@ -39,7 +40,7 @@ class Dependencies:
 def dependencies() -> Dependencies:
     """Built once per cold start, on first use (settings validated here)."""
     settings = load(ProfileApiSettings)
-    table = DynamoTable(settings.profiles_table)
+    table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
     return Dependencies(
         settings=settings,
         store=DynamoProfileStore(table),
