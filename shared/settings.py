@@ -25,6 +25,11 @@ class Settings(BaseModel):
     stage: str = Field(alias="STAGE", min_length=1, max_length=32)
     region: str = Field(alias="AWS_REGION", min_length=1)
     service: str = Field(alias="POWERTOOLS_SERVICE_NAME", min_length=1)
+
+
+class ListSettings(Settings):
+    """For functions that serve paginated lists: the key that signs their cursors."""
+
     cursor_key: str = Field(alias="CURSOR_SIGNING_KEY", min_length=32)
 
 

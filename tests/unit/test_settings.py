@@ -6,10 +6,10 @@ import pytest
 from pydantic import Field
 
 from services.profile.handlers.env import ProfileApiSettings
-from shared.settings import ConfigurationError, Settings, load
+from shared.settings import ConfigurationError, ListSettings, load
 
 
-class ReportSettings(Settings):
+class ReportSettings(ListSettings):
     reports_table: str = Field(alias="REPORTS_TABLE", min_length=3)
     batch_size: int = Field(alias="REPORT_BATCH_SIZE", default=50, ge=1, le=500)
 
