@@ -5,7 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+CDK_CLI := aws-cdk@2.1148.1
+LAMBDA_PLATFORM := --python-platform aarch64-manylinux2014 --python-version 3.14
+LAYER := build/layer/.built-$(shell cksum < requirements-lambda.txt | cut -d' ' -f1)
+# jsii runs on the machine's Node 20, past its end of life: it works, quietly.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,8 +39,23 @@ fmt: $(STAMP) ## format and auto-fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint ## everything CI runs: lint, types, unit, integration and e2e tests
+test: lint $(LAYER) ## everything CI runs: lint, types, unit, integration, e2e, infra (synth, cdk-nag, cfn-lint)
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+$(LAYER): requirements-lambda.txt $(STAMP)
+	@rm -rf build/layer
+	@$(BIN)/uv pip install -q --target build/layer/python $(LAMBDA_PLATFORM) --only-binary :all: --no-deps \
+		-r requirements-lambda.txt
+	@rm -rf build/layer/python/bin && find build/layer -name __pycache__ -prune -exec rm -rf {} +
+	@touch $@
+
+layer: $(LAYER) ## build the Lambda dependency layer (Powertools, pydantic) for arm64 / Python 3.14
+
+synth: $(LAYER) ## synthesize the CloudFormation templates of every stage into cdk.out/ (offline)
+	$(BIN)/python -m infra.app
+
+deploy: synth ## deploy a stage with the pinned CDK CLI: make deploy STAGE=dev (needs AWS credentials)
+	npx --yes $(CDK_CLI) deploy --app cdk.out "dangol-$(or $(STAGE),dev)/*" --require-approval never
 
 bench: $(STAMP) ## benchmarks (cold start of each handler vs its floor)
 	$(BIN)/python -m bench
@@ -43,9 +63,11 @@ bench: $(STAMP) ## benchmarks (cold start of each handler vs its floor)
 lock: ## re-resolve requirements.lock from pyproject.toml
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q uv; }
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile -q pyproject.toml $(LAMBDA_PLATFORM) -o requirements-lambda.txt \
+		$(foreach p,boto3 botocore s3transfer urllib3 python-dateutil six,--no-emit-package $(p))
 
 clean: ## remove the virtualenv, caches and build output
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out build .hypothesis .dangol
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install run token lint fmt test bench lock clean
+.PHONY: help install run token lint fmt test layer synth deploy bench lock clean

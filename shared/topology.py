@@ -73,8 +73,11 @@ class Access(StrEnum):
 
 @dataclass(frozen=True)
 class TableAccess:
+    """A function's use of a table: read or read-write, and which indexes it queries."""
+
     table: Table
     access: Access = Access.READ_WRITE
+    indexes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,9 @@ def _check(system: System) -> None:
             for access in fn.tables:
                 if access.table not in owned:
                     problems.append(f"function {fn.id} touches table {access.table.id} it does not own")
+                known = {i.name for i in access.table.indexes}
+                if unknown := set(access.indexes) - known:
+                    problems.append(f"function {fn.id} queries indexes {sorted(unknown)} its table lacks")
         for route in svc.routes:
             if route.function not in svc.functions:
                 problems.append(f"route {route.key} targets a function outside {svc.name}")

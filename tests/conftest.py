@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pytest_socket import disable_socket, enable_socket
 
-TIERS = ("unit", "integration", "e2e")
+TIERS = ("unit", "integration", "e2e", "infra", "ci")
 
 # Fake credentials before anything creates a client: no test may reach AWS.
 os.environ.update(

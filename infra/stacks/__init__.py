@@ -1,0 +1,1 @@
+"""The CDK stacks, built from ``infra.topology.SYSTEM``."""

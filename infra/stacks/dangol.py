@@ -1,0 +1,66 @@
+"""The dangol stack of one stage: the platform (users, API, bus, alarms) and one
+construct per service, all from the topology."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.packaging import layer_dir
+from infra.stacks.api import Api, UserDirectory
+from infra.stacks.functions import RUNTIME
+from infra.stacks.service import ServiceConstruct
+from shared.topology import System
+
+
+class DangolStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, system: System, stage: StageConfig, **kw: object
+    ) -> None:
+        super().__init__(scope, construct_id, description=f"dangol CRM ({stage.name})", **kw)  # type: ignore[arg-type]
+        key = kms.Key(
+            self, "Key", enable_key_rotation=True, description=f"{stage.stage_id}: alarms and messaging"
+        )
+        self.alarms = sns.Topic(
+            self, "Alarms", master_key=key, enforce_ssl=True, display_name="dangol alarms"
+        )
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{stage.stage_id}-{system.bus.id}")
+        self.bus.archive(
+            "Archive",
+            event_pattern=events.EventPattern(account=[self.account]),
+            retention=Duration.days(stage.archive_retention_days),
+            description="Every event that passed the bus, for replay",
+        )
+        self.users = UserDirectory(self, "Users", stage)
+        self.api = Api(self, "Api", stage, self.users)
+        layer = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(str(layer_dir())),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description="Powertools and pydantic for the Lambda platform",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.services = {
+            svc.name: ServiceConstruct(
+                self, system, svc, stage=stage, api=self.api, bus=self.bus, layer=layer, alarms=self.alarms
+            )
+            for svc in system.services
+        }
+        cloudwatch.Alarm(
+            self,
+            "Api5xx",
+            alarm_description="The API answered with 5xx errors",
+            metric=self.api.rest_api.metric_server_error(period=Duration.minutes(5)),
+            threshold=1,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        ).add_alarm_action(actions.SnsAction(self.alarms))

@@ -1,0 +1,135 @@
+"""THE Lambda factory: every function's defaults in one place, and a
+least-privilege role per function derived from what the topology says it touches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.stacks.nag import acknowledge
+from shared.topology import Access, Function
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a function may be given: the tables (by logical id) and the bus."""
+
+    tables: dict[str, dynamodb.Table]
+    bus: events.IEventBus
+    layer: lambda_.ILayerVersion
+    code: lambda_.Code
+    environment: dict[str, str]
+
+
+def make_function(
+    scope: Construct, fn: Function, wiring: Wiring, stage: StageConfig, *, synchronous: bool
+) -> lambda_.Function:
+    """``synchronous``: only ever invoked by API Gateway (no asynchronous invocations to dead-letter)."""
+    log_group = logs.LogGroup(
+        scope,
+        f"{fn.id}-logs",
+        retention=retention(stage.log_retention_days),
+        removal_policy=RemovalPolicy.RETAIN if stage.prod else RemovalPolicy.DESTROY,
+    )
+    role = iam.Role(
+        scope,
+        f"{fn.id}-role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"{fn.id}: only its own tables, bus and log group",
+    )
+    function = lambda_.Function(
+        scope,
+        fn.id,
+        description=fn.description,
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        handler=fn.handler,
+        code=wiring.code,
+        layers=[wiring.layer],
+        memory_size=fn.memory_mb,
+        timeout=Duration.seconds(fn.timeout_s),
+        environment=wiring.environment,
+        role=role,
+        log_group=log_group,
+        logging_format=lambda_.LoggingFormat.JSON,
+        application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+        system_log_level_v2=lambda_.SystemLogLevel.WARN,
+        tracing=lambda_.Tracing.ACTIVE,
+        reserved_concurrent_executions=fn.reserved_concurrency,
+    )
+    _grant_logs(role, log_group)
+    _grant_tables(role, fn, wiring.tables)
+    if synchronous:
+        acknowledge(
+            function,
+            "Serverless::Serverless-LambdaDLQ",
+            "Only API Gateway invokes it, synchronously; a dead-letter target serves async invocations.",
+        )
+    if fn.publishes_to is not None:
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["events:PutEvents"], resources=[wiring.bus.event_bus_arn])
+        )
+    _depend_on_policy_only(function, role)
+    acknowledge(
+        role,
+        "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+        "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
+    )
+    return function
+
+
+def _depend_on_policy_only(function: lambda_.Function, role: iam.Role) -> None:
+    """CDK makes the function depend on its role twice (GetAtt and DependsOn; cfn-lint W3005):
+    keep only the dependency on the role's policy, which a GetAtt cannot express."""
+    policy = role.node.try_find_child("DefaultPolicy")
+    cfn_function = function.node.default_child
+    if policy is None or not isinstance(cfn_function, CfnResource):
+        return
+    cfn_policy = policy.node.default_child
+    assert isinstance(cfn_policy, CfnResource)
+    cfn_function.add_override("DependsOn", [Stack.of(function).get_logical_id(cfn_policy)])
+
+
+def _grant_logs(role: iam.Role, log_group: logs.LogGroup) -> None:
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[log_group.log_group_arn],
+        )
+    )
+
+
+def _grant_tables(role: iam.Role, fn: Function, tables: dict[str, dynamodb.Table]) -> None:
+    for access in fn.tables:
+        table = tables[access.table.id]
+        actions = READ_ACTIONS + (WRITE_ACTIONS if access.access == Access.READ_WRITE else ())
+        resources = [table.table_arn]
+        resources += [f"{table.table_arn}/index/{name}" for name in access.indexes]
+        role.add_to_policy(iam.PolicyStatement(actions=list(actions), resources=resources))
+
+
+RETENTION = {
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}
+
+
+def retention(days: int) -> logs.RetentionDays:
+    if days not in RETENTION:
+        raise ValueError(f"log retention must be one of {sorted(RETENTION)} days, not {days}")
+    return RETENTION[days]

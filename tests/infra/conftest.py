@@ -1,0 +1,53 @@
+"""The CDK app synthesized once, in-process, with cdk-nag's plugins on (as `make synth` does)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.app import build, quiet_node_warnings
+from infra.config import STAGES, StageConfig
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    outdir: Path
+    templates: dict[str, dict[str, Any]]  # stage name -> template
+
+    def template(self, stage: str = "dev") -> dict[str, Any]:
+        return self.templates[stage]
+
+    def resources(self, stage: str = "dev", kind: str | None = None) -> dict[str, dict[str, Any]]:
+        found = self.templates[stage]["Resources"]
+        return {k: v for k, v in found.items() if kind is None or v["Type"] == kind}
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return dict(json.loads((self.outdir / "validation-report.json").read_text()))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # One worker synthesizes once for every infra test.
+    for item in items:
+        if "tests/infra" in str(item.path):
+            item.add_marker(pytest.mark.xdist_group("synth"))
+
+
+def synthesize(outdir: Path, stages: tuple[StageConfig, ...] = STAGES) -> Synthesized:
+    quiet_node_warnings()
+    assembly = build(str(outdir), stages).synth()
+    templates = {}
+    for stage in stages:
+        nested = assembly.get_nested_assembly(f"assembly-{stage.stage_id}")
+        (stack,) = nested.stacks
+        templates[stage.name] = dict(stack.template)
+    return Synthesized(outdir, templates)
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
