@@ -14,6 +14,7 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from infra.config import STAGES, StageConfig
 from infra.stacks.dangol import DangolStack
 from infra.topology import SYSTEM
+from shared.topology import System
 
 
 def quiet_node_warnings() -> None:
@@ -22,11 +23,11 @@ def quiet_node_warnings() -> None:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
-def build(outdir: str | None = None, stages: tuple[StageConfig, ...] = STAGES) -> App:
+def build(outdir: str | None = None, stages: tuple[StageConfig, ...] = STAGES, system: System = SYSTEM) -> App:
     app = App(outdir=outdir) if outdir else App()
     for stage in stages:
         deployment = Stage(app, stage.stage_id, env=Environment(account=stage.account, region=stage.region))
-        DangolStack(deployment, "dangol", system=SYSTEM, stage=stage)
+        DangolStack(deployment, "dangol", system=system, stage=stage)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app
 

@@ -11,6 +11,8 @@ import pytest
 
 from infra.app import build, quiet_node_warnings
 from infra.config import STAGES, StageConfig
+from infra.topology import SYSTEM
+from shared.topology import System
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("synth"))
 
 
-def synthesize(outdir: Path, stages: tuple[StageConfig, ...] = STAGES) -> Synthesized:
+def synthesize(
+    outdir: Path, stages: tuple[StageConfig, ...] = STAGES, system: System = SYSTEM
+) -> Synthesized:
     quiet_node_warnings()
-    assembly = build(str(outdir), stages).synth()
+    assembly = build(str(outdir), stages, system).synth()
     templates = {}
     for stage in stages:
         nested = assembly.get_nested_assembly(f"assembly-{stage.stage_id}")
