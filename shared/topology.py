@@ -10,10 +10,12 @@ writing the strings again, so a name or key schema is written exactly once.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.auth import Role
 
@@ -90,6 +92,41 @@ class EventBus:
 
 
 @dataclass(frozen=True)
+class Queue:
+    """An SQS queue; every queue has a dead-letter queue (``<id>-dlq``).
+
+    ``visibility_timeout_s`` defaults to what its consumer needs: six times the
+    function's timeout plus the batching window (AWS's guidance), so a message is
+    never redelivered while a batch that holds it may still be running.
+    """
+
+    id: str
+    max_receive_count: int = 5
+    visibility_timeout_s: int | None = None
+    retention_days: int = 4
+    dlq_retention_days: int = 14
+
+    @property
+    def env_var(self) -> str:
+        return f"{self.id.upper().replace('-', '_')}_QUEUE_URL"
+
+    @property
+    def dlq_id(self) -> str:
+        return f"{self.id}-dlq"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """An SNS topic (encrypted, SSL-only) that fans out to queues."""
+
+    id: str
+
+    @property
+    def env_var(self) -> str:
+        return f"{self.id.upper().replace('-', '_')}_TOPIC_ARN"
+
+
+@dataclass(frozen=True)
 class Function:
     """A Lambda function. ``handler`` is the dotted path of its entry point."""
 
@@ -101,6 +138,8 @@ class Function:
     timeout_s: int = 10
     tables: tuple[TableAccess, ...] = ()
     publishes_to: EventBus | None = None
+    sends_to: tuple[Queue, ...] = ()  # queues it sends messages to
+    notifies: tuple[Topic, ...] = ()  # topics it publishes to
     environment: tuple[tuple[str, str], ...] = ()
     reserved_concurrency: int | None = None
 
@@ -149,11 +188,79 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Consumer:
+    """A function fed by a queue: a Lambda event source mapping that reports
+    partial batch failures (only failed records are retried)."""
+
+    function: Function
+    queue: Queue
+    batch_size: int = 10
+    window_s: int = 0
+    max_concurrency: int | None = None  # 2..1000, None: no limit beyond the function's
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        return self.queue.visibility_timeout_s or 6 * self.function.timeout_s + self.window_s
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """An SQS subscription of a topic; ``filter_policy`` is the SNS filter policy as JSON."""
+
+    topic: Topic
+    queue: Queue
+    filter_policy: str | None = None
+    filter_on: str = "MessageAttributes"  # or MessageBody
+    raw: bool = True  # raw message delivery: the queue gets the message, not the SNS envelope
+
+    @property
+    def policy(self) -> dict[str, object] | None:
+        return dict(json.loads(self.filter_policy)) if self.filter_policy else None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An EventBridge rule on the system's bus. The target is a queue (the usual way:
+    batching, partial failures) or a function; failed deliveries go to ``<id>-dlq``."""
+
+    id: str
+    pattern: str  # the event pattern as JSON
+    target: Queue | Function
+    retry_attempts: int = 185
+    max_event_age_s: int = 86400
+
+    @property
+    def dlq_id(self) -> str:
+        return f"{self.id}-dlq"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An EventBridge Scheduler schedule: ``cron(m h dom mon dow y)``, ``rate(n unit)`` or
+    ``at(yyyy-mm-ddThh:mm:ss)``, evaluated in ``timezone`` (IANA)."""
+
+    id: str
+    expression: str
+    target: Queue | Function
+    timezone: str = "UTC"
+    input: str = "{}"  # JSON given to the target
+    flexible_window_min: int | None = None
+    retry_attempts: int = 3
+    max_event_age_s: int = 3600
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     tables: tuple[Table, ...]
     functions: tuple[Function, ...]
     routes: tuple[Route, ...]
+    queues: tuple[Queue, ...] = ()
+    consumers: tuple[Consumer, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    subscriptions: tuple[Subscription, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
 
     def routes_of(self, function: Function) -> tuple[Route, ...]:
         return tuple(r for r in self.routes if r.function == function)
@@ -185,6 +292,33 @@ class System:
     @property
     def routes(self) -> tuple[Route, ...]:
         return tuple(r for s in self.services for r in s.routes)
+
+    @property
+    def queues(self) -> tuple[Queue, ...]:
+        return tuple(q for s in self.services for q in s.queues)
+
+    @property
+    def consumers(self) -> tuple[Consumer, ...]:
+        return tuple(c for s in self.services for c in s.consumers)
+
+    @property
+    def topics(self) -> tuple[Topic, ...]:
+        return tuple(t for s in self.services for t in s.topics)
+
+    @property
+    def subscriptions(self) -> tuple[Subscription, ...]:
+        return tuple(x for s in self.services for x in s.subscriptions)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(r for s in self.services for r in s.rules)
+
+    @property
+    def schedules(self) -> tuple[Schedule, ...]:
+        return tuple(x for s in self.services for x in s.schedules)
+
+    def consumer_of(self, queue: Queue) -> Consumer | None:
+        return next((c for c in self.consumers if c.queue == queue), None)
 
     def service(self, name: str) -> Service:
         for svc in self.services:
@@ -242,5 +376,81 @@ def _check(system: System) -> None:
         for table in svc.tables:
             if not _ID.match(table.id):
                 problems.append(f"table id {table.id!r} must match {_ID.pattern}")
+    problems += _check_messaging(system)
     if problems:
         raise TopologyError("; ".join(problems))
+
+
+_EXPRESSION = re.compile(
+    r"^(cron\((\S+ ){5}\S+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)"
+    r"|at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\))$"
+)
+
+
+def _check_messaging(system: System) -> list[str]:
+    problems: list[str] = []
+    ids = [q.id for q in system.queues] + [q.dlq_id for q in system.queues] + [r.dlq_id for r in system.rules]
+    for kind, values in (
+        ("queue", ids),
+        ("topic", [t.id for t in system.topics]),
+        ("rule", [r.id for r in system.rules]),
+        ("schedule", [s.id for s in system.schedules]),
+    ):
+        if dup := _duplicates(values):
+            problems.append(f"duplicate {kind}: {sorted(dup)}")
+    consumed = [c.queue.id for c in system.consumers]
+    if dup := _duplicates(consumed):
+        problems.append(f"queues with more than one consumer: {sorted(dup)}")
+    for svc in system.services:
+        queues, functions = set(svc.queues), set(svc.functions)
+        for c in svc.consumers:
+            where = f"consumer of {c.queue.id}"
+            if c.queue not in queues or c.function not in functions:
+                problems.append(f"{where}: queue and function must belong to {svc.name}")
+            if not 1 <= c.batch_size <= 10000 or not 0 <= c.window_s <= 300:
+                problems.append(f"{where}: batch size 1..10000 and window 0..300 s")
+            if c.batch_size > 10 and c.window_s < 1:
+                problems.append(f"{where}: a batch over 10 needs a batching window of at least 1 s")
+            if c.max_concurrency is not None and not 2 <= c.max_concurrency <= 1000:
+                problems.append(f"{where}: maximum concurrency is 2..1000")
+            needed = 6 * c.function.timeout_s + c.window_s
+            if c.visibility_timeout_s < needed:
+                problems.append(
+                    f"{where}: visibility {c.visibility_timeout_s}s < 6 x timeout + window ({needed}s)"
+                )
+        for q in svc.queues:
+            if not 1 <= q.max_receive_count <= 1000:
+                problems.append(f"queue {q.id}: maxReceiveCount 1..1000")
+        for sub in svc.subscriptions:
+            if sub.queue not in queues:
+                problems.append(f"subscription of {sub.queue.id}: the queue must belong to {svc.name}")
+            if sub.topic not in set(system.topics):
+                problems.append(f"subscription of {sub.queue.id}: topic {sub.topic.id} is not declared")
+            if sub.filter_policy is not None and not isinstance(json.loads(sub.filter_policy), dict):
+                problems.append(f"subscription of {sub.queue.id}: the filter policy must be a JSON object")
+        for rule in svc.rules:
+            if not isinstance(json.loads(rule.pattern), dict):
+                problems.append(f"rule {rule.id}: the event pattern must be a JSON object")
+            if rule.target not in queues | functions:
+                problems.append(f"rule {rule.id}: its target must belong to {svc.name}")
+        for sched in svc.schedules:
+            if not _EXPRESSION.match(sched.expression):
+                problems.append(
+                    f"schedule {sched.id}: {sched.expression!r} is not cron(...), rate(...) or at(...)"
+                )
+            try:
+                ZoneInfo(sched.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                problems.append(f"schedule {sched.id}: unknown time zone {sched.timezone!r}")
+            if sched.target not in queues | functions:
+                problems.append(f"schedule {sched.id}: its target must belong to {svc.name}")
+            if not isinstance(json.loads(sched.input), dict):
+                problems.append(f"schedule {sched.id}: the input must be a JSON object")
+        for fn in svc.functions:
+            for q in fn.sends_to:
+                if q not in set(system.queues):
+                    problems.append(f"function {fn.id} sends to undeclared queue {q.id}")
+            for t in fn.notifies:
+                if t not in set(system.topics):
+                    problems.append(f"function {fn.id} publishes to undeclared topic {t.id}")
+    return problems

@@ -5,13 +5,17 @@ Nothing here names a table, key or index: it all comes from ``SYSTEM``.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.topology import EventBus, System, Table
+from shared.topology import EventBus, Queue, Rule, System, Table, Topic
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
 
 
 def table_name(system: System, stage: str, table: Table) -> str:
@@ -71,3 +75,99 @@ def create_bus(client: EventBridgeClient, system: System, stage: str) -> str:
     name = bus_name(system, stage, system.bus)
     client.create_event_bus(Name=name)
     return name
+
+
+# --- messaging ---------------------------------------------------------------------------------
+
+
+def queue_name(system: System, stage: str, queue_id: str) -> str:
+    return f"{system.name}-{stage}-{queue_id}"
+
+
+def topic_name(system: System, stage: str, topic: Topic) -> str:
+    return f"{system.name}-{stage}-{topic.id}"
+
+
+def rule_name(system: System, stage: str, rule: Rule) -> str:
+    return f"{system.name}-{stage}-{rule.id}"
+
+
+@dataclass(frozen=True)
+class Messaging:
+    """Physical names and addresses of what was created, by logical id."""
+
+    queue_urls: dict[str, str]
+    queue_arns: dict[str, str]
+    topic_arns: dict[str, str]
+    rule_names: dict[str, str]
+
+
+def queue_attributes(system: System, queue: Queue, dlq_arn: str) -> dict[str, str]:
+    consumer = system.consumer_of(queue)
+    visibility = consumer.visibility_timeout_s if consumer else (queue.visibility_timeout_s or 30)
+    return {
+        "VisibilityTimeout": str(visibility),
+        "MessageRetentionPeriod": str(queue.retention_days * 86400),
+        "RedrivePolicy": json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}
+        ),
+        "SqsManagedSseEnabled": "true",
+    }
+
+
+def create_messaging(
+    clients: tuple[SQSClient, SNSClient, EventBridgeClient], system: System, *, stage: str, bus: str
+) -> Messaging:
+    """Queues with their DLQs, topics with their subscriptions, and the bus's rules with SQS targets."""
+    sqs, sns, events = clients
+    urls: dict[str, str] = {}
+    arns: dict[str, str] = {}
+
+    def make(queue_id: str, attributes: dict[str, str]) -> None:
+        url = sqs.create_queue(QueueName=queue_name(system, stage, queue_id), Attributes=attributes)[
+            "QueueUrl"
+        ]
+        urls[queue_id] = url
+        arns[queue_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+
+    for queue in system.queues:
+        make(queue.dlq_id, {"MessageRetentionPeriod": str(queue.dlq_retention_days * 86400)})
+        make(queue.id, queue_attributes(system, queue, arns[queue.dlq_id]))
+    for rule in system.rules:
+        make(rule.dlq_id, {"MessageRetentionPeriod": str(14 * 86400)})
+    topics = {t.id: sns.create_topic(Name=topic_name(system, stage, t))["TopicArn"] for t in system.topics}
+    for sub in system.subscriptions:
+        attributes = {"RawMessageDelivery": "true" if sub.raw else "false"}
+        if sub.filter_policy:
+            attributes |= {"FilterPolicy": sub.filter_policy, "FilterPolicyScope": sub.filter_on}
+        sns.subscribe(
+            TopicArn=topics[sub.topic.id],
+            Protocol="sqs",
+            Endpoint=arns[sub.queue.id],
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )
+    rules: dict[str, str] = {}
+    for rule in system.rules:
+        name = rule_name(system, stage, rule)
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=rule.pattern, State="ENABLED")
+        if isinstance(rule.target, Queue):
+            events.put_targets(
+                Rule=name,
+                EventBusName=bus,
+                Targets=[
+                    {
+                        "Id": rule.target.id,
+                        "Arn": arns[rule.target.id],
+                        "DeadLetterConfig": {"Arn": arns[rule.dlq_id]},
+                        "RetryPolicy": {
+                            "MaximumRetryAttempts": rule.retry_attempts,
+                            "MaximumEventAgeInSeconds": rule.max_event_age_s,
+                        },
+                    }
+                ],
+            )
+        rules[rule.id] = name
+    return Messaging(urls, arns, topics, rules)
