@@ -124,9 +124,8 @@ def create_messaging(
     arns: dict[str, str] = {}
 
     def make(queue_id: str, attributes: dict[str, str]) -> None:
-        url = sqs.create_queue(QueueName=queue_name(system, stage, queue_id), Attributes=attributes)[
-            "QueueUrl"
-        ]
+        name = queue_name(system, stage, queue_id)
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
         urls[queue_id] = url
         arns[queue_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
