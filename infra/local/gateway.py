@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from infra.local import openapi
 from infra.local.auth import TokenVerifier, as_api_gateway_claims
@@ -31,6 +31,8 @@ from shared.errors import DangolError, MethodNotAllowed, NotFound, PayloadTooLar
 from shared.topology import Route
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
+ADMIN_PREFIX = "/_local/"  # the local runtime's own endpoints (archive, clock): loopback only, no token
+Admin = Callable[[str, str, dict[str, list[str]], bytes], tuple[int, Any]]
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "Authorization,Content-Type,Idempotency-Key,If-Match",
@@ -95,6 +97,7 @@ class Gateway:
         stage: str,
         spec: Callable[[], dict[str, Any]],
         access_log: bool = True,
+        admin: Admin | None = None,
     ) -> None:
         self.router = Router(routes)
         self.pools = pools
@@ -102,6 +105,7 @@ class Gateway:
         self.stage = stage
         self.spec = spec
         self.access_log = access_log
+        self.admin = admin
 
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
@@ -110,6 +114,11 @@ class Gateway:
         path = url.path or "/"
         if method == "GET" and (static := self._static(path)) is not None:
             return static
+        if path.startswith(ADMIN_PREFIX) and self.admin is not None:
+            status, payload = self.admin(method, path.removeprefix(ADMIN_PREFIX), parse_qs(url.query), body)
+            return Reply(
+                status, [("Content-Type", "application/json")], json.dumps(payload, default=str).encode()
+            )
         try:
             if len(body) > MAX_PAYLOAD_BYTES:
                 raise PayloadTooLarge("The body is larger than 10 MB.")

@@ -16,10 +16,12 @@ import boto3
 from infra.environment import function_environment
 from infra.local import cognito, openapi, provision
 from infra.local.auth import TokenVerifier
+from infra.local.bus import TAP_PATTERN, BusTap
 from infra.local.gateway import Gateway, GatewayServer
 from infra.local.lambdas import FunctionPool
 from infra.local.moto_server import MotoServer
-from shared.topology import System
+from infra.local.pollers import QueuePoller
+from shared.topology import Rule, System
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -39,6 +41,7 @@ class Config:
     seed: bool = True
     access_log: bool = True
     max_workers: int = 4
+    retry_after_s: int | None = None  # local only: how soon a failed SQS message comes back (None: as AWS)
 
 
 @dataclass
@@ -64,16 +67,48 @@ class LocalRuntime:
             stage=config.stage,
             spec=lambda: self._spec,
             access_log=config.access_log,
+            admin=self.admin,
         )
         # Bind first: if the port is taken we fail before starting anything else.
         self.server = GatewayServer(gateway, host=config.host, port=config.port)
         self.moto = MotoServer(config.host, config.moto_port)
         self.started: Started | None = None
+        self.messaging: provision.Messaging | None = None
+        self.pollers: list[QueuePoller] = []
+        self.tap: BusTap | None = None
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def admin(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> tuple[int, Any]:
+        """``/_local/...``: what a developer or a test may ask the running system."""
+        if method == "GET" and path == "events" and self.tap is not None:
+            first = {k: v[0] for k, v in query.items() if v}
+            return 200, {"events": self.tap.events(first.get("detail_type"), first.get("source"))}
+        if method == "GET" and path == "queues" and self.messaging is not None:
+            return 200, {
+                "queues": self.queue_depths(),
+                "pollers": {p.consumer.queue.id: vars(p.stats) for p in self.pollers},
+            }
+        return 404, {
+            "error": {"code": "route_not_found", "message": "No such local endpoint.", "details": []}
+        }
+
+    def queue_depths(self) -> dict[str, int]:
+        assert self.messaging is not None
+        sqs = self.client("sqs")
+        depths = {}
+        for queue_id, url in self.messaging.queue_urls.items():
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            depths[queue_id] = int(attrs.get("ApproximateNumberOfMessages", 0)) + int(
+                attrs.get("ApproximateNumberOfMessagesNotVisible", 0)
+            )
+        return depths
 
     def verifier(self) -> TokenVerifier:
         assert self._verifier is not None, "the runtime is not started"
@@ -92,7 +127,9 @@ class LocalRuntime:
         cfg = self.config
         moto_url = self.moto.start()
         provision.create_tables(self.client("dynamodb"), self.system, cfg.stage)
-        provision.create_bus(self.client("events"), self.system, cfg.stage)
+        bus = provision.create_bus(self.client("events"), self.system, cfg.stage)
+        clients = (self.client("sqs"), self.client("sns"), self.client("events"))
+        self.messaging = provision.create_messaging(clients, self.system, stage=cfg.stage, bus=bus)
         idp = self.client("cognito-idp")
         pool = cognito.create_pool(
             idp, name=f"{self.system.name}-{cfg.stage}", endpoint=moto_url, region=cfg.region
@@ -101,6 +138,7 @@ class LocalRuntime:
         subjects = {u.username: cognito.add_user(idp, pool, u) for u in users.values()}
         self._verifier = TokenVerifier(pool.jwks(), issuer=pool.issuer, client_ids=[pool.client_id])
         self._start_functions(moto_url)
+        self._start_backbone(bus)
         self.server.serve_in_thread()
         self.started = Started(self.url, moto_url, pool, users, subjects)
         self._write_state(self.started)
@@ -132,6 +170,50 @@ class LocalRuntime:
             parts = list(executor.map(lambda fid: self.pools[fid].openapi(), sorted(api_functions)))
         self._spec = openapi.merge(self.system, parts, server_url=self.url, version=_version())
 
+    def _start_backbone(self, bus: str) -> None:
+        """The bus tap (archive + function targets) and one poller per queue consumer."""
+        cfg = self.config
+        assert self.messaging is not None
+        sqs = self.client("sqs")
+        events = self.client("events")
+        tap_name = provision.queue_name(self.system, cfg.stage, "local-bus-tap")
+        tap_url = sqs.create_queue(QueueName=tap_name)["QueueUrl"]
+        tap_arn = sqs.get_queue_attributes(QueueUrl=tap_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        events.put_rule(Name=tap_name, EventBusName=bus, EventPattern=TAP_PATTERN, State="ENABLED")
+        events.put_targets(Rule=tap_name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap_arn}])
+        messaging = self.messaging
+
+        def dead_letter(rule: Rule, event: dict[str, Any], error: str) -> None:
+            sqs.send_message(
+                QueueUrl=messaging.queue_urls[rule.dlq_id],
+                MessageBody=json.dumps(event),
+                MessageAttributes={"ERROR_CODE": {"DataType": "String", "StringValue": error or "error"}},
+            )
+
+        self.tap = BusTap(
+            sqs,
+            tap_url=tap_url,
+            archive=cfg.state_dir / "events.jsonl",
+            rules=self.system.rules,
+            pools=self.pools,
+            dead_letter=dead_letter,
+        )
+        self.tap.start()
+        for consumer in self.system.consumers:
+            poller = QueuePoller(
+                consumer,
+                self.pools[consumer.function.id],
+                self.client("sqs"),
+                queue_url=messaging.queue_urls[consumer.queue.id],
+                queue_arn=messaging.queue_arns[consumer.queue.id],
+                region=cfg.region,
+                retry_after_s=cfg.retry_after_s,
+            )
+            poller.start()
+            self.pollers.append(poller)
+
     def _write_state(self, started: Started) -> None:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         state = {
@@ -156,6 +238,10 @@ class LocalRuntime:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        for poller in self.pollers:
+            poller.stop()
+        if self.tap is not None:
+            self.tap.stop()
         for pool in self.pools.values():
             pool.close()
         self.moto.stop()

@@ -1,0 +1,73 @@
+"""Test-only Lambda handlers for the backbone's tests (run in the local runtime's workers).
+
+They record effects so a test can count them: each processed message adds 1 to
+``applied`` on the item of its event id, so a message applied twice shows 2.
+Bodies steer them: ``{"poison": true}`` always fails, ``{"flaky": true}`` fails its
+first delivery, ``{"slow": true}`` outlives the function's timeout on its first delivery.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from shared.consumers import SqsConsumer, event_key, message_key, once
+from shared.dynamo import ConditionFailed, DynamoTable
+from shared.idempotency import IdempotencyStore
+
+TABLE_ENV = "EFFECTS_TABLE"
+
+
+@functools.cache
+def table() -> DynamoTable:
+    return DynamoTable(os.environ[TABLE_ENV])
+
+
+def store() -> IdempotencyStore:
+    return IdempotencyStore(table(), partition_key="pk", sort_key=None, ttl_attribute="expires_at", lock_s=5)
+
+
+def _first_time(marker: str) -> bool:
+    try:
+        table().put({"pk": f"SEEN#{marker}"}, condition="attribute_not_exists(pk)")
+    except ConditionFailed:
+        return False
+    return True
+
+
+def apply(key: str, body: dict[str, Any]) -> None:
+    if body.get("poison") or (isinstance(body.get("detail"), dict) and body["detail"].get("poison")):
+        raise ValueError("poison")
+    if body.get("flaky") and _first_time(f"flaky#{key}"):
+        raise RuntimeError("flaky")
+    if body.get("slow") and _first_time(f"slow#{key}"):
+        time.sleep(30)
+    table().update({"pk": f"EFFECT#{key}"}, "ADD applied :one", values={":one": 1})
+
+
+def _record(record: SQSRecord) -> None:
+    apply(message_key(record), json.loads(record.body))
+
+
+consume = SqsConsumer("sink", _record, dedupe=store)
+
+
+def sink_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """An SQS consumer: deduplicated, partial batch failures."""
+    return consume(event, context)
+
+
+def naive_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The same without deduplication (shows what duplicates would do)."""
+    return SqsConsumer("naive", _record)(event, context)
+
+
+def event_handler(event: dict[str, Any], context: Any) -> None:
+    """A function target of a rule or a schedule: applies once per event id."""
+    key = event_key(event)
+    once(store(), "event-sink", key, lambda: apply(key, event))
