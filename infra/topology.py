@@ -7,9 +7,8 @@ local runtime (``infra/local/``). Importing it imports no CDK and no boto3.
 from __future__ import annotations
 
 from services.profile import topology as profile
-from shared.topology import EventBus, System
-
-BUS = EventBus(id="dangol")
+from shared.platform import BUS
+from shared.topology import System
 
 SYSTEM = System(
     name="dangol",

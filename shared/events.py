@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 PUT_EVENTS_LIMIT = 10
 PUT_EVENTS_MAX_BYTES = 256 * 1024
+_RETRYABLE = frozenset({"ThrottlingException", "InternalException", "InternalFailure", "ServiceUnavailable"})
 
 
 class DomainEvent(BaseModel):
@@ -44,8 +45,23 @@ class DomainEvent(BaseModel):
 
 
 @dataclass(frozen=True)
+class RecordedEvent:
+    """An event read back as it was recorded (an outbox item): type, schema version and data."""
+
+    type_name: str
+    schema_version: str
+    data: dict[str, Any]
+
+    def detail_type(self) -> str:
+        return self.type_name
+
+    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+        return dict(self.data)
+
+
+@dataclass(frozen=True)
 class Envelope:
-    event: DomainEvent
+    event: DomainEvent | RecordedEvent
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     correlation_id: str | None = None
@@ -110,10 +126,21 @@ class EventPublisher:
         return [e.event_id for e in envelopes]
 
     def _put(self, batch: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded with the client
+
         pending = batch
         for attempt in range(self.backoff.attempts):
             self.calls += 1
-            out = self.client.put_events(Entries=[entry for _, entry in pending])  # type: ignore[misc]
+            try:
+                out = self.client.put_events(Entries=[entry for _, entry in pending])  # type: ignore[misc]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") not in _RETRYABLE:
+                    break  # a missing bus or a denied call does not heal by retrying now
+                self.backoff.pause(attempt)
+                continue
+            except BotoCoreError:  # the endpoint could not be reached: retry
+                self.backoff.pause(attempt)
+                continue
             if not out.get("FailedEntryCount"):
                 return []
             results = out.get("Entries", [])

@@ -7,7 +7,8 @@ resolver and the data-access layer all read it, so nothing here is written twice
 from __future__ import annotations
 
 from shared.auth import STAFF, Role
-from shared.topology import Attr, Function, Route, Service, Table, TableAccess
+from shared.platform import BUS
+from shared.topology import Attr, Function, Route, Schedule, Service, Table, TableAccess
 
 PROFILES = Table(
     id="profiles",
@@ -24,7 +25,21 @@ API = Function(
     memory_mb=512,
     timeout_s=10,
     tables=(TableAccess(PROFILES),),
+    publishes_to=BUS,
 )
+
+OUTBOX_SWEEPER = Function(
+    id="profile-outbox",
+    service="profile",
+    handler="services.profile.handlers.outbox.lambda_handler",
+    description="Publishes profile events a crashed request left in the outbox.",
+    memory_mb=256,
+    timeout_s=60,
+    tables=(TableAccess(PROFILES),),
+    publishes_to=BUS,
+    reserved_concurrency=1,
+)
+OUTBOX_SWEEP = Schedule("profile-outbox-sweep", "rate(5 minutes)", OUTBOX_SWEEPER, retry_attempts=0)
 
 CUSTOMER = frozenset({Role.CUSTOMER})
 
@@ -36,6 +51,6 @@ CUSTOMER_GET = Route("GET", "/customers/{customer_id}", API, STAFF, "Read a cust
 SERVICE = Service(
     name="profile",
     tables=(PROFILES,),
-    functions=(API,),
+    functions=(API,),  # OUTBOX_SWEEPER and its schedule join once the stacks build schedules
     routes=(ME_CREATE, ME_GET, ME_UPDATE, CUSTOMER_GET),
 )

@@ -3,6 +3,7 @@ profile, staff read any by id."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -116,3 +117,30 @@ def test_bad_customer_ids_are_4xx(local: LocalSystem, bad_id: str) -> None:
     # Then it is a 4xx with a code, never a 5xx
     assert 400 <= response.status < 500
     assert response.json()["error"]["code"]
+
+
+def test_profile_changes_arrive_on_the_bus_and_in_the_local_archive(local: LocalSystem) -> None:
+    # Given a customer
+    token = local.token("customer", user="junho")
+    me = local.request("GET", "/me", token=token).json()
+    # When they change their time zone
+    changed = local.request("PATCH", "/me", token=token, body={"time_zone": "Asia/Seoul"})
+    assert changed.status == 200
+    # Then a ProfileUpdated naming the change and the new version reaches the local archive
+    version = changed.json()["version"]
+
+    def arrived() -> bool:
+        events = local.request("GET", "/_local/events?detail_type=ProfileUpdated").json()["events"]
+        return any(
+            e["detail"]["data"]
+            == {"customer_id": me["customer_id"], "changed": ["time_zone"], "version": version}
+            for e in events
+        )
+
+    deadline = time.monotonic() + 15
+    while not arrived():
+        assert time.monotonic() < deadline, "ProfileUpdated never reached the archive"
+        time.sleep(0.2)
+    # And the seeded registrations were archived too
+    registered = local.request("GET", "/_local/events?detail_type=CustomerRegistered").json()["events"]
+    assert len(registered) >= 3

@@ -133,7 +133,7 @@ def function_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[Function], None]:
 
 @pytest.fixture
 def lambda_function(
-    tables: dict[str, str], function_env: Callable[[Function], None]
+    tables: dict[str, str], bus: str, function_env: Callable[[Function], None]
 ) -> Iterator[Callable[[Function], Invoker]]:
     """Cold-start a declared function on moto and return its real entry point.
 
@@ -159,7 +159,7 @@ def lambda_function(
 
 @pytest.fixture
 def execution_environments(
-    tables: dict[str, str], function_env: Callable[[Function], None]
+    tables: dict[str, str], bus: str, function_env: Callable[[Function], None]
 ) -> Iterator[Callable[[Function], Invoker]]:
     """Each call: a new, separate execution environment of a function (its own module instance).
 

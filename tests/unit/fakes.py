@@ -313,8 +313,9 @@ class FakeTable:
 class UpdateCall:
     customer_id: str
     changes: dict[str, Any]
-    expected_version: int | None
+    seen_version: int
     at: datetime
+    events: list[Any]
 
 
 class FakeProfileStore:
@@ -326,12 +327,14 @@ class FakeProfileStore:
         self.profiles: dict[str, Profile] = {}
         self.identities: dict[str, str] = {}
         self.updates: list[UpdateCall] = []
+        self.events: list[Any] = []  # what was recorded with each committed change, in order
 
-    def create(self, subject: str, profile: Profile) -> None:
+    def create(self, subject: str, profile: Profile, events: Any = ()) -> None:
         if subject in self.identities or profile.customer_id in self.profiles:
             raise ProfileExists
         self.identities[subject] = profile.customer_id
         self.profiles[profile.customer_id] = profile
+        self.events += list(events)
 
     def get(self, customer_id: str) -> Profile | None:
         return self.profiles.get(customer_id)
@@ -339,15 +342,15 @@ class FakeProfileStore:
     def customer_id_of(self, subject: str) -> str | None:
         return self.identities.get(subject)
 
-    def update(
-        self, customer_id: str, changes: dict[str, Any], *, expected_version: int | None, at: datetime
-    ) -> Profile:
-        self.updates.append(UpdateCall(customer_id, dict(changes), expected_version, at))
+    def update(self, profile: Profile, changes: dict[str, Any], events: Any = (), *, at: datetime) -> Profile:
+        customer_id = profile.customer_id
+        self.updates.append(UpdateCall(customer_id, dict(changes), profile.version, at, list(events)))
         if unknown := set(changes) - self.FIELDS:
             raise ValueError(f"not profile fields: {sorted(unknown)}")
         current = self.profiles.get(customer_id)
-        if current is None or (expected_version is not None and current.version != expected_version):
+        if current is None or current.version != profile.version:
             raise VersionMismatch
+        self.events += list(events)
         updated = Profile.model_validate(
             {**current.model_dump(), **changes, "version": current.version + 1, "updated_at": at}
         )

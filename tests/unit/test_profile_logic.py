@@ -160,10 +160,11 @@ def test_update_mine_with_the_current_version_succeeds(store: FakeProfileStore, 
         store, SUBJECT, ProfileUpdate(locale="ko-KR"), expected_version=2, clock=clock
     )
 
-    # Then the change is applied and the expected version was passed to the store
+    # Then the change is applied on top of version 2, and a ProfileUpdated for version 3 is recorded
     assert after.locale == "ko-KR"
     assert after.version == 3
-    assert store.updates[-1].expected_version == 2
+    assert store.updates[-1].seen_version == 2
+    assert store.events[-1].model_dump() == {"customer_id": CUSTOMER_ID, "changed": ["locale"], "version": 3}
 
 
 def test_update_mine_with_a_stale_version_is_a_412(store: FakeProfileStore, clock: FakeClock) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import Field
 
-from services.profile.handlers.env import ProfileApiSettings
+from services.profile.handlers.env import ProfileSettings
 from shared.settings import ConfigurationError, ListSettings, load
 
 
@@ -90,12 +90,13 @@ def test_load_reads_the_process_environment_by_default(monkeypatch: pytest.Monke
     assert settings.reports_table == VALID["REPORTS_TABLE"]
 
 
-def test_the_profile_api_reads_its_table_from_the_topologys_variable() -> None:
+def test_the_profile_functions_read_their_table_and_bus_from_the_topologys_variables() -> None:
     # Given the profile function's environment
-    environ = {**VALID, "PROFILES_TABLE": "dangol-dev-profiles"}
+    environ = {**VALID, "PROFILES_TABLE": "dangol-dev-profiles", "EVENT_BUS_NAME": "dangol-dev-bus"}
 
     # When its settings are loaded
-    settings = load(ProfileApiSettings, environ)
+    settings = load(ProfileSettings, environ)
 
-    # Then the table name comes from PROFILES_TABLE
+    # Then the table name comes from PROFILES_TABLE and the bus from EVENT_BUS_NAME
     assert settings.profiles_table == "dangol-dev-profiles"
+    assert settings.event_bus == "dangol-dev-bus"

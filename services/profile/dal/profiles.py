@@ -7,6 +7,7 @@ Items in the ``profiles`` table (single-table design):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -14,6 +15,11 @@ from services.profile.models.profile import Profile
 from services.profile.topology import PROFILES
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, DynamoTable, Item, transact_write
+from shared.events import DomainEvent, EventPublisher, PublishError
+from shared.observability import make_logger
+from shared.outbox import Outbox
+
+_log = make_logger()
 
 PK = PROFILES.partition_key.name
 SK = PROFILES.sort_key.name if PROFILES.sort_key else "sk"
@@ -29,11 +35,13 @@ class VersionMismatch(Exception):
 
 
 class ProfileStore(Protocol):
-    def create(self, subject: str, profile: Profile) -> None: ...
+    """Writes record their events atomically with the change (the outbox) and publish them."""
+
+    def create(self, subject: str, profile: Profile, events: Sequence[DomainEvent]) -> None: ...
     def get(self, customer_id: str) -> Profile | None: ...
     def customer_id_of(self, subject: str) -> str | None: ...
     def update(
-        self, customer_id: str, changes: dict[str, Any], *, expected_version: int | None, at: datetime
+        self, profile: Profile, changes: dict[str, Any], events: Sequence[DomainEvent], *, at: datetime
     ) -> Profile: ...
 
 
@@ -56,22 +64,29 @@ def _from_item(item: Item) -> Profile:
 
 
 class DynamoProfileStore:
-    def __init__(self, table: DynamoTable) -> None:
+    def __init__(self, table: DynamoTable, publisher: EventPublisher) -> None:
         self.table = table
+        self.publisher = publisher
+        self.outbox = Outbox(
+            table, partition_key=PK, sort_key=SK, ttl_attribute=PROFILES.ttl_attribute or "expires_at"
+        )
 
-    def create(self, subject: str, profile: Profile) -> None:
+    def create(self, subject: str, profile: Profile, events: Sequence[DomainEvent]) -> None:
         link = {**identity_key(subject), "type": "identity", "customer_id": profile.customer_id}
         absent = {"condition": "attribute_not_exists(#pk)", "names": {"#pk": PK}}
+        pending = [self.outbox.item(self.outbox.envelope(e, profile.created_at)) for e in events]
         try:
             transact_write(
                 self.table.client,
                 [
                     {"Put": self.table.put_op(link, **absent)},  # type: ignore[arg-type]
                     {"Put": self.table.put_op(_to_item(profile), **absent)},  # type: ignore[arg-type]
+                    *({"Put": self.table.put_op(item)} for item in pending),
                 ],
             )
         except ConditionFailed as exc:
             raise ProfileExists from exc
+        self._flush(pending)
 
     def get(self, customer_id: str) -> Profile | None:
         item = self.table.get(profile_key(customer_id))
@@ -82,12 +97,13 @@ class DynamoProfileStore:
         return str(item["customer_id"]) if item else None
 
     def update(
-        self, customer_id: str, changes: dict[str, Any], *, expected_version: int | None, at: datetime
+        self, profile: Profile, changes: dict[str, Any], events: Sequence[DomainEvent], *, at: datetime
     ) -> Profile:
-        sets = ["#v = #v + :one", "updated_at = :at"]
+        """Apply ``changes`` to ``profile`` if it is still at its version (else VersionMismatch)."""
+        sets = ["#v = :next", "updated_at = :at"]
         removes: list[str] = []
         names = {"#pk": PK, "#v": "version"}
-        values: dict[str, Any] = {":one": 1, ":at": iso(at)}
+        values: dict[str, Any] = {":next": profile.version + 1, ":at": iso(at), ":seen": profile.version}
         for i, (field, value) in enumerate(sorted(changes.items())):
             if field not in _PROFILE_FIELDS:
                 raise ValueError(f"not a profile field: {field}")
@@ -98,14 +114,30 @@ class DynamoProfileStore:
                 sets.append(f"#f{i} = :f{i}")
                 values[f":f{i}"] = value
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-        condition = "attribute_exists(#pk)"
-        if expected_version is not None:
-            condition += " AND #v = :expected"
-            values[":expected"] = expected_version
+        update = self.table.update_op(
+            profile_key(profile.customer_id),
+            expression,
+            condition="attribute_exists(#pk) AND #v = :seen",
+            names=names,
+            values=values,
+        )
+        pending = [self.outbox.item(self.outbox.envelope(e, at)) for e in events]
         try:
-            item = self.table.update(
-                profile_key(customer_id), expression, condition=condition, names=names, values=values
+            transact_write(
+                self.table.client,
+                [{"Update": update}, *({"Put": self.table.put_op(item)} for item in pending)],
             )
         except ConditionFailed as exc:
             raise VersionMismatch from exc
-        return _from_item(item)
+        self._flush(pending)
+        updated = {**profile.model_dump(), **changes, "version": profile.version + 1, "updated_at": at}
+        return Profile.model_validate(updated)
+
+    def _flush(self, pending: list[Item]) -> None:
+        """Publish right away; if EventBridge fails now, the outbox sweep publishes them later."""
+        if not pending:
+            return
+        try:
+            self.outbox.flush(self.publisher, pending)
+        except PublishError as exc:
+            _log.warning("events left in the outbox for the sweep", extra={"event_ids": exc.failed_ids})

@@ -12,7 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.profile.dal.profiles import DynamoProfileStore
-from services.profile.handlers.env import ProfileApiSettings
+from services.profile.handlers.env import ProfileSettings
 from services.profile.logic import profiles
 from services.profile.models.profile import CUSTOMER_ID_PATTERN, Profile, ProfileCreate, ProfileUpdate
 from services.profile.topology import API, CUSTOMER_GET, ME_CREATE, ME_GET, ME_UPDATE, PROFILES, SERVICE
@@ -20,6 +20,7 @@ from shared import aws
 from shared.api import make_resolver, parse_if_match, respond
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
+from shared.events import EventPublisher
 from shared.idempotency import IdempotencyStore
 from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
@@ -31,7 +32,7 @@ metrics = make_metrics()
 
 @dataclass(frozen=True)
 class Dependencies:
-    settings: ProfileApiSettings
+    settings: ProfileSettings
     store: DynamoProfileStore
     idempotency: IdempotencyStore
 
@@ -39,11 +40,12 @@ class Dependencies:
 @functools.cache
 def dependencies() -> Dependencies:
     """Built once per cold start, on first use (settings validated here)."""
-    settings = load(ProfileApiSettings)
+    settings = load(ProfileSettings)
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
+    publisher = EventPublisher(settings.event_bus, f"dangol.{settings.service}", aws.client("events"))
     return Dependencies(
         settings=settings,
-        store=DynamoProfileStore(table),
+        store=DynamoProfileStore(table, publisher),
         idempotency=IdempotencyStore(
             table,
             partition_key=PROFILES.partition_key.name,

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.profile.topology import PROFILES
+from shared.platform import BUS
 from shared.settings import Settings
 
 
-class ProfileApiSettings(Settings):
+class ProfileSettings(Settings):
+    """The profile functions' settings: their table and the bus they publish to."""
+
     profiles_table: str = Field(alias=PROFILES.env_var, min_length=3)
+    event_bus: str = Field(alias=BUS.env_var, min_length=1)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from services.profile.dal.profiles import ProfileExists, ProfileStore, VersionMismatch
+from services.profile.models.events import CustomerRegistered, ProfileUpdated
 from services.profile.models.profile import Profile, ProfileCreate, ProfileUpdate
 from shared.clock import Clock
 from shared.errors import Conflict, NotFound, PreconditionFailed
+
+UPDATE_ATTEMPTS = 10  # each round, one of the racing writers wins: enough for any real contention
 
 
 def _no_profile() -> NotFound:
@@ -26,8 +29,11 @@ def register(
         updated_at=now,
         **data.model_dump(),
     )
+    registered = CustomerRegistered(
+        customer_id=profile.customer_id, locale=profile.locale, time_zone=profile.time_zone
+    )
     try:
-        store.create(subject, profile)
+        store.create(subject, profile, [registered])
     except ProfileExists:
         raise Conflict(
             "You already have a profile; update it with PATCH /me.", code="profile_exists"
@@ -46,15 +52,22 @@ def my_profile(store: ProfileStore, subject: str) -> Profile:
 def update_mine(
     store: ProfileStore, subject: str, data: ProfileUpdate, *, expected_version: int | None, clock: Clock
 ) -> Profile:
-    customer_id = store.customer_id_of(subject)
-    if customer_id is None:
-        raise _no_profile()
-    try:
-        return store.update(customer_id, data.changes(), expected_version=expected_version, at=clock())
-    except VersionMismatch:
-        if expected_version is not None and store.get(customer_id) is not None:
-            raise PreconditionFailed() from None
-        raise _no_profile() from None
+    """Apply the changes to the caller's profile. With ``expected_version`` (If-Match) a stale
+    version is 412; without it, a concurrent change is re-read and the changes applied on top."""
+    changes = data.changes()
+    for _ in range(UPDATE_ATTEMPTS):
+        current = my_profile(store, subject)
+        if expected_version is not None and current.version != expected_version:
+            raise PreconditionFailed()
+        event = ProfileUpdated(
+            customer_id=current.customer_id, changed=sorted(changes), version=current.version + 1
+        )
+        try:
+            return store.update(current, changes, [event], at=clock())
+        except VersionMismatch:
+            if expected_version is not None:
+                raise PreconditionFailed() from None
+    raise Conflict("The profile kept changing; retry.", code="concurrent_update")
 
 
 def customer(store: ProfileStore, customer_id: str) -> Profile:

@@ -1,0 +1,29 @@
+"""The events the profile service emits on the bus. They carry ids and settings, never
+names, e-mails or phones: a consumer that needs personal data asks the API for it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from shared.events import DomainEvent
+
+
+class CustomerRegistered(DomainEvent):
+    customer_id: str
+    locale: str
+    time_zone: str
+
+
+class ProfileUpdated(DomainEvent):
+    customer_id: str
+    changed: list[str]
+    version: int
+
+
+class ConsentChanged(DomainEvent):
+    """Emitted by the consent log (a later issue declares the log itself)."""
+
+    customer_id: str
+    channel: Literal["email", "sms", "push"]
+    purpose: Literal["marketing", "service"]
+    granted: bool
