@@ -87,7 +87,9 @@ class BusTap:
             for rule, pattern in self.function_rules:
                 if pattern.matches_event(event):
                     threading.Thread(target=self._deliver, args=(rule, event), daemon=True).start()
-            self.sqs.delete_message(QueueUrl=self.tap_url, ReceiptHandle=message["ReceiptHandle"])
+        if messages:
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            self.sqs.delete_message_batch(QueueUrl=self.tap_url, Entries=entries)  # type: ignore[arg-type]
         return len(messages)
 
     def _deliver(self, rule: Rule, event: dict[str, Any]) -> None:

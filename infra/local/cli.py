@@ -149,6 +149,75 @@ def token(
     typer.echo(result["AccessToken"] if access else result["IdToken"])
 
 
+clock_cli = typer.Typer(
+    no_args_is_help=True, help="The running system's simulated clock (schedules follow it)."
+)
+cli.add_typer(clock_cli, name="clock")
+
+
+def _clock(order: dict[str, Any], state_dir: Path) -> None:
+    import json  # noqa: PLC0415
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    from infra.local.runtime import load_state  # noqa: PLC0415
+
+    try:
+        url = load_state(state_dir)["url"]
+    except FileNotFoundError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_NOT_RUNNING) from None
+    data = json.dumps(order).encode() if order else None
+    request = urllib.request.Request(f"{url}/_local/clock", data=data, method="POST" if order else "GET")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            answer = json.load(response)
+    except urllib.error.HTTPError as err:
+        typer.echo(json.load(err)["error"]["message"], err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        typer.echo(f"the local system at {url} does not answer: {exc}", err=True)
+        raise typer.Exit(EXIT_NOT_RUNNING) from None
+    typer.echo(f"now {answer['now']}" + (" (frozen)" if answer.get("frozen_at") else ""))
+
+
+@clock_cli.command("show")
+def clock_show(state_dir: StateDir = Path(".dangol")) -> None:
+    """Print the simulated time."""
+    _clock({}, state_dir)
+
+
+@clock_cli.command("set")
+def clock_set(
+    when: Annotated[str, typer.Argument(help="Local wall time, e.g. 2026-12-24T09:00")],
+    tz: Annotated[str, typer.Option(help="IANA time zone of WHEN")] = "UTC",
+    state_dir: StateDir = Path(".dangol"),
+) -> None:
+    """Jump to a time; every schedule due on the way fires, once."""
+    _clock({"set": when, "tz": tz}, state_dir)
+
+
+@clock_cli.command("advance")
+def clock_advance(
+    by: Annotated[str, typer.Argument(help="e.g. 1d, 90m, 2h30m, 45s")],
+    state_dir: StateDir = Path(".dangol"),
+) -> None:
+    """Move forward; every schedule due on the way fires, once, in order."""
+    _clock({"advance": by}, state_dir)
+
+
+@clock_cli.command("freeze")
+def clock_freeze(state_dir: StateDir = Path(".dangol")) -> None:
+    """Stop the simulated time where it is."""
+    _clock({"freeze": True}, state_dir)
+
+
+@clock_cli.command("reset")
+def clock_reset(state_dir: StateDir = Path(".dangol")) -> None:
+    """Back to real time."""
+    _clock({"reset": True}, state_dir)
+
+
 def main() -> None:
     cli()
 

@@ -17,10 +17,14 @@ from infra.environment import function_environment
 from infra.local import cognito, openapi, provision
 from infra.local.auth import TokenVerifier
 from infra.local.bus import TAP_PATTERN, BusTap
+from infra.local.clock import SimulatedClock
 from infra.local.gateway import Gateway, GatewayServer
 from infra.local.lambdas import FunctionPool
 from infra.local.moto_server import MotoServer
 from infra.local.pollers import QueuePoller
+from infra.local.schedules import ScheduleEntry, Scheduler
+from infra.local.timekeeper import Timekeeper
+from shared.clock import CLOCK_FILE_ENV
 from shared.topology import Rule, System
 
 LOCAL_CREDENTIALS = {
@@ -76,6 +80,8 @@ class LocalRuntime:
         self.messaging: provision.Messaging | None = None
         self.pollers: list[QueuePoller] = []
         self.tap: BusTap | None = None
+        self.clock = SimulatedClock(config.state_dir / "clock.json")
+        self.timekeeper: Timekeeper | None = None
 
     @property
     def url(self) -> str:
@@ -87,6 +93,27 @@ class LocalRuntime:
         if method == "GET" and path == "events" and self.tap is not None:
             first = {k: v[0] for k, v in query.items() if v}
             return 200, {"events": self.tap.events(first.get("detail_type"), first.get("source"))}
+        if path == "clock":
+            return self._clock_endpoint(method, body)
+        if method == "GET" and path == "schedules" and self.timekeeper is not None:
+            first = {k: v[0] for k, v in query.items() if v}
+            return 200, {
+                "now": self.clock.now().isoformat(),
+                "schedules": [
+                    {
+                        "name": e.name,
+                        "group": e.group,
+                        "expression": e.expression,
+                        "timezone": e.timezone,
+                        "next_utc": status.next_utc.isoformat() if status.next_utc else None,
+                        "fired": status.fired,
+                    }
+                    for e in self.timekeeper.scheduler.entries()
+                    for status in [self.timekeeper.scheduler.status(e.name, e.group)]
+                ],
+                "fired": self.timekeeper.history(first.get("name")),
+                "warnings": list(self.timekeeper.warnings),
+            }
         if method == "GET" and path == "queues" and self.messaging is not None:
             return 200, {
                 "queues": self.queue_depths(),
@@ -95,6 +122,32 @@ class LocalRuntime:
         return 404, {
             "error": {"code": "route_not_found", "message": "No such local endpoint.", "details": []}
         }
+
+    def _clock_endpoint(self, method: str, body: bytes) -> tuple[int, Any]:
+        """GET: the simulated time. POST {"set": "2026-12-24T09:00", "tz": "Asia/Seoul"},
+        {"advance": "1d"}, {"freeze": true}, {"freeze": false} or {"reset": true}."""
+        if method == "POST":
+            try:
+                order = json.loads(body or b"{}")
+                if "set" in order and self.timekeeper is not None:
+                    self.timekeeper.jump(str(order["set"]), str(order.get("tz", "UTC")))
+                elif "set" in order:
+                    self.clock.set(str(order["set"]), str(order.get("tz", "UTC")))
+                if "advance" in order:
+                    self.clock.advance(str(order["advance"]))
+                if order.get("freeze") is True:
+                    self.clock.freeze()
+                if order.get("freeze") is False:
+                    self.clock.unfreeze()
+                if order.get("reset"):
+                    self.clock.reset()
+            except (ValueError, TypeError, AttributeError) as exc:
+                return 400, {"error": {"code": "invalid_clock", "message": str(exc), "details": []}}
+            if self.timekeeper is not None:
+                self.timekeeper.tick()  # fire what is now due before answering
+        state = self.clock.state()
+        frozen_at = state.frozen_at.isoformat() if state.frozen_at else None
+        return 200, {"now": self.clock.now().isoformat(), "offset_s": state.offset_s, "frozen_at": frozen_at}
 
     def queue_depths(self) -> dict[str, int]:
         assert self.messaging is not None
@@ -125,6 +178,8 @@ class LocalRuntime:
 
     def start(self) -> Started:
         cfg = self.config
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        self.clock.reset()  # every run starts at real time; `dangol-local clock` moves it
         moto_url = self.moto.start()
         provision.create_tables(self.client("dynamodb"), self.system, cfg.stage)
         bus = provision.create_bus(self.client("events"), self.system, cfg.stage)
@@ -146,12 +201,15 @@ class LocalRuntime:
 
     def _start_functions(self, moto_url: str) -> None:
         cfg = self.config
+        assert self.messaging is not None
+        messaging = self.messaging
         common = {
             **LOCAL_CREDENTIALS,
             "AWS_ENDPOINT_URL": moto_url,
             "AWS_REGION": cfg.region,
             "AWS_DEFAULT_REGION": cfg.region,
             "CURSOR_SIGNING_KEY": secrets.token_urlsafe(32),
+            CLOCK_FILE_ENV: str(self.clock.path),  # the functions see the simulated clock too
         }
         for fn in self.system.functions:
             env = function_environment(
@@ -160,6 +218,8 @@ class LocalRuntime:
                 stage=cfg.stage,
                 table_name=lambda t: provision.table_name(self.system, cfg.stage, t),
                 bus_name=lambda b: provision.bus_name(self.system, cfg.stage, b),
+                queue_url=lambda q: messaging.queue_urls[q.id],
+                topic_arn=lambda t: messaging.topic_arns[t.id],
             )
             self.pools[fn.id] = FunctionPool(
                 fn, {**common, **env}, cfg.state_dir / "logs", max_workers=cfg.max_workers
@@ -201,6 +261,19 @@ class LocalRuntime:
             dead_letter=dead_letter,
         )
         self.tap.start()
+        scheduler = Scheduler.from_topology(self.system.schedules, now=self.clock.now())
+
+        def send(queue: str, body: str) -> None:
+            url = messaging.queue_urls.get(queue) or next(
+                (messaging.queue_urls[q] for q, arn in messaging.queue_arns.items() if arn == queue), None
+            )
+            if url is not None:
+                sqs.send_message(QueueUrl=url, MessageBody=body)
+
+        self.timekeeper = Timekeeper(
+            scheduler, self.clock, pools=self.pools, send=send, api_schedules=self._api_schedules
+        )
+        self.timekeeper.start()
         for consumer in self.system.consumers:
             poller = QueuePoller(
                 consumer,
@@ -213,6 +286,29 @@ class LocalRuntime:
             )
             poller.start()
             self.pollers.append(poller)
+
+    def _api_schedules(self) -> list[ScheduleEntry]:
+        """The schedules services created through the EventBridge Scheduler API (on moto)."""
+        client = self.client("scheduler")
+        entries = []
+        for summary in client.list_schedules().get("Schedules", []):
+            found = client.get_schedule(Name=summary["Name"], GroupName=summary.get("GroupName", "default"))
+            target = found["Target"]
+            entries.append(
+                ScheduleEntry(
+                    name=found["Name"],
+                    group=found.get("GroupName", "default"),
+                    expression=found["ScheduleExpression"],
+                    timezone=found.get("ScheduleExpressionTimezone") or "UTC",
+                    target=target["Arn"],
+                    input=target.get("Input") or "{}",
+                    state=found.get("State", "ENABLED"),
+                    action_after_completion=found.get("ActionAfterCompletion", "NONE"),
+                    start_date=found.get("StartDate"),
+                    end_date=found.get("EndDate"),
+                )
+            )
+        return entries
 
     def _write_state(self, started: Started) -> None:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
@@ -238,6 +334,8 @@ class LocalRuntime:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        if self.timekeeper is not None:
+            self.timekeeper.stop()
         for poller in self.pollers:
             poller.stop()
         if self.tap is not None:

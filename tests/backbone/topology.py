@@ -13,6 +13,7 @@ from shared.topology import (
     Function,
     Queue,
     Rule,
+    Schedule,
     Service,
     Subscription,
     System,
@@ -46,6 +47,15 @@ CASES = Queue("cases")
 INSIGHTS = Queue("insights")
 MENTIONS = Topic("mentions")
 
+# Input carries the occurrence's execution id: the handler applies each occurrence once.
+GREETING = Schedule(
+    "daily-greeting",
+    "cron(0 9 * * ? *)",
+    EVENTS,
+    timezone="Asia/Seoul",
+    input=json.dumps({"id": "<aws.scheduler.execution-id>", "kind": "greeting"}),
+)
+
 BACKBONE = Service(
     name="backbone",
     tables=(EFFECTS,),
@@ -69,6 +79,7 @@ BACKBONE = Service(
             retry_attempts=2,
         ),
     ),
+    schedules=(GREETING,),
 )
 
 TEST_SYSTEM = System(name="dangoltest", bus=EventBus("bus"), services=(profile.SERVICE, BACKBONE))

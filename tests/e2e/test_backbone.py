@@ -219,3 +219,73 @@ def test_the_poller_builds_real_sqs_events(runtime: LocalRuntime) -> None:
     assert record["attributes"]["ApproximateReceiveCount"] == "2"
     assert record["messageAttributes"]["kind"]["stringValue"] == "complaint"
     assert set(record) >= {"messageId", "receiptHandle", "body", "md5OfBody", "eventSourceARN", "awsRegion"}
+
+
+def _clock(runtime: LocalRuntime, order: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{runtime.url}/_local/clock", data=json.dumps(order).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request) as response:
+        return dict(json.load(response))
+
+
+def _fired(runtime: LocalRuntime, name: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"{runtime.url}/_local/schedules?name={name}") as response:
+        return list(json.load(response)["fired"])
+
+
+def test_a_daily_seoul_schedule_fires_once_at_its_local_time_not_at_utcs(runtime: LocalRuntime) -> None:
+    # Given the simulated clock frozen a minute before 09:00 in Seoul on Christmas Eve
+    _clock(runtime, {"freeze": True})
+    _clock(runtime, {"set": "2026-12-24T08:59", "tz": "Asia/Seoul"})
+    before = len(_fired(runtime, "daily-greeting"))
+    # When the clock passes 09:00 Seoul (00:00 UTC)
+    _clock(runtime, {"advance": "2m"})
+    wait_for(lambda: len(_fired(runtime, "daily-greeting")) == before + 1, what="the 09:00 Seoul firing")
+    fired = _fired(runtime, "daily-greeting")[-1]
+    # Then it fired once, at 09:00 local = 00:00 UTC, and its function applied it once
+    assert fired["scheduled_local"].startswith("2026-12-24T09:00:00+09:00")
+    assert fired["scheduled_utc"].startswith("2026-12-24T00:00:00+00:00")
+    wait_for(
+        lambda: (
+            fired["outcome"].startswith("invoked")
+            or _fired(runtime, "daily-greeting")[-1]["outcome"].startswith("invoked")
+        ),
+        what="the invocation",
+    )
+    # And when the clock then reaches 09:00 UTC (18:00 in Seoul) nothing more fires
+    _clock(runtime, {"set": "2026-12-24T09:30", "tz": "UTC"})
+    time.sleep(0.5)
+    assert len(_fired(runtime, "daily-greeting")) == before + 1
+    # And a whole simulated day later it fires exactly once more
+    _clock(runtime, {"advance": "1d"})
+    wait_for(lambda: len(_fired(runtime, "daily-greeting")) == before + 2, what="the next day's firing")
+    assert _fired(runtime, "daily-greeting")[-1]["scheduled_local"].startswith("2026-12-25T09:00:00+09:00")
+    _clock(runtime, {"reset": True})
+
+
+def test_a_one_time_schedule_created_through_the_scheduler_api_fires(runtime: LocalRuntime) -> None:
+    # Given a service creating a one-time schedule at run time (EventBridge Scheduler API, on moto)
+    _clock(runtime, {"freeze": True})
+    _clock(runtime, {"set": "2026-12-31T23:00", "tz": "Asia/Seoul"})
+    key = str(uuid.uuid4())
+    client(runtime, "scheduler").create_schedule(
+        Name=f"new-year-{key[:8]}",
+        ScheduleExpression="at(2027-01-01T00:00:00)",
+        ScheduleExpressionTimezone="Asia/Seoul",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": "arn:aws:lambda:ap-northeast-2:123456789012:function:backbone-events",
+            "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+            "Input": json.dumps({"id": key}),
+        },
+    )
+    time.sleep(2.5)  # the runtime mirrors the Scheduler API's schedules every 2 s
+    # When midnight passes in Seoul
+    _clock(runtime, {"advance": "90m"})
+    # Then the function ran once for it
+    wait_for(lambda: applied(runtime, f"eventbridge:{key}") == 1, what="the one-time schedule's target")
+    _clock(runtime, {"advance": "1d"})
+    time.sleep(0.5)
+    assert applied(runtime, f"eventbridge:{key}") == 1
+    _clock(runtime, {"reset": True})

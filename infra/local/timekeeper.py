@@ -1,0 +1,171 @@
+"""The local EventBridge Scheduler: fires the topology's schedules, and those a service
+creates at run time through the Scheduler API (moto stores them, never fires them), at
+their times in their zones, on the runtime's simulated clock.
+
+Each tick reads the clock (``.dangol/clock.json``, shared with the functions and the
+``dangol-local clock`` command), takes every occurrence due since the last tick in time
+order (a clock moved a day ahead fires that day's occurrences, each once) and delivers
+it: a function target is invoked asynchronously with the rendered input (retried, then
+given up as Scheduler does), a queue target gets the input as a message.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from infra.local.clock import SimulatedClock
+from infra.local.lambdas import FunctionPool, InvocationError
+from infra.local.schedules import Firing, ScheduleEntry, Scheduler, TooManyOccurrences
+from shared.topology import Function, Queue
+
+SYNC_EVERY_S = 2.0
+
+
+@dataclass(frozen=True)
+class Fired:
+    schedule: str
+    scheduled_utc: str
+    scheduled_local: str
+    target: str
+    outcome: str
+
+
+class Timekeeper:
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        clock: SimulatedClock,
+        *,
+        pools: dict[str, FunctionPool],
+        send: Callable[[str, str], None],
+        api_schedules: Callable[[], list[ScheduleEntry]] | None = None,
+        tick_s: float = 0.2,
+    ) -> None:
+        self.scheduler = scheduler
+        self.clock = clock
+        self.pools = pools
+        self.send = send  # (queue id or ARN, body)
+        self.api_schedules = api_schedules
+        self.tick_s = tick_s
+        self.fired: deque[Fired] = deque(maxlen=5000)
+        self.warnings: deque[str] = deque(maxlen=100)
+        self._lock = threading.Lock()
+        self._ticking = threading.RLock()
+        self._stop = threading.Event()
+        self._synced = -SYNC_EVERY_S
+        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def jump(self, when: str, tz: str) -> datetime:
+        """Set the clock without firing what lies between (``advance`` fires it all); what falls
+        exactly at the new time still fires."""
+        with self._ticking:
+            now = self.clock.set(when, tz)
+            self.scheduler.skip_to(now - timedelta(seconds=1))
+        return now
+
+    def tick(self) -> list[Firing]:
+        with self._ticking:
+            now = self.clock.now()
+            self._sync(now)
+            try:
+                firings = self.scheduler.due(now)
+            except TooManyOccurrences as exc:
+                self.warnings.append(f"{exc}; skipped to {now.isoformat()} (move the clock in smaller steps)")
+                self.scheduler.skip_to(now)
+                return []
+        for firing in firings:
+            self._deliver(firing)
+        return firings
+
+    def history(self, schedule: str | None = None) -> list[dict[str, str]]:
+        with self._lock:
+            return [vars(f) for f in self.fired if schedule is None or f.schedule == schedule]
+
+    def _sync(self, now: datetime) -> None:
+        """Mirror the schedules created through the Scheduler API (checked every 2 s)."""
+        if self.api_schedules is None or time.monotonic() - self._synced < SYNC_EVERY_S:
+            return
+        self._synced = time.monotonic()
+        try:
+            wanted = {(e.group, e.name): e for e in self.api_schedules()}
+        except Exception:  # moto busy or stopping: try again next time
+            return
+        known = {
+            (e.group, e.name): e
+            for e in self.scheduler.entries()
+            if not isinstance(e.target, Queue | Function)
+        }
+        for key, entry in wanted.items():
+            if key not in known:
+                self.scheduler.add(entry, now=now)
+            elif known[key] != entry:
+                self.scheduler.update(entry, now=now)
+        for key in set(known) - set(wanted):
+            self.scheduler.remove(key[1], key[0])
+
+    def _deliver(self, firing: Firing) -> None:
+        target = firing.target
+        body = firing.render_input()
+        if isinstance(target, Queue):
+            self._record(firing, target.id, "sent")
+            self.send(target.id, body)
+        elif isinstance(target, Function):
+            threading.Thread(target=self._invoke, args=(firing, target.id, body), daemon=True).start()
+        else:  # an ARN, from a schedule created at run time
+            name = str(target).rsplit(":", 1)[-1]
+            if ":lambda:" in str(target) and name in self.pools:
+                threading.Thread(target=self._invoke, args=(firing, name, body), daemon=True).start()
+            elif ":sqs:" in str(target):
+                self._record(firing, name, "sent")
+                self.send(str(target), body)
+            else:
+                self._record(firing, str(target), "unknown target")
+
+    def _invoke(self, firing: Firing, function_id: str, body: str) -> None:
+        payload: Any = json.loads(body) if body.strip().startswith(("{", "[")) else body
+        retries = firing.entry.retry_attempts
+        for attempt in range(retries + 1):
+            try:
+                self.pools[function_id].invoke(payload)
+                self._record(
+                    firing, function_id, "invoked" if attempt == 0 else f"invoked after {attempt} retries"
+                )
+                return
+            except InvocationError as exc:
+                outcome = exc.kind
+            if self._stop.wait(min(0.5 * 2**attempt, 10.0)):
+                break
+        self._record(firing, function_id, f"failed ({outcome})")
+
+    def _record(self, firing: Firing, target: str, outcome: str) -> None:
+        with self._lock:
+            self.fired.append(
+                Fired(
+                    schedule=firing.schedule_id,
+                    scheduled_utc=firing.scheduled_utc.isoformat(),
+                    scheduled_local=firing.scheduled_local.isoformat(),
+                    target=target,
+                    outcome=outcome,
+                )
+            )
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick_s):
+            try:
+                self.tick()
+            except Exception as exc:  # never let one bad schedule stop the clock
+                self.warnings.append(f"{type(exc).__name__}: {exc}")
