@@ -23,7 +23,9 @@ def quiet_node_warnings() -> None:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
-def build(outdir: str | None = None, stages: tuple[StageConfig, ...] = STAGES, system: System = SYSTEM) -> App:
+def build(
+    outdir: str | None = None, stages: tuple[StageConfig, ...] = STAGES, system: System = SYSTEM
+) -> App:
     app = App(outdir=outdir) if outdir else App()
     for stage in stages:
         deployment = Stage(app, stage.stage_id, env=Environment(account=stage.account, region=stage.region))

@@ -8,8 +8,11 @@ a function sees the same variables wherever it runs; only the physical names
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
-from shared.topology import EventBus, Function, System, Table
+from shared.topology import EventBus, Function, Queue, System, Table, Topic
+
+T = TypeVar("T", Queue, Topic)
 
 
 def function_environment(
@@ -20,7 +23,12 @@ def function_environment(
     table_name: Callable[[Table], str],
     bus_name: Callable[[EventBus], str],
     log_level: str = "INFO",
+    queue_url: Callable[[Queue], str] | None = None,
+    topic_arn: Callable[[Topic], str] | None = None,
 ) -> dict[str, str]:
+    """``queue_url`` and ``topic_arn`` resolve the queues a function sends to (``Queue.env_var``)
+    and the topics it publishes to (``Topic.env_var``); a backend must give them as soon as a
+    function declares either."""
     env = {
         "STAGE": stage,
         "POWERTOOLS_SERVICE_NAME": function.service,
@@ -33,5 +41,18 @@ def function_environment(
         env[access.table.env_var] = table_name(access.table)
     if function.publishes_to is not None:
         env[function.publishes_to.env_var] = bus_name(function.publishes_to)
+    for queue in function.sends_to:
+        env[queue.env_var] = _resolver(queue_url, function, "sends to queue", queue)(queue)
+    for topic in function.notifies:
+        env[topic.env_var] = _resolver(topic_arn, function, "publishes to topic", topic)(topic)
     env.update(dict(function.environment))
     return env
+
+
+def _resolver(
+    resolve: Callable[[T], str] | None, function: Function, what: str, item: T
+) -> Callable[[T], str]:
+    if resolve is None:
+        parameter = "queue_url" if isinstance(item, Queue) else "topic_arn"
+        raise ValueError(f"{function.id} {what} {item.id}: pass {parameter}= to function_environment")
+    return resolve

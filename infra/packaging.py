@@ -5,14 +5,16 @@
   or bytecode, so the asset hash changes only when the code does.
 - Third-party dependencies (Powertools and pydantic, pinned in
   ``requirements-lambda.txt``) are one layer built by ``make layer`` with uv for
-  the Lambda platform (manylinux aarch64, CPython 3.13) from PyPI wheels. boto3 is
+  the Lambda platform (manylinux aarch64, CPython 3.14) from PyPI wheels. boto3 is
   the runtime's own. The public Powertools layer was not used: its version number
   is not the library's and pydantic's native core must match the architecture.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,14 +24,30 @@ _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".mypy_cache",
 
 
 def stage_service_code(service: str) -> Path:
-    target = BUILD / "lambda" / service
+    """Stage into a fresh folder named by its content: two synths at once never share one."""
+    BUILD.mkdir(exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{service}-", dir=BUILD))
+    (staging / "services").mkdir()
+    shutil.copy2(ROOT / "services" / "__init__.py", staging / "services" / "__init__.py")
+    shutil.copytree(ROOT / "services" / service, staging / "services" / service, ignore=_IGNORE)
+    shutil.copytree(ROOT / "shared", staging / "shared", ignore=_IGNORE)
+    target = BUILD / "lambda" / f"{service}-{_digest(staging)}"
     if target.exists():
-        shutil.rmtree(target)
-    (target / "services").mkdir(parents=True)
-    shutil.copy2(ROOT / "services" / "__init__.py", target / "services" / "__init__.py")
-    shutil.copytree(ROOT / "services" / service, target / "services" / service, ignore=_IGNORE)
-    shutil.copytree(ROOT / "shared", target / "shared", ignore=_IGNORE)
+        shutil.rmtree(staging)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            staging.rename(target)
+        except OSError:  # another synth staged the same content first
+            shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def layer_dir() -> Path:

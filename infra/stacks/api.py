@@ -97,6 +97,7 @@ class UserDirectory(Construct):
             auth_flows=cognito.AuthFlow(user_srp=True),
             generate_secret=False,
             prevent_user_existence_errors=True,
+            disable_o_auth=True,  # the apps sign in with SRP; no hosted-UI grants, no placeholder callback
         )
         self.machine_client = self.pool.add_client(
             "Machine",

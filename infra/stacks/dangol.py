@@ -1,12 +1,13 @@
-"""The dangol stack of one stage: the platform (users, API, bus, alarms) and one
-construct per service, all from the topology."""
+"""The dangol stack of one stage: the platform (users, API, bus, alarms, the key of the
+alarm and messaging topics) and one construct per service, all from the topology."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -16,11 +17,33 @@ from infra.config import StageConfig
 from infra.packaging import layer_dir
 from infra.stacks.api import Api, UserDirectory
 from infra.stacks.functions import RUNTIME
+from infra.stacks.messaging import Channels
 from infra.stacks.service import ServiceConstruct
 from shared.topology import System
 
 
 class DangolStack(Stack):
+    def _let_cloudwatch_alarm(self, key: kms.Key) -> None:
+        """Alarms publish to an encrypted, SSL-only topic: CloudWatch needs the key and the topic."""
+        cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        same_account = {"StringEquals": {"aws:SourceAccount": self.account}}
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                principals=[cloudwatch_service],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions=same_account,
+            )
+        )
+        self.alarms.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                principals=[cloudwatch_service],
+                resources=[self.alarms.topic_arn],
+                conditions=same_account,
+            )
+        )
+
     def __init__(
         self, scope: Construct, construct_id: str, *, system: System, stage: StageConfig, **kw: object
     ) -> None:
@@ -31,13 +54,19 @@ class DangolStack(Stack):
         self.alarms = sns.Topic(
             self, "Alarms", master_key=key, enforce_ssl=True, display_name="dangol alarms"
         )
+        self._let_cloudwatch_alarm(key)
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"{stage.stage_id}-{system.bus.id}")
-        self.bus.archive(
+        archive = self.bus.archive(
             "Archive",
             event_pattern=events.EventPattern(account=[self.account]),
             retention=Duration.days(stage.archive_retention_days),
             description="Every event that passed the bus, for replay",
         )
+        cfn_archive = archive.node.default_child
+        if isinstance(cfn_archive, CfnResource):
+            # aws-cdk#37847: without a key CDK writes KmsKeyIdentifier "" (refused in some regions);
+            # leaving it out is "encrypted with an AWS owned key", the service default.
+            cfn_archive.add_property_deletion_override("KmsKeyIdentifier")
         self.users = UserDirectory(self, "Users", stage)
         self.api = Api(self, "Api", stage, self.users)
         layer = lambda_.LayerVersion(
@@ -49,12 +78,13 @@ class DangolStack(Stack):
             description="Powertools and pydantic for the Lambda platform",
             removal_policy=RemovalPolicy.DESTROY,
         )
+        channels = Channels(key=key, alarms=self.alarms)
         self.services = {
-            svc.name: ServiceConstruct(
-                self, system, svc, stage=stage, api=self.api, bus=self.bus, layer=layer, alarms=self.alarms
-            )
+            svc.name: ServiceConstruct(self, system, svc, stage=stage, channels=channels)
             for svc in system.services
         }
+        for service in self.services.values():
+            service.add_functions(api=self.api, bus=self.bus, layer=layer)
         cloudwatch.Alarm(
             self,
             "Api5xx",

@@ -11,9 +11,11 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.stacks.messaging import Channels
 from infra.stacks.nag import acknowledge
 from shared.topology import Access, Function
 
@@ -24,19 +26,21 @@ WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem
 
 @dataclass(frozen=True)
 class Wiring:
-    """What a function may be given: the tables (by logical id) and the bus."""
+    """What a function may be given: the tables (by logical id), the bus, the queues and topics."""
 
     tables: dict[str, dynamodb.Table]
     bus: events.IEventBus
     layer: lambda_.ILayerVersion
     code: lambda_.Code
     environment: dict[str, str]
+    channels: Channels
 
 
 def make_function(
-    scope: Construct, fn: Function, wiring: Wiring, stage: StageConfig, *, synchronous: bool
+    scope: Construct, fn: Function, wiring: Wiring, stage: StageConfig, *, dead_letter: sqs.IQueue | str
 ) -> lambda_.Function:
-    """``synchronous``: only ever invoked by API Gateway (no asynchronous invocations to dead-letter)."""
+    """``dead_letter``: the DLQ of its asynchronous invocations, or why it needs none (nothing
+    invokes it asynchronously)."""
     log_group = logs.LogGroup(
         scope,
         f"{fn.id}-logs",
@@ -47,7 +51,7 @@ def make_function(
         scope,
         f"{fn.id}-role",
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-        description=f"{fn.id}: only its own tables, bus and log group",
+        description=f"{fn.id}: only its own tables, bus, queues, topics and log group",
     )
     function = lambda_.Function(
         scope,
@@ -68,15 +72,13 @@ def make_function(
         system_log_level_v2=lambda_.SystemLogLevel.WARN,
         tracing=lambda_.Tracing.ACTIVE,
         reserved_concurrent_executions=fn.reserved_concurrency,
+        dead_letter_queue=None if isinstance(dead_letter, str) else dead_letter,
     )
     _grant_logs(role, log_group)
     _grant_tables(role, fn, wiring.tables)
-    if synchronous:
-        acknowledge(
-            function,
-            "Serverless::Serverless-LambdaDLQ",
-            "Only API Gateway invokes it, synchronously; a dead-letter target serves async invocations.",
-        )
+    wiring.channels.grant_to(role, fn)
+    if isinstance(dead_letter, str):
+        acknowledge(function, "Serverless::Serverless-LambdaDLQ", dead_letter)
     if fn.publishes_to is not None:
         role.add_to_policy(
             iam.PolicyStatement(actions=["events:PutEvents"], resources=[wiring.bus.event_bus_arn])

@@ -1,15 +1,15 @@
-"""One construct per service: its tables, its functions (from the one factory) and
-its routes, all read from the service's topology."""
+"""One construct per service: its tables, its functions (from the one factory), its routes
+and its part of the asynchronous backbone, all read from the service's topology."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Tags
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import StageConfig
@@ -17,7 +17,18 @@ from infra.environment import function_environment
 from infra.packaging import stage_service_code
 from infra.stacks.api import Api
 from infra.stacks.functions import Wiring, make_function
-from shared.topology import AttrType, Service, System, Table
+from infra.stacks.identity import ID_TAG, tag_id
+from infra.stacks.messaging import (
+    MAX_RETENTION,
+    Channels,
+    add_consumer,
+    add_rule,
+    add_schedule,
+    add_subscription,
+    async_dlq_id,
+    has_async_dlq,
+)
+from shared.topology import AttrType, Function, Service, System, Table
 
 ATTR_TYPES = {
     AttrType.S: dynamodb.AttributeType.STRING,
@@ -30,10 +41,15 @@ STREAMS = {
     "NEW_AND_OLD_IMAGES": dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     "KEYS_ONLY": dynamodb.StreamViewType.KEYS_ONLY,
 }
-ID_TAG = "dangol:id"
+__all__ = ["ID_TAG", "ServiceConstruct"]
 
 
 class ServiceConstruct(Construct):
+    """Built in two steps so that services may use each other's queues and topics: the
+    constructor declares the service's tables, queues and topics (in ``channels``, shared by
+    every service); ``add_functions`` then adds its functions, routes, consumers,
+    subscriptions, rules and schedules."""
+
     def __init__(
         self,
         scope: Construct,
@@ -41,15 +57,20 @@ class ServiceConstruct(Construct):
         service: Service,
         *,
         stage: StageConfig,
-        api: Api,
-        bus: events.IEventBus,
-        layer: lambda_.ILayerVersion,
-        alarms: sns.ITopic,
+        channels: Channels,
     ) -> None:
         super().__init__(scope, service.name)
+        self.system = system
+        self.service = service
+        self.stage = stage
+        self.channels = channels
         self.tables = {t.id: self._table(t, stage) for t in service.tables}
-        code = lambda_.Code.from_asset(str(stage_service_code(service.name)))
+        channels.declare(self, system, service)
         self.functions: dict[str, lambda_.Function] = {}
+
+    def add_functions(self, *, api: Api, bus: events.IEventBus, layer: lambda_.ILayerVersion) -> None:
+        system, service, stage, channels = self.system, self.service, self.stage, self.channels
+        code = lambda_.Code.from_asset(str(stage_service_code(service.name)))
         for fn in service.functions:
             environment = function_environment(
                 system,
@@ -57,11 +78,12 @@ class ServiceConstruct(Construct):
                 stage=stage.name,
                 table_name=lambda t: self.tables[t.id].table_name,
                 bus_name=lambda _: bus.event_bus_name,
+                queue_url=lambda q: channels.queues[q.id].queue_url,
+                topic_arn=lambda t: channels.topics[t.id].topic_arn,
             )
-            wiring = Wiring(self.tables, bus, layer, code, environment)
-            synchronous = fn in {r.function for r in service.routes}
-            function = make_function(self, fn, wiring, stage, synchronous=synchronous)
-            Tags.of(function).add(ID_TAG, fn.id)
+            wiring = Wiring(self.tables, bus, layer, code, environment, channels)
+            function = make_function(self, fn, wiring, stage, dead_letter=self._dead_letter(fn))
+            tag_id(function, fn.id)
             cloudwatch.Alarm(
                 self,
                 f"{fn.id}-errors",
@@ -70,10 +92,49 @@ class ServiceConstruct(Construct):
                 threshold=1,
                 evaluation_periods=1,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ).add_alarm_action(actions.SnsAction(alarms))
+            ).add_alarm_action(actions.SnsAction(channels.alarms))
             self.functions[fn.id] = function
         for route in service.routes:
             api.add_route(route, self.functions[route.function.id])
+        for consumer in service.consumers:
+            add_consumer(consumer, self.functions[consumer.function.id], channels)
+        if service.subscriptions:
+            subscriptions = Construct(self, "Subscriptions")
+            for subscription in service.subscriptions:
+                add_subscription(subscriptions, subscription, channels)
+        if service.rules:
+            rules = Construct(self, "Rules")
+            for rule in service.rules:
+                add_rule(rules, rule, bus=bus, functions=self.functions, channels=channels)
+        if service.schedules:
+            schedules = Construct(self, "Schedules")
+            for schedule in service.schedules:
+                add_schedule(schedules, schedule, stage=stage, functions=self.functions, channels=channels)
+
+    def _dead_letter(self, fn: Function) -> sqs.IQueue | str:
+        """The DLQ of the function's asynchronous invocations, or why it needs none."""
+        if has_async_dlq(self.system, fn):
+            return self.channels.dead_letter_queue(
+                self,
+                async_dlq_id(fn),
+                retention=MAX_RETENTION,
+                holds=f"the asynchronous invocations of {fn.id} that failed Lambda's retries",
+            )
+        consumed = [c.queue.id for c in self.service.consumers if c.function == fn]
+        if not consumed:
+            return (
+                "Only API Gateway invokes it, synchronously; a dead-letter target serves async invocations."
+            )
+        callers = (
+            ["API Gateway", "its SQS event source"]
+            if self.service.routes_of(fn)
+            else ["its SQS event source"]
+        )
+        verb = "invoke" if len(callers) > 1 else "invokes"
+        return (
+            f"Only {' and '.join(callers)} {verb} it, synchronously; a message it fails goes back to"
+            f" its queue ({', '.join(consumed)}), then to that queue's DLQ."
+        )
 
     def _table(self, table: Table, stage: StageConfig) -> dynamodb.Table:
         sort_key = table.sort_key
@@ -107,5 +168,5 @@ class ServiceConstruct(Construct):
                 else None,
                 projection_type=dynamodb.ProjectionType(index.projection),
             )
-        Tags.of(resource).add(ID_TAG, table.id)
+        tag_id(resource, table.id)
         return resource

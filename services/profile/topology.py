@@ -51,6 +51,7 @@ CUSTOMER_GET = Route("GET", "/customers/{customer_id}", API, STAFF, "Read a cust
 SERVICE = Service(
     name="profile",
     tables=(PROFILES,),
-    functions=(API,),  # OUTBOX_SWEEPER and its schedule join once the stacks build schedules
+    functions=(API, OUTBOX_SWEEPER),
     routes=(ME_CREATE, ME_GET, ME_UPDATE, CUSTOMER_GET),
+    schedules=(OUTBOX_SWEEP,),
 )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from moto import mock_aws
 
+from infra.config import StageConfig
 from infra.local import provision
 from infra.local.gateway import Router
 from infra.stacks.service import ID_TAG
-from shared.topology import System
+from shared.topology import Function, System
 
 TableShape = dict[str, Any]
 RouteShape = tuple[str, str, str, bool]  # method, path, function id, needs a Cognito token
@@ -114,3 +117,209 @@ def local_routes(system: System) -> set[RouteShape]:
         matched, _ = router.match(route.method, route.path)  # a template path matches itself
         served.add((matched.method, matched.path, matched.function.id, True))
     return served
+
+
+# --- the asynchronous backbone -------------------------------------------------------------------
+
+SQS_DEFAULT_VISIBILITY_S = 30  # what SQS applies when a queue sets none
+SQS_DEFAULT_RETENTION_S = 4 * 86400
+
+QueueShape = dict[str, Any]  # dlq id, maxReceiveCount, visibility timeout, retention
+ConsumerShape = dict[str, Any]  # function id, batch size, window, maximum concurrency
+SubscriptionShape = tuple[str, str, str | None, str | None, bool]  # topic, queue, filter, scope, raw
+RuleShape = dict[str, Any]  # pattern, target id, DLQ id, retry attempts, maximum event age
+ScheduleShape = dict[str, Any]  # expression, time zone, target id, input, window, retries
+
+
+@dataclass(frozen=True)
+class Backbone:
+    queues: dict[str, QueueShape]
+    consumers: dict[str, ConsumerShape]  # by queue id
+    subscriptions: set[SubscriptionShape]
+    rules: dict[str, RuleShape]
+    schedules: dict[str, ScheduleShape]
+
+
+def _filter(policy: Any) -> str | None:
+    """A filter policy (a JSON string or an object) in one canonical form."""
+    if policy in (None, ""):
+        return None
+    return json.dumps(json.loads(policy) if isinstance(policy, str) else policy, sort_keys=True)
+
+
+def _queue_shape(
+    redrive: dict[str, Any] | None, dlq: str | None, visibility: Any, retention: Any
+) -> QueueShape:
+    return {
+        "dlq": dlq,
+        "max_receive_count": int(redrive["maxReceiveCount"]) if redrive else None,
+        "visibility_s": int(visibility) if visibility is not None else SQS_DEFAULT_VISIBILITY_S,
+        "retention_s": int(retention) if retention is not None else SQS_DEFAULT_RETENTION_S,
+    }
+
+
+def _tagged(template: dict[str, Any], kind: str) -> dict[str, str]:
+    """Logical id -> ``dangol:id`` of every resource of ``kind`` that has the tag."""
+    return {
+        k: str(_tag(v)) for k, v in template["Resources"].items() if v["Type"] == kind and _tag(v) is not None
+    }
+
+
+def _logical(value: Any) -> str:
+    """The logical id a ``Ref`` or ``Fn::GetAtt`` names."""
+    return str(value["Ref"]) if "Ref" in value else str(value["Fn::GetAtt"][0])
+
+
+def template_backbone(template: dict[str, Any], stage: StageConfig) -> Backbone:
+    resources = template["Resources"]
+    of_kind = lambda kind: {k: v["Properties"] for k, v in resources.items() if v["Type"] == kind}  # noqa: E731
+    queues = _tagged(template, "AWS::SQS::Queue")
+    topics = _tagged(template, "AWS::SNS::Topic")
+    functions = _tagged(template, "AWS::Lambda::Function")
+    targets = queues | functions
+
+    queue_shapes = {}
+    for logical_id, queue_id in queues.items():
+        props = resources[logical_id]["Properties"]
+        redrive = props.get("RedrivePolicy")
+        dlq = queues[_logical(redrive["deadLetterTargetArn"])] if redrive else None
+        queue_shapes[queue_id] = _queue_shape(
+            redrive, dlq, props.get("VisibilityTimeout"), props.get("MessageRetentionPeriod")
+        )
+    consumers = {
+        queues[_logical(p["EventSourceArn"])]: {
+            "function": functions[_logical(p["FunctionName"])],
+            "batch_size": p.get("BatchSize", 10),
+            "window_s": p.get("MaximumBatchingWindowInSeconds", 0),
+            "max_concurrency": p.get("ScalingConfig", {}).get("MaximumConcurrency"),
+        }
+        for p in of_kind("AWS::Lambda::EventSourceMapping").values()
+    }
+    subscriptions = {
+        (
+            topics[_logical(p["TopicArn"])],
+            queues[_logical(p["Endpoint"])],
+            _filter(p.get("FilterPolicy")),
+            p.get("FilterPolicyScope") if p.get("FilterPolicy") else None,
+            bool(p.get("RawMessageDelivery", False)),
+        )
+        for p in of_kind("AWS::SNS::Subscription").values()
+        if p["Protocol"] == "sqs"
+    }
+    rules = {}
+    for logical_id, rule_id in _tagged(template, "AWS::Events::Rule").items():
+        props = resources[logical_id]["Properties"]
+        (target,) = props["Targets"]
+        rules[rule_id] = {
+            "pattern": props["EventPattern"],
+            "target": targets[_logical(target["Arn"])],
+            "dlq": queues[_logical(target["DeadLetterConfig"]["Arn"])],
+            "retry_attempts": target["RetryPolicy"]["MaximumRetryAttempts"],
+            "max_event_age_s": target["RetryPolicy"]["MaximumEventAgeInSeconds"],
+        }
+    schedules = {}
+    prefix = f"{stage.stage_id}-"
+    for props in of_kind("AWS::Scheduler::Schedule").values():
+        assert props["Name"].startswith(prefix), props["Name"]
+        window = props["FlexibleTimeWindow"]
+        schedules[props["Name"].removeprefix(prefix)] = {
+            "expression": props["ScheduleExpression"],
+            "timezone": props.get("ScheduleExpressionTimezone", "UTC"),
+            "target": targets[_logical(props["Target"]["Arn"])],
+            "input": json.loads(props["Target"].get("Input", "{}")),
+            "flexible_window_min": window.get("MaximumWindowInMinutes")
+            if window["Mode"] == "FLEXIBLE"
+            else None,
+            "retry_attempts": props["Target"]["RetryPolicy"]["MaximumRetryAttempts"],
+            "max_event_age_s": props["Target"]["RetryPolicy"]["MaximumEventAgeInSeconds"],
+        }
+    return Backbone(queue_shapes, consumers, subscriptions, rules, schedules)
+
+
+def local_backbone(system: System, stage: str = "local") -> Backbone:
+    """Create the backbone as `dangol-local up` does (``provision.create_messaging`` on moto) and read
+    back what exists. What moto does not hold, the local runtime reads from the topology objects
+    themselves: the pollers their ``Consumer``, the bus tap the rules that target a function, the
+    scheduler its ``Schedule``; those come from the same objects here."""
+    with mock_aws():
+        region = "ap-northeast-2"
+        sqs = boto3.client("sqs", region_name=region)
+        sns = boto3.client("sns", region_name=region)
+        events = boto3.client("events", region_name=region)
+        bus = provision.create_bus(events, system, stage)
+        created = provision.create_messaging((sqs, sns, events), system, stage=stage, bus=bus)
+        queue_ids = {arn: queue_id for queue_id, arn in created.queue_arns.items()}
+
+        queues = {}
+        for queue_id, url in created.queue_urls.items():
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            redrive = json.loads(attrs["RedrivePolicy"]) if "RedrivePolicy" in attrs else None
+            dlq = queue_ids[redrive["deadLetterTargetArn"]] if redrive else None
+            queues[queue_id] = _queue_shape(
+                redrive, dlq, attrs.get("VisibilityTimeout"), attrs.get("MessageRetentionPeriod")
+            )
+
+        subscriptions = set()
+        for topic_id, topic_arn in created.topic_arns.items():
+            for listed in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]:
+                arn = listed["SubscriptionArn"]
+                attrs = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+                policy = _filter(attrs.get("FilterPolicy"))
+                subscriptions.add(
+                    (
+                        topic_id,
+                        queue_ids[listed["Endpoint"]],
+                        policy,
+                        attrs.get("FilterPolicyScope", "MessageAttributes") if policy else None,
+                        attrs.get("RawMessageDelivery") == "true",
+                    )
+                )
+
+        rule_ids = {name: rule_id for rule_id, name in created.rule_names.items()}
+        declared = {r.id: r for r in system.rules}
+        rules = {}
+        for listed_rule in events.list_rules(EventBusName=bus)["Rules"]:
+            rule_id = rule_ids[listed_rule["Name"]]
+            shape: RuleShape = {"pattern": json.loads(listed_rule["EventPattern"])}
+            found = events.list_targets_by_rule(Rule=listed_rule["Name"], EventBusName=bus)["Targets"]
+            if found:  # moto delivers to a queue target itself
+                (target,) = found
+                shape |= {
+                    "target": queue_ids[target["Arn"]],
+                    "dlq": queue_ids[target["DeadLetterConfig"]["Arn"]],
+                    "retry_attempts": target["RetryPolicy"]["MaximumRetryAttempts"],
+                    "max_event_age_s": target["RetryPolicy"]["MaximumEventAgeInSeconds"],
+                }
+            else:  # the bus tap invokes a function target, from the topology's rule
+                rule = declared[rule_id]
+                assert isinstance(rule.target, Function), rule_id
+                shape |= {
+                    "target": rule.target.id,
+                    "dlq": rule.dlq_id,
+                    "retry_attempts": rule.retry_attempts,
+                    "max_event_age_s": rule.max_event_age_s,
+                }
+            rules[rule_id] = shape
+
+    consumers = {
+        c.queue.id: {
+            "function": c.function.id,
+            "batch_size": c.batch_size,
+            "window_s": c.window_s,
+            "max_concurrency": c.max_concurrency,
+        }
+        for c in system.consumers
+    }
+    schedules = {
+        s.id: {
+            "expression": s.expression,
+            "timezone": s.timezone,
+            "target": s.target.id,
+            "input": json.loads(s.input),
+            "flexible_window_min": s.flexible_window_min,
+            "retry_attempts": s.retry_attempts,
+            "max_event_age_s": s.max_event_age_s,
+        }
+        for s in system.schedules
+    }
+    return Backbone(queues, consumers, subscriptions, rules, schedules)

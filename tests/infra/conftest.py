@@ -55,3 +55,12 @@ def synthesize(
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def backbone(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The test topology that uses the whole asynchronous backbone (``backbone_topology.py``),
+    synthesized once, for the first stage, with cdk-nag as for the real app."""
+    from tests.infra.backbone_topology import BACKBONE
+
+    return synthesize(tmp_path_factory.mktemp("cdk.out.backbone"), stages=(STAGES[0],), system=BACKBONE)
