@@ -40,12 +40,20 @@ def _first_time(marker: str) -> bool:
     return True
 
 
+def _flags(body: dict[str, Any]) -> dict[str, Any]:
+    """The steering flags, at the top of a message or in an EventBridge event's data."""
+    detail = body.get("detail") if isinstance(body.get("detail"), dict) else {}
+    data = detail.get("data") if isinstance(detail.get("data"), dict) else {}
+    return {**data, **body}
+
+
 def apply(key: str, body: dict[str, Any]) -> None:
-    if body.get("poison") or (isinstance(body.get("detail"), dict) and body["detail"].get("poison")):
+    flags = _flags(body)
+    if flags.get("poison"):
         raise ValueError("poison")
-    if body.get("flaky") and _first_time(f"flaky#{key}"):
+    if flags.get("flaky") and _first_time(f"flaky#{key}"):
         raise RuntimeError("flaky")
-    if body.get("slow") and _first_time(f"slow#{key}"):
+    if flags.get("slow") and _first_time(f"slow#{key}"):
         time.sleep(30)
     table().update({"pk": f"EFFECT#{key}"}, "ADD applied :one", values={":one": 1})
 

@@ -31,6 +31,8 @@ class PurchaseRecorded(DomainEvent):
 
 class CustomerRegistered(DomainEvent):
     customer_id: str
+    poison: bool = False
+    flaky: bool = False
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +111,33 @@ def test_a_rule_with_a_function_target_invokes_it_once(runtime: LocalRuntime) ->
     # Then the function applied it exactly once
     time.sleep(1)
     assert applied(runtime, f"event:{event_id}") == 1
+
+
+def test_a_function_target_that_fails_once_is_retried_and_applied_once(runtime: LocalRuntime) -> None:
+    # Given a registration whose function target fails on its first attempt
+    event_id = publisher(runtime).publish([CustomerRegistered(customer_id="cus_3", flaky=True)])[0]
+    # When the bus delivers it (EventBridge retries a failed asynchronous invocation)
+    wait_for(lambda: applied(runtime, f"event:{event_id}") == 1, what="the retried delivery")
+    # Then it was applied once
+    time.sleep(1)
+    assert applied(runtime, f"event:{event_id}") == 1
+
+
+def test_a_function_target_that_always_fails_ends_in_the_rules_dlq(runtime: LocalRuntime) -> None:
+    # Given a registration the function target can never process
+    event_id = publisher(runtime).publish([CustomerRegistered(customer_id="cus_4", poison=True)])[0]
+    # When the rule's retries are spent
+    dlq: list[dict[str, Any]] = []
+
+    def dead_lettered() -> bool:
+        dlq.extend(drain(runtime, "registered-to-events-dlq"))
+        return any(json.loads(m["Body"])["detail"]["metadata"]["event_id"] == event_id for m in dlq)
+
+    wait_for(dead_lettered, what="the event in the rule's DLQ")
+    # Then nothing was applied and the DLQ message says why
+    assert applied(runtime, f"event:{event_id}") == 0
+    message = next(m for m in dlq if event_id in m["Body"])
+    assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"]
 
 
 def test_an_sns_message_reaches_only_the_queues_whose_filter_policy_matches(runtime: LocalRuntime) -> None:
