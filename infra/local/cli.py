@@ -30,23 +30,31 @@ StateDir = Annotated[Path, typer.Option(help="Where the running system keeps its
 
 
 @cli.command()
-def up(
+def up(  # noqa: PLR0917 - typer maps each parameter to an option
     port: Annotated[int, typer.Option(envvar="DANGOL_PORT", help="Gateway port on 127.0.0.1.")] = 8080,
     moto_port: Annotated[
         int, typer.Option(envvar="DANGOL_MOTO_PORT", help="moto's port (0: any free one).")
     ] = 0,
     seed: Annotated[bool, typer.Option(help="Create the demo customers' profiles.")] = True,
     quiet: Annotated[bool, typer.Option(help="No access log.")] = False,
+    retry_after: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds before a failed SQS message comes back (default: its visibility timeout, as AWS)."
+        ),
+    ] = None,
     state_dir: StateDir = Path(".dangol"),
 ) -> None:
-    """Start moto, the topology's resources, Cognito, the functions and the gateway."""
+    """Start moto, the topology's resources, Cognito, the functions, the backbone and the gateway."""
     from infra.local import cognito  # noqa: PLC0415 - keep `token` fast
     from infra.local import seed as seeding  # noqa: PLC0415
     from infra.local.runtime import Config, LocalRuntime  # noqa: PLC0415
     from infra.topology import SYSTEM  # noqa: PLC0415
 
     started_at = time.perf_counter()
-    config = Config(port=port, moto_port=moto_port, state_dir=state_dir, access_log=not quiet)
+    config = Config(
+        port=port, moto_port=moto_port, state_dir=state_dir, access_log=not quiet, retry_after_s=retry_after
+    )
     try:
         runtime = LocalRuntime(SYSTEM, config)
     except OSError as exc:
@@ -102,6 +110,13 @@ def _banner(
         )
     console.print(f'\nTry:  curl -H "Authorization: Bearer $(make -s token ROLE=customer)" {started.url}/me')
     console.print(f"moto (AWS endpoint for the aws CLI/boto3): {started.moto_url}   logs: {state}/logs/")
+    console.print(
+        f"Events that passed the bus: {started.url}/_local/events (and {state}/events.jsonl); "
+        f"schedules: {started.url}/_local/schedules; queues: {started.url}/_local/queues"
+    )
+    console.print(
+        "Simulated clock: dangol-local clock set 2026-12-24T09:00 --tz Asia/Seoul | clock advance 1d"
+    )
     console.print("Ctrl-C stops everything.\n")
 
 
