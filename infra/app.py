@@ -6,7 +6,9 @@ by cdk-nag (AwsSolutions and Serverless packs) as a policy-validation plugin.
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 from aws_cdk import App, Environment, Stage, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
@@ -16,6 +18,8 @@ from infra.stacks.dangol import DangolStack
 from infra.topology import SYSTEM
 from shared.topology import System
 
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
+
 
 def quiet_node_warnings() -> None:
     """jsii runs on the machine's Node 20, past its end of life; it still works."""
@@ -23,10 +27,17 @@ def quiet_node_warnings() -> None:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
+def context() -> dict[str, object]:
+    """cdk.json's feature flags: the CLI passes them itself, a direct run (make synth, tests) reads them."""
+    if os.environ.get("CDK_CONTEXT_JSON"):
+        return {}
+    return dict(json.loads(CDK_JSON.read_text()).get("context", {}))
+
+
 def build(
     outdir: str | None = None, stages: tuple[StageConfig, ...] = STAGES, system: System = SYSTEM
 ) -> App:
-    app = App(outdir=outdir) if outdir else App()
+    app = App(outdir=outdir, context=context()) if outdir else App(context=context())
     for stage in stages:
         deployment = Stage(app, stage.stage_id, env=Environment(account=stage.account, region=stage.region))
         DangolStack(deployment, "dangol", system=system, stage=stage)

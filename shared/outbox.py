@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.dynamo import DynamoTable, Item
@@ -36,7 +36,7 @@ class Outbox:
 
     def item(self, envelope: Envelope) -> Item:
         """The outbox item to write in the same transaction as the change."""
-        stamp = envelope.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        stamp = envelope.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return {
             self.pk: f"{PREFIX}{random.randrange(SHARDS)}",  # noqa: S311 - spreading writes, not a secret
             self.sk: f"{stamp}#{envelope.event_id}",
@@ -49,6 +49,7 @@ class Outbox:
                     "data": envelope.event.model_dump(mode="json"),
                     "event_id": envelope.event_id,
                     "occurred_at": envelope.occurred_at.isoformat(),
+                    "correlation_id": envelope.correlation_id,
                 },
                 ensure_ascii=False,
             ),
@@ -63,7 +64,7 @@ class Outbox:
 
     def sweep(self, publisher: EventPublisher, *, older_than: datetime, limit: int = 500) -> int:
         """Publish again what a crashed request left behind (oldest first); returns how many."""
-        cutoff = older_than.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        cutoff = older_than.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         stale: list[Item] = []
         for shard in range(SHARDS):
             page = self.table.query(
@@ -73,6 +74,7 @@ class Outbox:
                 limit=limit,
             )
             stale += page.items
+        stale.sort(key=lambda item: str(item[self.sk]))  # oldest first, across shards
         for start in range(0, len(stale), 100):
             self.flush(publisher, stale[start : start + 100])
         return len(stale)
@@ -83,4 +85,5 @@ class Outbox:
             RecordedEvent(raw["type"], raw["schema_version"], raw["data"]),
             event_id=raw["event_id"],
             occurred_at=datetime.fromisoformat(raw["occurred_at"]),
+            correlation_id=raw.get("correlation_id"),
         )

@@ -356,3 +356,77 @@ class FakeProfileStore:
         )
         self.profiles[customer_id] = updated
         return updated
+
+
+# --- DynamoTable with queries and batch writes (the outbox) --------------------------------------
+
+
+class FakeQueryTable(FakeTable):
+    """``FakeTable`` plus ``query`` (key conditions evaluated like conditions, items in sort-key order,
+    ``limit`` honoured with a ``last_key``) and ``batch_write``, each call recorded."""
+
+    def __init__(self, key_names: tuple[str, ...] = ("pk", "sk")) -> None:
+        super().__init__(key_names)
+        self.queries: list[dict[str, Any]] = []
+        self.batch_writes: list[dict[str, list[dict[str, Any]]]] = []
+
+    def query(
+        self,
+        key_condition: str,
+        *,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        forward: bool = True,
+    ) -> Any:
+        from shared.dynamo import Page  # the adapter's page type (imported here: this file is append-only)
+
+        self.queries.append({"key_condition": key_condition, "values": dict(values or {}), "limit": limit})
+        matches = sorted(
+            (i for i in self.items.values() if condition_holds(key_condition, i, names or {}, values or {})),
+            key=lambda i: self._id(i)[1:],
+            reverse=not forward,
+        )
+        found = copy.deepcopy(matches[:limit] if limit else matches)
+        last = {k: found[-1][k] for k in self.key_names} if len(matches) > len(found) else None
+        return Page(found, last)
+
+    def batch_write(self, puts: Any = (), deletes: Any = ()) -> int:
+        puts, deletes = [dict(i) for i in puts], [dict(k) for k in deletes]
+        self.batch_writes.append(copy.deepcopy({"puts": puts, "deletes": deletes}))
+        for item in puts:
+            self.items[self._id(item)] = copy.deepcopy(item)
+        for key in deletes:
+            self.items.pop(self._id(key), None)
+        return 1
+
+
+# --- EventBridge that takes nothing --------------------------------------------------------------
+
+
+class DownEventBridge(FakeEventBridge):
+    """``put_events`` that answers every entry with ``InternalFailure`` (EventBridge is having a bad day)."""
+
+    def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append(list(Entries))
+        results = [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"} for _ in Entries]
+        return {"FailedEntryCount": len(results), "Entries": results}
+
+
+# --- Lambda ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    """The attributes of a Lambda context object that handlers and Powertools read."""
+
+    function_name: str = "dangol-test-consumer"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:ap-northeast-2:123456789012:function:dangol-test-consumer"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "req-00000000-0000-0000-0000-000000000001"
+    log_group_name: str = "/aws/lambda/dangol-test-consumer"
+    log_stream_name: str = "2025/03/14/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
