@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from shared.auth import STAFF, Role
 from shared.platform import BUS
-from shared.topology import Attr, Function, Route, Schedule, Service, Table, TableAccess
+from shared.topology import Attr, Function, Index, Route, Schedule, Service, Table, TableAccess
+
+BY_EMAIL = Index("by-email", Attr("email_key"), projection="KEYS_ONLY")  # lower-cased e-mail
+BY_PHONE = Index("by-phone", Attr("phone_key"), projection="KEYS_ONLY")  # E.164 phone
 
 PROFILES = Table(
     id="profiles",
     partition_key=Attr("pk"),
     sort_key=Attr("sk"),
+    indexes=(BY_EMAIL, BY_PHONE),
     ttl_attribute="expires_at",
 )
 
@@ -24,7 +28,7 @@ API = Function(
     description="Profile API: customers' own profiles (/me) and staff reads.",
     memory_mb=512,
     timeout_s=10,
-    tables=(TableAccess(PROFILES),),
+    tables=(TableAccess(PROFILES, indexes=(BY_EMAIL.name, BY_PHONE.name)),),
     publishes_to=BUS,
 )
 
@@ -47,11 +51,12 @@ ME_CREATE = Route("POST", "/me", API, CUSTOMER, "Create my profile", idempotent=
 ME_GET = Route("GET", "/me", API, CUSTOMER, "Read my profile")
 ME_UPDATE = Route("PATCH", "/me", API, CUSTOMER, "Update my profile", idempotent=True)
 CUSTOMER_GET = Route("GET", "/customers/{customer_id}", API, STAFF, "Read a customer's profile (staff)")
+CUSTOMER_FIND = Route("GET", "/customers", API, STAFF, "Find customers by exact e-mail or phone (staff)")
 
 SERVICE = Service(
     name="profile",
     tables=(PROFILES,),
     functions=(API, OUTBOX_SWEEPER),
-    routes=(ME_CREATE, ME_GET, ME_UPDATE, CUSTOMER_GET),
+    routes=(ME_CREATE, ME_GET, ME_UPDATE, CUSTOMER_GET, CUSTOMER_FIND),
     schedules=(OUTBOX_SWEEP,),
 )

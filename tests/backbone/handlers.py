@@ -29,7 +29,9 @@ def table() -> DynamoTable:
 
 
 def store() -> IdempotencyStore:
-    return IdempotencyStore(table(), partition_key="pk", sort_key=None, ttl_attribute="expires_at", lock_s=5)
+    """Claims last as long as the function may run (3 s): a consumer killed by its timeout
+    leaves a claim that expires when a redelivery could first take over."""
+    return IdempotencyStore(table(), partition_key="pk", sort_key=None, ttl_attribute="expires_at", lock_s=3)
 
 
 def _first_time(marker: str) -> bool:

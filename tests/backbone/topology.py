@@ -41,7 +41,7 @@ SINK = _function("backbone-sink", "sink_handler")
 NAIVE = _function("backbone-naive", "naive_handler")
 EVENTS = _function("backbone-events", "event_handler")
 
-INBOX = Queue("inbox", max_receive_count=3)
+INBOX = Queue("inbox", max_receive_count=4)
 NAIVE_INBOX = Queue("naive-inbox", max_receive_count=3)
 CASES = Queue("cases")
 INSIGHTS = Queue("insights")

@@ -180,7 +180,7 @@ def test_faults_lose_nothing_apply_nothing_twice_and_dead_letter_only_the_poison
     poison = [{"id": str(uuid.uuid4()), "poison": True} for _ in range(2)]
     _send_twice(runtime, INBOX.id, good + flaky + slow + poison)
     survivors = good + flaky + slow
-    # When the consumer has worked through them (failed ones come back after 1 s; poison after 3 receives)
+    # When the consumer has worked through them (failed ones come back after 1 s; poison after 4 receives)
     wait_for(
         lambda: all(applied(runtime, f"event:{m['id']}") >= 1 for m in survivors),
         timeout_s=90,

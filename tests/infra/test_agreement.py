@@ -59,10 +59,10 @@ def _changed(system: System) -> System:
     table = replace(
         profile.PROFILES,
         sort_key=Attr("sk", AttrType.N),
-        indexes=((*profile.PROFILES.indexes, Index("by-email", Attr("email"), Attr("pk"), "KEYS_ONLY"))),
+        indexes=((*profile.PROFILES.indexes, Index("by-locale", Attr("locale"), Attr("pk"), "KEYS_ONLY"))),
         ttl_attribute="purge_at",
     )
-    api = replace(profile.API, tables=(TableAccess(table, indexes=("by-email",)),))
+    api = replace(profile.API, tables=(TableAccess(table, indexes=("by-locale",)),))
     # Every other function of the service keeps its access, to the changed table.
     functions = {
         fn.id: api

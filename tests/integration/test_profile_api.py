@@ -28,6 +28,10 @@ PROFILE_FIELDS = {
     "phone",
     "locale",
     "time_zone",
+    "birthday",
+    "anniversaries",
+    "email_verified",
+    "phone_verified",
     "version",
     "created_at",
     "updated_at",
@@ -385,7 +389,7 @@ def test_claims_without_a_subject_are_401_invalid_token(profile_api: Invoker) ->
 
 @pytest.mark.parametrize(
     ("method", "resource"),
-    [("DELETE", "/me"), ("PUT", "/me"), ("GET", "/customers"), ("GET", "/admin/{proxy+}")],
+    [("DELETE", "/me"), ("PUT", "/me"), ("GET", "/nowhere"), ("GET", "/admin/{proxy+}")],
 )
 def test_a_route_not_declared_is_404_route_not_found(
     profile_api: Invoker, method: str, resource: str

@@ -7,12 +7,12 @@ Items in the ``profiles`` table (single-table design):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from services.profile.models.profile import Profile
-from services.profile.topology import PROFILES
+from services.profile.topology import BY_EMAIL, BY_PHONE, PROFILES
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, DynamoTable, Item, transact_write
 from shared.events import DomainEvent, EventPublisher, PublishError
@@ -23,7 +23,12 @@ _log = make_logger()
 
 PK = PROFILES.partition_key.name
 SK = PROFILES.sort_key.name if PROFILES.sort_key else "sk"
-_PROFILE_FIELDS = ("display_name", "email", "phone", "locale", "time_zone")
+_PROFILE_FIELDS = ("display_name", "email", "phone", "locale", "time_zone", "birthday", "anniversaries")
+# What the lookup indexes key on, kept next to the contact point it normalizes.
+_LOOKUP_KEYS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "email": (BY_EMAIL.partition_key.name, str.lower),
+    "phone": (BY_PHONE.partition_key.name, str),
+}
 
 
 class ProfileExists(Exception):
@@ -40,6 +45,7 @@ class ProfileStore(Protocol):
     def create(self, subject: str, profile: Profile, events: Sequence[DomainEvent]) -> None: ...
     def get(self, customer_id: str) -> Profile | None: ...
     def customer_id_of(self, subject: str) -> str | None: ...
+    def find(self, *, email: str | None = None, phone: str | None = None) -> list[Profile]: ...
     def update(
         self, profile: Profile, changes: dict[str, Any], events: Sequence[DomainEvent], *, at: datetime
     ) -> Profile: ...
@@ -56,11 +62,17 @@ def identity_key(subject: str) -> dict[str, str]:
 def _to_item(profile: Profile) -> Item:
     item: Item = {**profile_key(profile.customer_id), "type": "profile"}
     item.update(profile.model_dump(mode="json", exclude_none=True))
+    for field, (key, normal) in _LOOKUP_KEYS.items():
+        if item.get(field):
+            item[key] = normal(item[field])
     return item
 
 
+_NOT_PROFILE = {PK, SK, "type", *(key for key, _ in _LOOKUP_KEYS.values())}
+
+
 def _from_item(item: Item) -> Profile:
-    return Profile.model_validate({k: v for k, v in item.items() if k not in (PK, SK, "type")})
+    return Profile.model_validate({k: v for k, v in item.items() if k not in _NOT_PROFILE})
 
 
 class DynamoProfileStore:
@@ -96,16 +108,36 @@ class DynamoProfileStore:
         item = self.table.get(identity_key(subject))
         return str(item["customer_id"]) if item else None
 
+    def find(self, *, email: str | None = None, phone: str | None = None) -> list[Profile]:
+        """Customers by exact contact point, through its lookup index (never a scan)."""
+        field, value = ("email", email) if email is not None else ("phone", phone)
+        if value is None:
+            return []
+        key, normal = _LOOKUP_KEYS[field]
+        index = BY_EMAIL if field == "email" else BY_PHONE
+        page = self.table.query(
+            "#k = :v", names={"#k": key}, values={":v": normal(value)}, index=index.name, limit=25
+        )
+        found = self.table.batch_get([{PK: i[PK], SK: i[SK]} for i in page.items]) if page.items else []
+        return sorted((_from_item(i) for i in found), key=lambda p: p.customer_id)
+
     def update(
         self, profile: Profile, changes: dict[str, Any], events: Sequence[DomainEvent], *, at: datetime
     ) -> Profile:
-        """Apply ``changes`` to ``profile`` if it is still at its version (else VersionMismatch)."""
+        """Apply ``changes`` to ``profile`` if it is still at its version (else VersionMismatch).
+        A changed e-mail or phone is unverified again, and its lookup key follows it."""
+        changes = dict(changes)
+        derived: dict[str, Any] = {}
+        for field, (key, normal) in _LOOKUP_KEYS.items():
+            if field in changes:
+                derived[f"{field}_verified"] = False
+                derived[key] = normal(changes[field]) if changes[field] is not None else None
         sets = ["#v = :next", "updated_at = :at"]
         removes: list[str] = []
         names = {"#pk": PK, "#v": "version"}
         values: dict[str, Any] = {":next": profile.version + 1, ":at": iso(at), ":seen": profile.version}
-        for i, (field, value) in enumerate(sorted(changes.items())):
-            if field not in _PROFILE_FIELDS:
+        for i, (field, value) in enumerate(sorted({**changes, **derived}.items())):
+            if field not in _PROFILE_FIELDS and field not in derived:
                 raise ValueError(f"not a profile field: {field}")
             names[f"#f{i}"] = field
             if value is None:
@@ -130,7 +162,14 @@ class DynamoProfileStore:
         except ConditionFailed as exc:
             raise VersionMismatch from exc
         self._flush(pending)
-        updated = {**profile.model_dump(), **changes, "version": profile.version + 1, "updated_at": at}
+        derived_fields = {k: v for k, v in derived.items() if k.endswith("_verified")}
+        updated = {
+            **profile.model_dump(),
+            **changes,
+            **derived_fields,
+            "version": profile.version + 1,
+            "updated_at": at,
+        }
         return Profile.model_validate(updated)
 
     def _flush(self, pending: list[Item]) -> None:

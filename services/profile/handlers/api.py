@@ -7,15 +7,30 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.profile.dal.profiles import DynamoProfileStore
 from services.profile.handlers.env import ProfileSettings
 from services.profile.logic import profiles
-from services.profile.models.profile import CUSTOMER_ID_PATTERN, Profile, ProfileCreate, ProfileUpdate
-from services.profile.topology import API, CUSTOMER_GET, ME_CREATE, ME_GET, ME_UPDATE, PROFILES, SERVICE
+from services.profile.models.profile import (
+    CUSTOMER_ID_PATTERN,
+    PHONE_PATTERN,
+    Profile,
+    ProfileCreate,
+    ProfileUpdate,
+)
+from services.profile.topology import (
+    API,
+    CUSTOMER_FIND,
+    CUSTOMER_GET,
+    ME_CREATE,
+    ME_GET,
+    ME_UPDATE,
+    PROFILES,
+    SERVICE,
+)
 from shared import aws
 from shared.api import make_resolver, parse_if_match, respond
 from shared.clock import utc_now
@@ -24,6 +39,7 @@ from shared.events import EventPublisher
 from shared.idempotency import IdempotencyStore
 from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
+from shared.pagination import Page
 from shared.settings import load
 
 logger = make_logger()
@@ -90,6 +106,16 @@ def update_me(body: ProfileUpdate) -> Response[Profile]:
 @app.on(CUSTOMER_GET, errors=(404,))
 def get_customer(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> Response[Profile]:
     return _with_etag(profiles.customer(dependencies().store, customer_id))
+
+
+@app.on(CUSTOMER_FIND, errors=(400,))
+def find_customers(
+    email: Annotated[
+        str | None, Query(min_length=3, max_length=254, description="Exact e-mail, any case")
+    ] = None,
+    phone: Annotated[str | None, Query(pattern=PHONE_PATTERN, description="Exact E.164 phone")] = None,
+) -> Page[Profile]:
+    return Page[Profile](items=profiles.find(dependencies().store, email=email, phone=phone))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -9,7 +9,7 @@ from services.profile.dal.profiles import ProfileExists, ProfileStore, VersionMi
 from services.profile.models.events import CustomerRegistered, ProfileUpdated
 from services.profile.models.profile import Profile, ProfileCreate, ProfileUpdate
 from shared.clock import Clock
-from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 
 UPDATE_ATTEMPTS = 10  # each round, one of the racing writers wins: enough for any real contention
 
@@ -75,3 +75,10 @@ def customer(store: ProfileStore, customer_id: str) -> Profile:
     if profile is None:
         raise _no_profile()
     return profile
+
+
+def find(store: ProfileStore, *, email: str | None, phone: str | None) -> list[Profile]:
+    """Staff look a customer up by exactly one contact point (e-mail matches in any case)."""
+    if (email is None) == (phone is None):
+        raise BadRequest("Give exactly one of email or phone.", code="invalid_query")
+    return store.find(email=email, phone=phone)

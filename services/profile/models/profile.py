@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.clock import utc_now
 from shared.ids import prefixed_pattern
 
 CUSTOMER_ID_PATTERN = prefixed_pattern("cus")
@@ -21,7 +23,9 @@ def _zone(name: str) -> str:
     return name
 
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Field(examples=["김민지"])
+]
 Email = Annotated[
     str,
     StringConstraints(
@@ -29,22 +33,73 @@ Email = Annotated[
         max_length=254,
         pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$",
     ),
+    Field(examples=["minji@example.com"]),
 ]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]  # E.164
-Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")]
-TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_zone)]
+PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"  # E.164
+Phone = Annotated[
+    str, StringConstraints(pattern=PHONE_PATTERN), Field(description="E.164", examples=["+821012345678"])
+]
+Locale = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$"),
+    Field(description="BCP 47 language tag", examples=["ko-KR"]),
+]
+TimeZone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_zone),
+    Field(description="IANA time zone", examples=["Asia/Seoul"]),
+]
 
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _not_future(day: date) -> date:
+    if day > utc_now().date():
+        raise ValueError("must not be in the future")
+    return day
+
+
+PastDate = Annotated[date, Field(ge=date(1900, 1, 1)), AfterValidator(_not_future)]
+MAX_ANNIVERSARIES = 10
+
+
+class AnniversaryKind(StrEnum):
+    WEDDING = "wedding"
+    MEMBERSHIP = "membership"
+    CHILD_BIRTHDAY = "child_birthday"
+    CUSTOM = "custom"
+
+
+class Anniversary(_Input):
+    """A day that matters to the customer; a 29 February one falls on 28 February in other years."""
+
+    kind: AnniversaryKind
+    date: PastDate = Field(examples=["2023-05-20"])
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None = (
+        Field(default=None, description="Required for custom anniversaries", examples=["첫 데이트"])
+    )
+
+    @model_validator(mode="after")
+    def _custom_needs_a_label(self) -> Anniversary:
+        if self.kind == AnniversaryKind.CUSTOM and not self.label:
+            raise ValueError("a custom anniversary needs a label")
+        return self
+
+
+Anniversaries = Annotated[list[Anniversary], Field(max_length=MAX_ANNIVERSARIES)]
+
+
 class ProfileCreate(_Input):
-    display_name: DisplayName = Field(examples=["김민지"])
-    email: Email | None = Field(default=None, examples=["minji@example.com"])
-    phone: Phone | None = Field(default=None, description="E.164", examples=["+821012345678"])
-    locale: Locale = Field(default="ko-KR", description="BCP 47 language tag")
-    time_zone: TimeZone = Field(default="Asia/Seoul", description="IANA time zone")
+    display_name: DisplayName
+    email: Email | None = None
+    phone: Phone | None = None
+    locale: Locale = "ko-KR"
+    time_zone: TimeZone = "Asia/Seoul"
+    birthday: PastDate | None = Field(default=None, examples=["1990-03-14"])
+    anniversaries: Anniversaries = Field(default_factory=list)
 
 
 class ProfileUpdate(_Input):
@@ -55,18 +110,22 @@ class ProfileUpdate(_Input):
     phone: Phone | None = None
     locale: Locale | None = None
     time_zone: TimeZone | None = None
+    birthday: PastDate | None = None
+    anniversaries: Anniversaries | None = Field(default=None, description="Replaces the whole list")
 
     @model_validator(mode="after")
     def _some_change(self) -> ProfileUpdate:
         if not self.model_fields_set:
             raise ValueError("at least one field must be given")
-        for required in ("display_name", "locale", "time_zone"):
+        for required in ("display_name", "locale", "time_zone", "anniversaries"):
             if required in self.model_fields_set and getattr(self, required) is None:
                 raise ValueError(f"{required} cannot be null")
         return self
 
     def changes(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+        """The fields sent, as stored (dates as ISO text, anniversaries as plain maps)."""
+        dumped = self.model_dump(mode="json")
+        return {name: dumped[name] for name in sorted(self.model_fields_set)}
 
 
 class Profile(BaseModel):
@@ -78,6 +137,10 @@ class Profile(BaseModel):
     phone: str | None = None
     locale: str
     time_zone: str
+    birthday: date | None = None
+    anniversaries: list[Anniversary] = Field(default_factory=list)
+    email_verified: bool = Field(default=False, description="Reset to false whenever the e-mail changes")
+    phone_verified: bool = Field(default=False, description="Reset to false whenever the phone changes")
     version: int = Field(ge=1, description="Increases with every change; send it back as If-Match.")
     created_at: datetime
     updated_at: datetime
