@@ -45,6 +45,22 @@ OUTBOX_SWEEPER = Function(
 )
 OUTBOX_SWEEP = Schedule("profile-outbox-sweep", "rate(5 minutes)", OUTBOX_SWEEPER, retry_attempts=0)
 
+ANNIVERSARY_FINDER = Function(
+    id="profile-anniversaries",
+    service="profile",
+    handler="services.profile.handlers.anniversaries.lambda_handler",
+    description="Announces anniversaries due N days ahead of each customer's local morning.",
+    memory_mb=512,
+    timeout_s=120,
+    tables=(TableAccess(PROFILES),),
+    publishes_to=BUS,
+    environment=(("ANNIVERSARY_LEAD_DAYS", "1"), ("ANNIVERSARY_MORNING_HOUR", "9")),
+    reserved_concurrency=1,
+)
+ANNIVERSARY_SWEEP = Schedule(
+    "profile-anniversary-finder", "cron(0/15 * * * ? *)", ANNIVERSARY_FINDER, retry_attempts=0
+)
+
 CUSTOMER = frozenset({Role.CUSTOMER})
 
 ME_CREATE = Route("POST", "/me", API, CUSTOMER, "Create my profile", idempotent=True)
@@ -56,7 +72,7 @@ CUSTOMER_FIND = Route("GET", "/customers", API, STAFF, "Find customers by exact 
 SERVICE = Service(
     name="profile",
     tables=(PROFILES,),
-    functions=(API, OUTBOX_SWEEPER),
+    functions=(API, OUTBOX_SWEEPER, ANNIVERSARY_FINDER),
     routes=(ME_CREATE, ME_GET, ME_UPDATE, CUSTOMER_GET, CUSTOMER_FIND),
-    schedules=(OUTBOX_SWEEP,),
+    schedules=(OUTBOX_SWEEP, ANNIVERSARY_SWEEP),
 )

@@ -146,3 +146,13 @@ def test_malformed_contact_points_in_a_lookup_are_4xx(profile_api: Invoker, quer
     # Then it is refused with a code, never a 5xx
     assert 400 <= response.status < 500
     assert response.error["code"]
+
+
+@pytest.mark.parametrize("birthday", [0, 1700000000, True, 19900314.0, "1990/03/14", "tomorrow"])
+def test_a_birthday_must_be_an_iso_date_not_a_number(profile_api: Invoker, birthday: object) -> None:
+    # Given a birthday given as a Unix time, a boolean or another format (the fuzzer found 0 accepted)
+    # When a customer registers with it
+    body = {"display_name": "x", "birthday": birthday}
+    response = profile_api(api_event("profile_create_me", sub="sub-bday", body=body))
+    # Then it is a 422
+    assert (response.status, response.error["code"]) == (422, "validation_error")

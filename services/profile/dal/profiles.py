@@ -7,6 +7,7 @@ Items in the ``profiles`` table (single-table design):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -59,6 +60,39 @@ def identity_key(subject: str) -> dict[str, str]:
     return {PK: f"IDENTITY#{subject}", SK: "IDENTITY"}
 
 
+ANNIVERSARY_SHARDS = 8
+
+
+def _shard(customer_id: str) -> int:
+    return int(hashlib.sha256(customer_id.encode()).hexdigest()[:8], 16) % ANNIVERSARY_SHARDS
+
+
+def anniversary_partition(month_day: str, shard: int) -> str:
+    return f"ANNIV#{month_day}#{shard}"
+
+
+def anniversary_items(profile: Profile) -> list[Item]:
+    """The month-day index items of a profile's anniversaries and birthday."""
+    days = [(a.kind.value, a.label, a.date) for a in profile.anniversaries]
+    if profile.birthday:
+        days.append(("birthday", None, profile.birthday))
+    items = []
+    for i, (kind, label, day) in enumerate(days):
+        item: Item = {
+            PK: anniversary_partition(f"{day.month:02d}-{day.day:02d}", _shard(profile.customer_id)),
+            SK: f"{profile.customer_id}#{i}",
+            "type": "anniversary",
+            "customer_id": profile.customer_id,
+            "kind": kind,
+            "date": day.isoformat(),
+            "time_zone": profile.time_zone,
+        }
+        if label:
+            item["label"] = label
+        items.append(item)
+    return items
+
+
 def _to_item(profile: Profile) -> Item:
     item: Item = {**profile_key(profile.customer_id), "type": "profile"}
     item.update(profile.model_dump(mode="json", exclude_none=True))
@@ -93,6 +127,7 @@ class DynamoProfileStore:
                 [
                     {"Put": self.table.put_op(link, **absent)},  # type: ignore[arg-type]
                     {"Put": self.table.put_op(_to_item(profile), **absent)},  # type: ignore[arg-type]
+                    *({"Put": self.table.put_op(item)} for item in anniversary_items(profile)),
                     *({"Put": self.table.put_op(item)} for item in pending),
                 ],
             )
@@ -154,23 +189,32 @@ class DynamoProfileStore:
             values=values,
         )
         pending = [self.outbox.item(self.outbox.envelope(e, at)) for e in events]
+        derived_fields = {k: v for k, v in derived.items() if k.endswith("_verified")}
+        updated = Profile.model_validate(
+            {
+                **profile.model_dump(),
+                **changes,
+                **derived_fields,
+                "version": profile.version + 1,
+                "updated_at": at,
+            }
+        )
+        index: list[dict[str, Any]] = []
+        if {"anniversaries", "birthday", "time_zone"} & set(changes):
+            new = anniversary_items(updated)
+            kept = {(i[PK], i[SK]) for i in new}
+            gone = [(i[PK], i[SK]) for i in anniversary_items(profile) if (i[PK], i[SK]) not in kept]
+            index += [{"Delete": self.table.delete_op({PK: pk, SK: sk})} for pk, sk in gone]
+            index += [{"Put": self.table.put_op(item)} for item in new]
         try:
             transact_write(
                 self.table.client,
-                [{"Update": update}, *({"Put": self.table.put_op(item)} for item in pending)],
+                [{"Update": update}, *index, *({"Put": self.table.put_op(item)} for item in pending)],
             )
         except ConditionFailed as exc:
             raise VersionMismatch from exc
         self._flush(pending)
-        derived_fields = {k: v for k, v in derived.items() if k.endswith("_verified")}
-        updated = {
-            **profile.model_dump(),
-            **changes,
-            **derived_fields,
-            "version": profile.version + 1,
-            "updated_at": at,
-        }
-        return Profile.model_validate(updated)
+        return updated
 
     def _flush(self, pending: list[Item]) -> None:
         """Publish right away; if EventBridge fails now, the outbox sweep publishes them later."""

@@ -3,6 +3,7 @@ names, e-mails or phones: a consumer that needs personal data asks the API for i
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from shared.events import DomainEvent
@@ -27,3 +28,15 @@ class ConsentChanged(DomainEvent):
     channel: Literal["email", "sms", "push"]
     purpose: Literal["marketing", "service"]
     granted: bool
+
+
+class AnniversaryUpcoming(DomainEvent):
+    """A customer's anniversary (or birthday) is ``lead_days`` ahead of their local today."""
+
+    customer_id: str
+    kind: str  # wedding, membership, child_birthday, custom or birthday
+    label: str | None
+    date: dt.date  # the original date
+    occurs_on: dt.date  # this year's day (28 February for a 29 February one in common years)
+    years: int
+    lead_days: int

@@ -7,7 +7,15 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from shared.clock import utc_now
 from shared.ids import prefixed_pattern
@@ -62,7 +70,16 @@ def _not_future(day: date) -> date:
     return day
 
 
-PastDate = Annotated[date, Field(ge=date(1900, 1, 1)), AfterValidator(_not_future)]
+def _iso_text(value: Any) -> Any:
+    # pydantic would read a number as a Unix time; a date here is always YYYY-MM-DD.
+    if isinstance(value, bool | int | float):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+PastDate = Annotated[
+    date, BeforeValidator(_iso_text), Field(ge=date(1900, 1, 1)), AfterValidator(_not_future)
+]
 MAX_ANNIVERSARIES = 10
 
 
