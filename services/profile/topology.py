@@ -68,11 +68,27 @@ ME_GET = Route("GET", "/me", API, CUSTOMER, "Read my profile")
 ME_UPDATE = Route("PATCH", "/me", API, CUSTOMER, "Update my profile", idempotent=True)
 CUSTOMER_GET = Route("GET", "/customers/{customer_id}", API, STAFF, "Read a customer's profile (staff)")
 CUSTOMER_FIND = Route("GET", "/customers", API, STAFF, "Find customers by exact e-mail or phone (staff)")
+MY_CONSENTS = Route("GET", "/me/consents", API, CUSTOMER, "Read my consents")
+MY_CONSENT_CHANGE = Route(
+    "POST", "/me/consents", API, CUSTOMER, "Give or withdraw a consent", idempotent=True
+)
+CUSTOMER_CONSENTS = Route(
+    "GET", "/customers/{customer_id}/consents", API, STAFF, "A customer's consents and their log (staff)"
+)
 
 SERVICE = Service(
     name="profile",
     tables=(PROFILES,),
     functions=(API, OUTBOX_SWEEPER, ANNIVERSARY_FINDER),
-    routes=(ME_CREATE, ME_GET, ME_UPDATE, CUSTOMER_GET, CUSTOMER_FIND),
+    routes=(
+        ME_CREATE,
+        ME_GET,
+        ME_UPDATE,
+        CUSTOMER_GET,
+        CUSTOMER_FIND,
+        MY_CONSENTS,
+        MY_CONSENT_CHANGE,
+        CUSTOMER_CONSENTS,
+    ),
     schedules=(OUTBOX_SWEEP, ANNIVERSARY_SWEEP),
 )

@@ -133,7 +133,7 @@ class DynamoProfileStore:
             )
         except ConditionFailed as exc:
             raise ProfileExists from exc
-        self._flush(pending)
+        self.flush(pending)
 
     def get(self, customer_id: str) -> Profile | None:
         item = self.table.get(profile_key(customer_id))
@@ -213,10 +213,10 @@ class DynamoProfileStore:
             )
         except ConditionFailed as exc:
             raise VersionMismatch from exc
-        self._flush(pending)
+        self.flush(pending)
         return updated
 
-    def _flush(self, pending: list[Item]) -> None:
+    def flush(self, pending: list[Item]) -> None:
         """Publish right away; if EventBridge fails now, the outbox sweep publishes them later."""
         if not pending:
             return

@@ -11,9 +11,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from services.profile.dal.consent import DynamoConsentStore
 from services.profile.dal.profiles import DynamoProfileStore
 from services.profile.handlers.env import ProfileSettings
-from services.profile.logic import profiles
+from services.profile.logic import consent, profiles
+from services.profile.models.consent import ConsentChange, ConsentState
 from services.profile.models.profile import (
     CUSTOMER_ID_PATTERN,
     PHONE_PATTERN,
@@ -23,11 +25,14 @@ from services.profile.models.profile import (
 )
 from services.profile.topology import (
     API,
+    CUSTOMER_CONSENTS,
     CUSTOMER_FIND,
     CUSTOMER_GET,
     ME_CREATE,
     ME_GET,
     ME_UPDATE,
+    MY_CONSENT_CHANGE,
+    MY_CONSENTS,
     PROFILES,
     SERVICE,
 )
@@ -50,6 +55,7 @@ metrics = make_metrics()
 class Dependencies:
     settings: ProfileSettings
     store: DynamoProfileStore
+    consents: DynamoConsentStore
     idempotency: IdempotencyStore
 
 
@@ -59,9 +65,11 @@ def dependencies() -> Dependencies:
     settings = load(ProfileSettings)
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
     publisher = EventPublisher(settings.event_bus, f"dangol.{settings.service}", aws.client("events"))
+    store = DynamoProfileStore(table, publisher)
     return Dependencies(
         settings=settings,
-        store=DynamoProfileStore(table, publisher),
+        store=store,
+        consents=DynamoConsentStore(store),
         idempotency=IdempotencyStore(
             table,
             partition_key=PROFILES.partition_key.name,
@@ -116,6 +124,26 @@ def find_customers(
     phone: Annotated[str | None, Query(pattern=PHONE_PATTERN, description="Exact E.164 phone")] = None,
 ) -> Page[Profile]:
     return Page[Profile](items=profiles.find(dependencies().store, email=email, phone=phone))
+
+
+@app.on(MY_CONSENTS, errors=(404,))
+def my_consents() -> ConsentState:
+    me = profiles.my_profile(dependencies().store, app.caller.subject)
+    return dependencies().consents.state(me.customer_id)
+
+
+@app.on(MY_CONSENT_CHANGE, status=201, description="Recorded", errors=(404, 409))
+def change_my_consent(body: ConsentChange) -> Response[ConsentState]:
+    deps = dependencies()
+    customer_id = deps.store.customer_id_of(app.caller.subject)
+    state = consent.change(deps.consents, customer_id, body, actor="customer", clock=utc_now)
+    return respond(state, status=201)
+
+
+@app.on(CUSTOMER_CONSENTS, errors=(404,))
+def customer_consents(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> ConsentState:
+    profiles.customer(dependencies().store, customer_id)
+    return dependencies().consents.state(customer_id, history=100)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

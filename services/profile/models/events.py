@@ -22,12 +22,14 @@ class ProfileUpdated(DomainEvent):
 
 
 class ConsentChanged(DomainEvent):
-    """Emitted by the consent log (a later issue declares the log itself)."""
+    """A change in the consent log, with the whole resulting state so a projection can be
+    rebuilt from any one event (``email.marketing`` false: no marketing e-mail)."""
 
     customer_id: str
     channel: Literal["email", "sms", "push"]
     purpose: Literal["marketing", "service"]
     granted: bool
+    consents: dict[str, bool]
 
 
 class AnniversaryUpcoming(DomainEvent):
