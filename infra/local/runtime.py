@@ -139,7 +139,9 @@ class LocalRuntime:
                     self.clock.freeze()
                 if order.get("freeze") is False:
                     self.clock.unfreeze()
-                if order.get("reset"):
+                if order.get("reset") and self.timekeeper is not None:
+                    self.timekeeper.back_to_real_time()
+                elif order.get("reset"):
                     self.clock.reset()
             except (ValueError, TypeError, AttributeError) as exc:
                 return 400, {"error": {"code": "invalid_clock", "message": str(exc), "details": []}}

@@ -750,6 +750,16 @@ class Scheduler:
                 slot.through = now
                 self._complete(slot)
 
+    def jump_to(self, now: datetime) -> None:
+        """The clock was set (forwards or back): what lies before ``now`` counts as handled and
+        what comes after fires as it comes, even if the clock had once been further ahead."""
+        now = _aware("now", now)
+        with self._lock:
+            self._pending = []
+            for slot in self._slots.values():
+                if not slot.completed:
+                    slot.through = now
+
     # -- internals (called with the lock held)
 
     def _active(self, now: datetime) -> list[_Slot]:

@@ -70,11 +70,18 @@ class Timekeeper:
         self._thread.join(timeout=5)
 
     def jump(self, when: str, tz: str) -> datetime:
-        """Set the clock without firing what lies between (``advance`` fires it all); what falls
-        exactly at the new time still fires."""
+        """Set the clock, forwards or back, without firing what lies between (``advance`` fires
+        it all); what falls exactly at the new time still fires."""
         with self._ticking:
             now = self.clock.set(when, tz)
-            self.scheduler.skip_to(now - timedelta(seconds=1))
+            self.scheduler.jump_to(now - timedelta(seconds=1))
+        return now
+
+    def back_to_real_time(self) -> datetime:
+        """Reset the clock; like a jump, it fires nothing of the months it may skip."""
+        with self._ticking:
+            now = self.clock.reset()
+            self.scheduler.jump_to(now - timedelta(seconds=1))
         return now
 
     def tick(self) -> list[Firing]:

@@ -3,8 +3,10 @@ profile, staff read any by id."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from typing import Any
 
 import pytest
 
@@ -144,3 +146,32 @@ def test_profile_changes_arrive_on_the_bus_and_in_the_local_archive(local: Local
     # And the seeded registrations were archived too
     registered = local.request("GET", "/_local/events?detail_type=CustomerRegistered").json()["events"]
     assert len(registered) >= 3
+
+
+def test_a_leap_day_wedding_is_announced_the_day_before_at_the_local_morning(local: LocalSystem) -> None:
+    # Given a father in Seoul who married on 29 February 2024
+    token = local.token("customer", user="jisoo")
+    wedding = {"anniversaries": [{"kind": "wedding", "date": "2024-02-29"}], "time_zone": "Asia/Seoul"}
+    updated = local.request("PATCH", "/me", token=token, body=wedding)
+    assert updated.status == 200, updated.body
+    customer_id = updated.json()["customer_id"]
+    # When the simulated clock runs through the morning of 27 February 2025 in Seoul
+    clock = [
+        local.request("POST", "/_local/clock", raw=json.dumps(order).encode())
+        for order in ({"freeze": True}, {"set": "2025-02-27T08:50", "tz": "Asia/Seoul"}, {"advance": "40m"})
+    ]
+    assert all(c.status == 200 for c in clock)
+
+    # Then the 15-minute finder announced the anniversary of 28 February exactly once
+    def announced() -> list[dict[str, Any]]:
+        events = local.request("GET", "/_local/events?detail_type=AnniversaryUpcoming").json()["events"]
+        return [e["detail"]["data"] for e in events if e["detail"]["data"]["customer_id"] == customer_id]
+
+    deadline = time.monotonic() + 30
+    while not announced():
+        assert time.monotonic() < deadline, "AnniversaryUpcoming never reached the archive"
+        time.sleep(0.3)
+    time.sleep(1)
+    (event,) = announced()
+    assert (event["occurs_on"], event["years"], event["kind"]) == ("2025-02-28", 1, "wedding")
+    local.request("POST", "/_local/clock", raw=json.dumps({"reset": True}).encode())

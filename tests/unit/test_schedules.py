@@ -992,3 +992,16 @@ def test_any_clock_moves_fire_each_occurrence_exactly_once(
     # Then the firings are exactly the occurrences up to the furthest time asked about, each once
     expected = occurrences(expression, tz, created - timedelta(microseconds=1), furthest, created)
     assert fired == expected
+
+
+def test_jumping_the_clock_back_lets_past_days_fire_again_from_there() -> None:
+    # Given a daily 09:00 Seoul schedule that has run up to late 2026
+    entry = ScheduleEntry(name="greet", expression="cron(0 9 * * ? *)", target="arn:x", timezone="Asia/Seoul")
+    scheduler = Scheduler([entry], now=datetime(2026, 11, 1, tzinfo=UTC))
+    scheduler.due(datetime(2026, 11, 22, tzinfo=UTC))
+    # When the simulated clock is set back to 08:59 Seoul on 27 February 2025 and runs two minutes
+    scheduler.jump_to(datetime(2025, 2, 26, 23, 59, tzinfo=UTC))
+    fired = scheduler.due(datetime(2025, 2, 27, 0, 1, tzinfo=UTC))
+    # Then that day's 09:00 fires, once
+    assert [f.scheduled_utc for f in fired] == [datetime(2025, 2, 27, 0, 0, tzinfo=UTC)]
+    assert scheduler.due(datetime(2025, 2, 27, 0, 1, tzinfo=UTC)) == []
