@@ -17,6 +17,7 @@ from services.profile.topology import BY_EMAIL, BY_PHONE, PROFILES
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, DynamoTable, Item, transact_write
 from shared.events import DomainEvent, EventPublisher, PublishError
+from shared.idempotency import IdempotencyStore
 from shared.observability import make_logger
 from shared.outbox import Outbox
 
@@ -24,6 +25,7 @@ _log = make_logger()
 
 PK = PROFILES.partition_key.name
 SK = PROFILES.sort_key.name if PROFILES.sort_key else "sk"
+TTL = PROFILES.ttl_attribute or "expires_at"
 _PROFILE_FIELDS = ("display_name", "email", "phone", "locale", "time_zone", "birthday", "anniversaries")
 # What the lookup indexes key on, kept next to the contact point it normalizes.
 _LOOKUP_KEYS: dict[str, tuple[str, Callable[[str], str]]] = {
@@ -109,13 +111,23 @@ def _from_item(item: Item) -> Profile:
     return Profile.model_validate({k: v for k, v in item.items() if k not in _NOT_PROFILE})
 
 
+def outbox(table: DynamoTable) -> Outbox:
+    """The profile table's outbox (``OUTBOX#<shard>`` items)."""
+    return Outbox(table, partition_key=PK, sort_key=SK, ttl_attribute=TTL)
+
+
+def claims(table: DynamoTable, *, lock_s: int, ttl_s: int = 24 * 3600) -> IdempotencyStore:
+    """Idempotency claims (request keys, announcements) in the profile table."""
+    return IdempotencyStore(
+        table, partition_key=PK, sort_key=SK, ttl_attribute=TTL, lock_s=lock_s, ttl_s=ttl_s
+    )
+
+
 class DynamoProfileStore:
     def __init__(self, table: DynamoTable, publisher: EventPublisher) -> None:
         self.table = table
         self.publisher = publisher
-        self.outbox = Outbox(
-            table, partition_key=PK, sort_key=SK, ttl_attribute=PROFILES.ttl_attribute or "expires_at"
-        )
+        self.outbox = outbox(table)
 
     def create(self, subject: str, profile: Profile, events: Sequence[DomainEvent]) -> None:
         link = {**identity_key(subject), "type": "identity", "customer_id": profile.customer_id}

@@ -11,11 +11,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
-from services.profile.dal.profiles import ANNIVERSARY_SHARDS, PK, SK, anniversary_partition
-from services.profile.handlers.env import ProfileSettings
+from services.profile.dal.profiles import ANNIVERSARY_SHARDS, PK, anniversary_partition, claims
+from services.profile.handlers.env import ProfileSettings, publisher
 from services.profile.logic.anniversaries import due, month_days_to_read
 from services.profile.models.events import AnniversaryUpcoming
-from services.profile.topology import PROFILES
 from shared import aws
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
@@ -39,16 +38,8 @@ class FinderSettings(ProfileSettings):
 def dependencies() -> tuple[FinderSettings, DynamoTable, IdempotencyStore, EventPublisher]:
     settings = load(FinderSettings)
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
-    announced = IdempotencyStore(
-        table,
-        partition_key=PK,
-        sort_key=SK,
-        ttl_attribute=PROFILES.ttl_attribute or "expires_at",
-        lock_s=60,
-        ttl_s=3 * 86400,  # past the day it is due: the month-day cannot match again that year
-    )
-    publisher = EventPublisher(settings.event_bus, f"dangol.{settings.service}", aws.client("events"))
-    return settings, table, announced, publisher
+    # A claim outlives the day it is due: the month-day cannot match again that year.
+    return settings, table, claims(table, lock_s=60, ttl_s=3 * 86400), publisher(settings)
 
 
 @logger.inject_lambda_context(clear_state=True)

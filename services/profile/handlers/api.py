@@ -12,8 +12,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.profile.dal.consent import DynamoConsentStore
-from services.profile.dal.profiles import DynamoProfileStore
-from services.profile.handlers.env import ProfileSettings
+from services.profile.dal.profiles import DynamoProfileStore, claims
+from services.profile.handlers.env import ProfileSettings, publisher
 from services.profile.logic import consent, profiles
 from services.profile.models.consent import ConsentChange, ConsentState
 from services.profile.models.profile import (
@@ -33,14 +33,12 @@ from services.profile.topology import (
     ME_UPDATE,
     MY_CONSENT_CHANGE,
     MY_CONSENTS,
-    PROFILES,
     SERVICE,
 )
 from shared import aws
 from shared.api import make_resolver, parse_if_match, respond
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
-from shared.events import EventPublisher
 from shared.idempotency import IdempotencyStore
 from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
@@ -64,19 +62,12 @@ def dependencies() -> Dependencies:
     """Built once per cold start, on first use (settings validated here)."""
     settings = load(ProfileSettings)
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
-    publisher = EventPublisher(settings.event_bus, f"dangol.{settings.service}", aws.client("events"))
-    store = DynamoProfileStore(table, publisher)
+    store = DynamoProfileStore(table, publisher(settings))
     return Dependencies(
         settings=settings,
         store=store,
         consents=DynamoConsentStore(store),
-        idempotency=IdempotencyStore(
-            table,
-            partition_key=PROFILES.partition_key.name,
-            sort_key=PROFILES.sort_key.name if PROFILES.sort_key else None,
-            ttl_attribute=PROFILES.ttl_attribute or "expires_at",
-            lock_s=API.timeout_s,
-        ),
+        idempotency=claims(table, lock_s=API.timeout_s),
     )
 
 

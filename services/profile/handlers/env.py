@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.profile.topology import PROFILES
+from shared import aws
+from shared.events import EventPublisher
 from shared.platform import BUS
 from shared.settings import Settings
 
@@ -14,3 +16,8 @@ class ProfileSettings(Settings):
 
     profiles_table: str = Field(alias=PROFILES.env_var, min_length=3)
     event_bus: str = Field(alias=BUS.env_var, min_length=1)
+
+
+def publisher(settings: ProfileSettings) -> EventPublisher:
+    """The profile functions' publisher: source ``dangol.profile`` on the system's bus."""
+    return EventPublisher(settings.event_bus, f"dangol.{settings.service}", aws.client("events"))

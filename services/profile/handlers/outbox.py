@@ -9,8 +9,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.profile.handlers.env import ProfileSettings
-from services.profile.topology import PROFILES
+from services.profile.dal.profiles import outbox
+from services.profile.handlers.env import ProfileSettings, publisher
 from shared import aws
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
@@ -28,13 +28,7 @@ GRACE = timedelta(minutes=1)  # younger items belong to requests still publishin
 def dependencies() -> tuple[Outbox, EventPublisher]:
     settings = load(ProfileSettings)
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
-    outbox = Outbox(
-        table,
-        partition_key=PROFILES.partition_key.name,
-        sort_key=PROFILES.sort_key.name if PROFILES.sort_key else "sk",
-        ttl_attribute=PROFILES.ttl_attribute or "expires_at",
-    )
-    return outbox, EventPublisher(settings.event_bus, f"dangol.{settings.service}", aws.client("events"))
+    return outbox(table), publisher(settings)
 
 
 @logger.inject_lambda_context(clear_state=True)
