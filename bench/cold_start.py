@@ -26,7 +26,7 @@ from typing import Any
 
 from infra.environment import function_environment
 from infra.topology import SYSTEM
-from shared.topology import EventBus, Function, Table
+from shared.topology import EventBus, Function, Queue, Table
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS = 7
@@ -143,12 +143,13 @@ def child_environment(fn: Function) -> dict[str, str]:
         stage="bench",
         table_name=lambda t: _physical("table", t),
         bus_name=lambda b: _physical("bus", b),
+        queue_url=lambda q: _physical("queue", q),
+        cursor_key="bench-cursor-signing-key-0123456789abcdef",  # 40 chars
     )
     env.update(
         {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
-            "CURSOR_SIGNING_KEY": "bench-cursor-signing-key-0123456789abcdef",  # 40 chars
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "AKIABENCHFAKE0000000",
@@ -163,7 +164,7 @@ def child_environment(fn: Function) -> dict[str, str]:
     return env
 
 
-def _physical(kind: str, resource: Table | EventBus) -> str:
+def _physical(kind: str, resource: Table | EventBus | Queue) -> str:
     return f"{SYSTEM.name}-bench-{kind}-{resource.id}"
 
 

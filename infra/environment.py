@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from shared.settings import CURSOR_KEY_ENV
 from shared.topology import EventBus, Function, Queue, System, Table, Topic
 
 T = TypeVar("T", Queue, Topic)
@@ -25,10 +26,12 @@ def function_environment(
     log_level: str = "INFO",
     queue_url: Callable[[Queue], str] | None = None,
     topic_arn: Callable[[Topic], str] | None = None,
+    cursor_key: str | None = None,
 ) -> dict[str, str]:
     """``queue_url`` and ``topic_arn`` resolve the queues a function sends to (``Queue.env_var``)
     and the topics it publishes to (``Topic.env_var``); a backend must give them as soon as a
-    function declares either."""
+    function declares either. ``cursor_key`` signs list cursors: every function that serves
+    routes gets it (``CURSOR_SIGNING_KEY``), the same key for all, so it is the backend's."""
     env = {
         "STAGE": stage,
         "POWERTOOLS_SERVICE_NAME": function.service,
@@ -45,6 +48,10 @@ def function_environment(
         env[queue.env_var] = _resolver(queue_url, function, "sends to queue", queue)(queue)
     for topic in function.notifies:
         env[topic.env_var] = _resolver(topic_arn, function, "publishes to topic", topic)(topic)
+    if system.routes_of(function):
+        if cursor_key is None:
+            raise ValueError(f"{function.id} serves routes: pass cursor_key= to function_environment")
+        env[CURSOR_KEY_ENV] = cursor_key
     env.update(dict(function.environment))
     return env
 

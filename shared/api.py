@@ -22,7 +22,7 @@ import base64
 import binascii
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -116,6 +116,8 @@ def _responses(
     if route.idempotent:
         codes |= {400, 409}
     docs: dict[int, OpenAPIResponse] = {status: {"description": description}}
+    if status == HTTPStatus.NO_CONTENT:
+        docs[status]["content"] = {}  # no body (else the return annotation documents a JSON null)
     for code in sorted(codes):
         docs[code] = {"description": _ERROR_DOCS[code], "content": {JSON: {"model": ErrorBody}}}
     return docs
@@ -165,14 +167,20 @@ class DangolResolver(APIGatewayRestResolver):
                 raise LookupError(f"{route.key} is idempotent but the resolver has no idempotency store")
             middlewares.append(self._idempotent)
         self._bound.add(route)
+        extensions: dict[str, Any] | None = None
+        if route.has_body and JSON not in route.media_types:
+            # Powertools documents JSON bodies from the handler's model; other media, from the route.
+            content = {media: {"schema": {"type": "string"}} for media in route.media_types}
+            extensions = {"requestBody": {"required": True, "content": content}}
         return self.route(
             route.powertools_path,
             method=route.method,
             summary=route.summary,
             tags=[self.service.name],
-            operation_id=_operation_id(route),
+            operation_id=operation_id(route),
             responses=_responses(route, status, description, errors),
             middlewares=middlewares,
+            openapi_extensions=extensions,
         )
 
     @property
@@ -187,6 +195,12 @@ class DangolResolver(APIGatewayRestResolver):
         return caller
 
     # -- the guard: declared route, caller, role, body size and type ------------------------
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        result: dict[str, Any] = super().resolve(event, context)
+        if result.get("body") is None:  # a 204: API Gateway wants a string body
+            result["body"] = ""
+        return result
 
     def _resolve(self) -> ResponseBuilder[Any]:
         try:
@@ -211,7 +225,10 @@ class DangolResolver(APIGatewayRestResolver):
             raise Forbidden("Your role may not call this route.")
         body = event.get("body")
         if body:
-            raw = body.encode() if isinstance(body, str) else b""
+            try:
+                raw = body.encode() if isinstance(body, str) else b""
+            except UnicodeEncodeError:  # a lone surrogate: no UTF-8 client sends that
+                raise BadRequest("The body is not valid UTF-8.", code="malformed_body") from None
             if event.get("isBase64Encoded"):
                 try:
                     raw = base64.b64decode(body, validate=True)
@@ -220,9 +237,15 @@ class DangolResolver(APIGatewayRestResolver):
             if len(raw) > route.max_body_bytes:
                 raise PayloadTooLarge(f"The body may be at most {route.max_body_bytes} bytes.")
             headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-            content_type = headers.get("content-type", JSON).split(";")[0].strip().lower()
+            content_type = headers.get("content-type", route.media_types[0]).split(";")[0].strip().lower()
+            if content_type not in route.media_types:
+                raise UnsupportedMediaType(f"The request body must be {' or '.join(route.media_types)}.")
             if content_type != JSON:
-                raise UnsupportedMediaType()
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise BadRequest("The body is not valid UTF-8.", code="malformed_body") from None
+                return caller
             try:
                 json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -299,7 +322,8 @@ class DangolResolver(APIGatewayRestResolver):
             return error_response(DangolError())
 
 
-def _operation_id(route: Route) -> str:
+def operation_id(route: Route) -> str:
+    """The OpenAPI operation id of a route (``get_customers_customer_id``)."""
     words = [route.method.lower()] + [
         part.strip("{}").replace("-", "_") for part in route.path.strip("/").split("/") if part
     ]
@@ -336,3 +360,8 @@ def respond(body: M, *, status: int = 200, version: int | None = None) -> Respon
     """A JSON response of a model, with an ``ETag`` when the resource is versioned."""
     headers = {"ETag": etag(version)} if version is not None else None
     return Response(status_code=status, content_type=JSON, body=body, headers=headers)
+
+
+def no_content() -> Response[None]:
+    """A 204 (``resolve`` sends its body as empty text: API Gateway wants a string)."""
+    return Response(status_code=204)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
 
 
 @functools.cache
@@ -30,6 +31,8 @@ def _session() -> Any:
 def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
 @overload
 def client(service: Literal["events"]) -> EventBridgeClient: ...
+@overload
+def client(service: Literal["sqs"]) -> SQSClient: ...
 def client(service: str) -> Any:
     return _client(service, os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
 

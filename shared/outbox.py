@@ -17,11 +17,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.dynamo import DynamoTable, Item
-from shared.events import DomainEvent, Envelope, EventPublisher, RecordedEvent
+from shared.events import DomainEvent, Envelope, EventPublisher, PublishError, RecordedEvent
+from shared.observability import make_logger
 
 SHARDS = 8
 PREFIX = "OUTBOX#"
 TTL_DAYS = 7
+_log = make_logger()
 
 
 class Outbox:
@@ -61,6 +63,15 @@ class Outbox:
         envelopes = [self._envelope(i) for i in items]
         publisher.publish(envelopes)
         self.table.batch_write(deletes=[{self.pk: i[self.pk], self.sk: i[self.sk]} for i in items])
+
+    def publish_or_leave(self, publisher: EventPublisher, items: Sequence[Item]) -> None:
+        """Publish right after the write; if EventBridge fails now, the items stay for the sweep."""
+        if not items:
+            return
+        try:
+            self.flush(publisher, items)
+        except PublishError as exc:
+            _log.warning("events left in the outbox for the sweep", extra={"event_ids": exc.failed_ids})
 
     def sweep(self, publisher: EventPublisher, *, older_than: datetime, limit: int = 500) -> int:
         """Publish again what a crashed request left behind (oldest first); returns how many."""

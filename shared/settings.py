@@ -27,10 +27,13 @@ class Settings(BaseModel):
     service: str = Field(alias="POWERTOOLS_SERVICE_NAME", min_length=1)
 
 
+CURSOR_KEY_ENV = "CURSOR_SIGNING_KEY"
+
+
 class ListSettings(Settings):
     """For functions that serve paginated lists: the key that signs their cursors."""
 
-    cursor_key: str = Field(alias="CURSOR_SIGNING_KEY", min_length=32)
+    cursor_key: str = Field(alias=CURSOR_KEY_ENV, min_length=32)
 
 
 S = TypeVar("S", bound=Settings)

@@ -168,6 +168,7 @@ class Route:
     summary: str
     max_body_bytes: int = 16 * 1024
     idempotent: bool = field(default=False)  # honours Idempotency-Key (mutating routes)
+    media_types: tuple[str, ...] = ("application/json",)  # what the body may be (JSON is parsed first)
 
     @property
     def key(self) -> str:
@@ -316,6 +317,9 @@ class System:
     @property
     def schedules(self) -> tuple[Schedule, ...]:
         return tuple(x for s in self.services for x in s.schedules)
+
+    def routes_of(self, function: Function) -> tuple[Route, ...]:
+        return tuple(r for r in self.routes if r.function == function)
 
     def consumer_of(self, queue: Queue) -> Consumer | None:
         return next((c for c in self.consumers if c.queue == queue), None)

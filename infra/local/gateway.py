@@ -275,7 +275,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
         if self.server.gateway.access_log:
             ms = (time.perf_counter() - started) * 1000
-            sys.stderr.write(f"  {self.command:6} {self.path[:80]:40} {reply.status} {ms:6.0f} ms\n")
+            # The query string may hold personal data (a lookup by e-mail): never logged.
+            path = self.path.split("?", 1)[0] + ("?…" if "?" in self.path else "")
+            sys.stderr.write(f"  {self.command:6} {path[:80]:40} {reply.status} {ms:6.0f} ms\n")
 
     def __getattr__(self, name: str) -> Any:
         # Every method (TRACE, PROPFIND, ...) is routed; the router answers 405 for undeclared ones.

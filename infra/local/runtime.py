@@ -210,9 +210,9 @@ class LocalRuntime:
             "AWS_ENDPOINT_URL": moto_url,
             "AWS_REGION": cfg.region,
             "AWS_DEFAULT_REGION": cfg.region,
-            "CURSOR_SIGNING_KEY": secrets.token_urlsafe(32),
             CLOCK_FILE_ENV: str(self.clock.path),  # the functions see the simulated clock too
         }
+        cursor_key = secrets.token_urlsafe(32)  # new each run: cursors of a past run are refused
         for fn in self.system.functions:
             env = function_environment(
                 self.system,
@@ -222,6 +222,7 @@ class LocalRuntime:
                 bus_name=lambda b: provision.bus_name(self.system, cfg.stage, b),
                 queue_url=lambda q: messaging.queue_urls[q.id],
                 topic_arn=lambda t: messaging.topic_arns[t.id],
+                cursor_key=cursor_key,
             )
             self.pools[fn.id] = FunctionPool(
                 fn, {**common, **env}, cfg.state_dir / "logs", max_workers=cfg.max_workers

@@ -10,6 +10,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -18,6 +19,7 @@ from infra.packaging import layer_dir
 from infra.stacks.api import Api, UserDirectory
 from infra.stacks.functions import RUNTIME
 from infra.stacks.messaging import Channels
+from infra.stacks.nag import acknowledge
 from infra.stacks.service import ServiceConstruct
 from shared.topology import System
 
@@ -43,6 +45,27 @@ class DangolStack(Stack):
                 conditions=same_account,
             )
         )
+
+    def _cursor_signing_key(self, stage: StageConfig) -> str:
+        """One generated secret per stage signs every list cursor (HMAC). The functions get it as a
+        dynamic reference CloudFormation resolves at deploy time: never in the template or the repo.
+        Replacing it only invalidates the cursors clients hold (they start their list again)."""
+        secret = secretsmanager.Secret(
+            self,
+            "CursorSigningKey",
+            description=f"{stage.stage_id}: HMAC key of the API's pagination cursors",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions::AwsSolutions-SMG4",
+            "A cursor signing key needs no rotation schedule: it guards no data, only the integrity "
+            "of paging tokens that live minutes; rotating it by hand just restarts clients' lists.",
+        )
+        return secret.secret_value.unsafe_unwrap()
 
     def __init__(
         self, scope: Construct, construct_id: str, *, system: System, stage: StageConfig, **kw: object
@@ -83,8 +106,9 @@ class DangolStack(Stack):
             svc.name: ServiceConstruct(self, system, svc, stage=stage, channels=channels)
             for svc in system.services
         }
+        cursor_key = self._cursor_signing_key(stage)
         for service in self.services.values():
-            service.add_functions(api=self.api, bus=self.bus, layer=layer)
+            service.add_functions(api=self.api, bus=self.bus, layer=layer, cursor_key=cursor_key)
         cloudwatch.Alarm(
             self,
             "Api5xx",

@@ -68,7 +68,10 @@ class ServiceConstruct(Construct):
         channels.declare(self, system, service)
         self.functions: dict[str, lambda_.Function] = {}
 
-    def add_functions(self, *, api: Api, bus: events.IEventBus, layer: lambda_.ILayerVersion) -> None:
+    def add_functions(
+        self, *, api: Api, bus: events.IEventBus, layer: lambda_.ILayerVersion, cursor_key: str
+    ) -> None:
+        """``cursor_key``: the cursor signing key for the functions that serve routes (a token)."""
         system, service, stage, channels = self.system, self.service, self.stage, self.channels
         code = lambda_.Code.from_asset(str(stage_service_code(service.name)))
         for fn in service.functions:
@@ -80,6 +83,7 @@ class ServiceConstruct(Construct):
                 bus_name=lambda _: bus.event_bus_name,
                 queue_url=lambda q: channels.queues[q.id].queue_url,
                 topic_arn=lambda t: channels.topics[t.id].topic_arn,
+                cursor_key=cursor_key,
             )
             wiring = Wiring(self.tables, bus, layer, code, environment, channels)
             function = make_function(self, fn, wiring, stage, dead_letter=self._dead_letter(fn))

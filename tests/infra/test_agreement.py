@@ -72,8 +72,8 @@ def _changed(system: System) -> System:
         )
         for fn in service.functions
     }
-    routes = tuple(replace(r, function=api) for r in service.routes)
-    routes += (Route("DELETE", "/me", api, frozenset({Role.CUSTOMER}), "Erase me"),)
+    routes = tuple(replace(r, function=functions[r.function.id]) for r in service.routes)
+    routes += (Route("DELETE", "/me/history", api, frozenset({Role.CUSTOMER}), "Forget my history"),)
     service = replace(
         service,
         tables=(table,),
@@ -138,7 +138,7 @@ def test_a_topology_change_changes_both_backends_alike(
     # ... and still agree with each other
     assert template_tables(deployed) == local_tables(changed)
     assert template_routes(deployed) == local_routes(changed)
-    assert ("DELETE", "/me", profile.API.id, True) in local_routes(changed)
+    assert ("DELETE", "/me/history", profile.API.id, True) in local_routes(changed)
     _assert_agree(after, local_backbone(changed), changed)
 
 

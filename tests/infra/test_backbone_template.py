@@ -176,6 +176,7 @@ def test_every_declared_queue_and_dlq_exists_and_nothing_else(t: Template) -> No
     # Then the queues are the declared ones, their DLQs, the rules', schedules' and the digest's DLQs
     profile = bb.profile.SERVICE
     expected = {q.id for q in DECLARED} | DLQS | {q.id for q in profile.queues}
+    expected |= {q.dlq_id for q in profile.queues} | {r.dlq_id for r in profile.rules}
     expected |= {schedule_dlq_id(s) for s in profile.schedules}  # the real service's own schedules
     expected |= {async_dlq_id(s.target) for s in profile.schedules if isinstance(s.target, Function)}
     assert set(t.queues) == expected
@@ -255,6 +256,9 @@ def test_each_queue_policy_lets_in_exactly_its_one_sender(t: Template) -> None:
         bb.TO_QUEUE.dlq_id: {to_queue},
         bb.TO_FUNCTION.dlq_id: {to_function},
     }
+    for rule in bb.profile.SERVICE.rules:  # the real service's rules into its queues
+        sender = ("events.amazonaws.com", t.rules[rule.id])
+        expected |= {rule.target.id: {sender}, rule.dlq_id: {sender}}
     for queue_id in t.queues:
         # Then nothing else may send to any queue through its resource policy
         assert t.senders(queue_id) == expected.get(queue_id, set()), queue_id
@@ -265,8 +269,8 @@ def test_each_queue_policy_lets_in_exactly_its_one_sender(t: Template) -> None:
 
 def test_each_consumer_is_an_event_source_mapping_with_its_batching_and_partial_failures(t: Template) -> None:
     mappings = list(t.of("AWS::Lambda::EventSourceMapping").values())
-    assert len(mappings) == 1
-    (mapping,) = mappings
+    assert len(mappings) == len(bb.SERVICE.consumers)  # one per consumer, the real ones too
+    (mapping,) = [m for m in mappings if m["EventSourceArn"] == _arn(t.queues[bb.JOBS.id])]
     # Then the worker reads profile-jobs in batches of 25 within 5 s, at most 4 at once,
     # and reports the failed records only
     assert mapping["EventSourceArn"] == _arn(t.queues[bb.JOBS.id])
@@ -279,7 +283,11 @@ def test_each_consumer_is_an_event_source_mapping_with_its_batching_and_partial_
 
 
 def test_the_mapping_is_created_after_the_role_may_read_the_queue(t: Template) -> None:
-    (logical_id,) = t.of("AWS::Lambda::EventSourceMapping")
+    (logical_id,) = [
+        k
+        for k, m in t.of("AWS::Lambda::EventSourceMapping").items()
+        if m["FunctionName"] == _ref(t.functions[bb.WORKER.id])
+    ]
     role = t.function_role(bb.WORKER)
     policy = next(k for k, p in t.of("AWS::IAM::Policy").items() if _ref(role) in p["Roles"])
     assert policy in t.resources[logical_id].get("DependsOn", [])
@@ -389,8 +397,8 @@ def test_each_subscription_delivers_raw_or_enveloped_with_its_filter_and_redrive
 
 def test_each_rule_matches_its_pattern_on_the_system_bus(t: Template) -> None:
     (bus,) = t.of("AWS::Events::EventBus")
-    assert set(t.rules) == {bb.TO_QUEUE.id, bb.TO_FUNCTION.id}
-    for rule in (bb.TO_QUEUE, bb.TO_FUNCTION):
+    assert set(t.rules) == {r.id for r in bb.SERVICE.rules}
+    for rule in bb.SERVICE.rules:
         props = t.props(t.rules[rule.id])
         assert props["EventBusName"] == _ref(bus), rule.id
         assert props["EventPattern"] == json.loads(rule.pattern), rule.id

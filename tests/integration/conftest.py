@@ -24,8 +24,8 @@ from infra.topology import SYSTEM
 from services.profile.topology import API as PROFILE_API
 from shared import aws
 from shared.dynamo import DynamoTable
-from shared.topology import Function, Table
-from tests.integration.apigw import Invoker
+from shared.topology import Function, Queue, Table
+from tests.integration.apigw import ACCOUNT, REGION, Invoker
 
 STAGE = "test"
 CURSOR_KEY = "k" * 40
@@ -75,6 +75,11 @@ def table(declared: Table) -> DynamoTable:
     return DynamoTable(provision.table_name(SYSTEM, STAGE, declared))
 
 
+def queue_url(queue: Queue) -> str:
+    """moto's address of the queue that ``provision.create_messaging`` makes."""
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{provision.queue_name(SYSTEM, STAGE, queue.id)}"
+
+
 def environment_of(function: Function) -> dict[str, str]:
     env = function_environment(
         SYSTEM,
@@ -82,8 +87,13 @@ def environment_of(function: Function) -> dict[str, str]:
         stage=STAGE,
         table_name=lambda t: provision.table_name(SYSTEM, STAGE, t),
         bus_name=lambda b: provision.bus_name(SYSTEM, STAGE, b),
+        # moto's address of the queue that provision.create_messaging makes
+        queue_url=lambda q: (
+            f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{provision.queue_name(SYSTEM, STAGE, q.id)}"
+        ),
+        cursor_key=CURSOR_KEY,
     )
-    return {**env, "CURSOR_SIGNING_KEY": CURSOR_KEY}
+    return env
 
 
 @pytest.fixture
