@@ -1,22 +1,41 @@
-"""``python -m bench``: every benchmark (``python -m bench cold-start|backbone --help`` for one)."""
+"""``python -m bench``: every benchmark (``python -m bench <name> --help`` for one).
+
+cold-start      each handler's cold start against the boto3 floor
+backbone        events through the bus and an SQS consumer against a raw SQS loop
+anniversaries   the anniversary finder's reads per customer found, at 10k and 100k customers
+intake          purchases through the intake queue against raw DynamoDB writes
+bulk-import     a 10k-row CSV import against raw DynamoDB writes
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-from bench import backbone, cold_start
+BENCHMARKS = {
+    "cold-start": "bench.cold_start",
+    "backbone": "bench.backbone",
+    "anniversaries": "bench.anniversaries",
+    "intake": "bench.intake",
+    "bulk-import": "bench.bulk_import",
+}
+
+
+def run(name: str, argv: list[str]) -> int:
+    module = importlib.import_module(BENCHMARKS[name])
+    code: int = module.main(argv)
+    return code
 
 
 def main(argv: list[str]) -> int:
-    if argv and argv[0] == "backbone":
-        return backbone.main(argv[1:])
-    if argv and argv[0] == "cold-start":
-        return cold_start.main(argv[1:])
+    if argv and argv[0] in BENCHMARKS:
+        return run(argv[0], argv[1:])
     if argv and not argv[0].startswith("-"):
-        print(f"unknown benchmark {argv[0]!r}: cold-start or backbone", file=sys.stderr)
+        print(f"unknown benchmark {argv[0]!r}: one of {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
-    code = cold_start.main(argv)
-    return code or backbone.main([])
+    # No name: every benchmark with its defaults (options, if any, go to cold-start).
+    codes = [run("cold-start", argv)] + [run(name, []) for name in BENCHMARKS if name != "cold-start"]
+    return max(codes)
 
 
 if __name__ == "__main__":

@@ -6,18 +6,37 @@ resolver and the data-access layer all read it, so nothing here is written twice
 
 from __future__ import annotations
 
+import json
+
 from shared.auth import STAFF, Role
 from shared.platform import BUS
-from shared.topology import Attr, Function, Index, Route, Schedule, Service, Table, TableAccess
+from shared.topology import (
+    Attr,
+    Consumer,
+    Function,
+    Index,
+    Queue,
+    Route,
+    Rule,
+    Schedule,
+    Service,
+    Table,
+    TableAccess,
+)
 
 BY_EMAIL = Index("by-email", Attr("email_key"), projection="KEYS_ONLY")  # lower-cased e-mail
 BY_PHONE = Index("by-phone", Attr("phone_key"), projection="KEYS_ONLY")  # E.164 phone
+# Sparse: only profile items carry ``listed`` ("CUSTOMER"); customer ids are ULIDs, so the
+# index lists customers in sign-up order. Its keys change only on create and erase.
+CUSTOMER_LIST = Index("customer-list", Attr("listed"), Attr("customer_id"), projection="KEYS_ONLY")
+# Profiles with a dedicated manager carry ``manager_id``: a manager's own customers.
+BY_MANAGER = Index("by-manager", Attr("manager_id"), Attr("customer_id"), projection="KEYS_ONLY")
 
 PROFILES = Table(
     id="profiles",
     partition_key=Attr("pk"),
     sort_key=Attr("sk"),
-    indexes=(BY_EMAIL, BY_PHONE),
+    indexes=(BY_EMAIL, BY_PHONE, CUSTOMER_LIST, BY_MANAGER),
     ttl_attribute="expires_at",
 )
 
@@ -28,7 +47,7 @@ API = Function(
     description="Profile API: customers' own profiles (/me) and staff reads.",
     memory_mb=512,
     timeout_s=10,
-    tables=(TableAccess(PROFILES, indexes=(BY_EMAIL.name, BY_PHONE.name)),),
+    tables=(TableAccess(PROFILES, indexes=(BY_EMAIL.name, BY_PHONE.name, CUSTOMER_LIST.name)),),
     publishes_to=BUS,
 )
 
@@ -76,19 +95,271 @@ CUSTOMER_CONSENTS = Route(
     "GET", "/customers/{customer_id}/consents", API, STAFF, "A customer's consents and their log (staff)"
 )
 
+CUSTOMER_UPDATE = Route(
+    "PATCH", "/customers/{customer_id}", API, STAFF, "Update a customer's profile (staff)", idempotent=True
+)
+MY_DEVICE_PUT = Route(
+    "PUT", "/me/devices/{device_id}", API, CUSTOMER, "Register or refresh a push token", idempotent=True
+)
+MY_DEVICE_DELETE = Route("DELETE", "/me/devices/{device_id}", API, CUSTOMER, "Forget a device's push token")
+MY_EXPORT = Route("GET", "/me/export", API, CUSTOMER, "Everything the service holds about me, as JSON")
+MY_ERASE = Route("DELETE", "/me", API, CUSTOMER, "Erase me: profile, history and projections")
+ADMINS = frozenset({Role.ADMIN})
+CUSTOMER_EXPORT = Route(
+    "GET", "/customers/{customer_id}/export", API, ADMINS, "Export a customer's data (admin)"
+)
+CUSTOMER_ERASE = Route("DELETE", "/customers/{customer_id}", API, ADMINS, "Erase a customer (admin)")
+
+# -- behaviour intake: purchases and visits from store and e-commerce systems ----------------
+
+PURCHASES = Queue("profile-purchases", max_receive_count=5)  # high volume: stores send here
+
+INTAKE_API = Function(
+    id="profile-intake-api",
+    service="profile",
+    handler="services.profile.handlers.intake_api.lambda_handler",
+    description="Purchases and visits from store systems; a customer's usual; what sells when.",
+    memory_mb=512,
+    timeout_s=15,
+    tables=(TableAccess(PROFILES),),
+    publishes_to=BUS,
+)
+INTAKE = Function(
+    id="profile-intake",
+    service="profile",
+    handler="services.profile.handlers.intake.lambda_handler",
+    description="Records purchases, refunds and visits sent to the intake queue.",
+    memory_mb=512,
+    timeout_s=30,
+    tables=(TableAccess(PROFILES),),
+    publishes_to=BUS,
+)
+MACHINE = frozenset({Role.MACHINE})
+MARKETING = frozenset({Role.MARKETING, Role.ADMIN})
+PURCHASE_RECORD = Route(
+    "POST", "/purchases", INTAKE_API, MACHINE, "Record a purchase (idempotent per external id)"
+)
+PURCHASE_BATCH = Route(
+    "POST",
+    "/purchases/batch",
+    INTAKE_API,
+    MACHINE,
+    "Record up to 100 purchases; each succeeds or fails on its own",
+    max_body_bytes=1024 * 1024,
+)
+PURCHASE_REFUND = Route(
+    "POST", "/purchases/{external_id}/refund", INTAKE_API, MACHINE, "Refund a recorded purchase"
+)
+VISIT_RECORD = Route("POST", "/visits", INTAKE_API, MACHINE, "Record a visit (idempotent per external id)")
+VISIT_BATCH = Route(
+    "POST", "/visits/batch", INTAKE_API, MACHINE, "Record up to 100 visits", max_body_bytes=512 * 1024
+)
+CUSTOMER_USUAL = Route(
+    "GET", "/customers/{customer_id}/usual", INTAKE_API, STAFF, "A customer's usual items by time of day"
+)
+CUSTOMER_PURCHASES = Route(
+    "GET", "/customers/{customer_id}/purchases", INTAKE_API, STAFF, "A customer's purchases, newest first"
+)
+STORE_POPULARITY = Route(
+    "GET", "/stores/{store_id}/popularity", INTAKE_API, MARKETING, "What sells at each local hour of day"
+)
+
+# -- value and lifestyle groups --------------------------------------------------------------
+
+SEGMENTS_QUEUE = Queue("profile-segments", max_receive_count=5)
+SEGMENTS_API = Function(
+    id="profile-segments-api",
+    service="profile",
+    handler="services.profile.handlers.segments_api.lambda_handler",
+    description="Marketing's value model and lifestyle group rules; a customer's value.",
+    memory_mb=512,
+    timeout_s=10,
+    tables=(TableAccess(PROFILES),),
+    publishes_to=BUS,
+)
+SEGMENTER = Function(
+    id="profile-segments",
+    service="profile",
+    handler="services.profile.handlers.segments.lambda_handler",
+    description="Re-scores value and re-evaluates lifestyle groups of customers whose data changed.",
+    memory_mb=512,
+    timeout_s=30,
+    tables=(TableAccess(PROFILES),),
+    publishes_to=BUS,
+)
+NIGHTLY = Function(
+    id="profile-nightly",
+    service="profile",
+    handler="services.profile.handlers.nightly.lambda_handler",
+    description="Nightly: value scores age with recency and tenure, groups with age; re-evaluates all.",
+    memory_mb=1024,
+    timeout_s=900,
+    tables=(TableAccess(PROFILES, indexes=(CUSTOMER_LIST.name,)),),
+    publishes_to=BUS,
+    reserved_concurrency=1,
+)
+NIGHTLY_RUN = Schedule(
+    "profile-nightly", "cron(30 3 * * ? *)", NIGHTLY, timezone="Asia/Seoul", retry_attempts=1
+)
+SEGMENT_TRIGGERS = Rule(
+    "profile-segment-triggers",
+    json.dumps(
+        {
+            "source": ["dangol.profile"],
+            "detail-type": [
+                "CustomerRegistered",
+                "CustomerImported",
+                "ProfileUpdated",
+                "PurchaseRecorded",
+                "PurchaseRefunded",
+            ],
+        }
+    ),
+    SEGMENTS_QUEUE,
+)
+VALUE_MODEL_GET = Route("GET", "/admin/value-model", SEGMENTS_API, MARKETING, "The value score model")
+VALUE_MODEL_PUT = Route(
+    "PUT",
+    "/admin/value-model",
+    SEGMENTS_API,
+    MARKETING,
+    "Change the value model (versioned)",
+    idempotent=True,
+)
+GROUPS_LIST = Route("GET", "/admin/lifestyle-groups", SEGMENTS_API, MARKETING, "The lifestyle groups")
+GROUP_CREATE = Route(
+    "POST", "/admin/lifestyle-groups", SEGMENTS_API, MARKETING, "Define a lifestyle group", idempotent=True
+)
+GROUP_GET = Route("GET", "/admin/lifestyle-groups/{group_id}", SEGMENTS_API, MARKETING, "A lifestyle group")
+GROUP_UPDATE = Route(
+    "PUT",
+    "/admin/lifestyle-groups/{group_id}",
+    SEGMENTS_API,
+    MARKETING,
+    "Change a lifestyle group's rules",
+    idempotent=True,
+)
+GROUP_DELETE = Route(
+    "DELETE", "/admin/lifestyle-groups/{group_id}", SEGMENTS_API, MARKETING, "Retire a lifestyle group"
+)
+CUSTOMER_VALUE = Route(
+    "GET", "/customers/{customer_id}/value", SEGMENTS_API, STAFF, "A customer's value score and segment"
+)
+
+# -- the contact log, dedicated managers and bulk import -------------------------------------
+
+IMPORTS_QUEUE = Queue("profile-imports", max_receive_count=5)
+CRM_API = Function(
+    id="profile-crm-api",
+    service="profile",
+    handler="services.profile.handlers.crm_api.lambda_handler",
+    description="Staff's contact log and dedicated managers; marketing's CSV imports.",
+    memory_mb=1024,
+    timeout_s=29,
+    tables=(TableAccess(PROFILES, indexes=(BY_MANAGER.name,)),),
+    publishes_to=BUS,
+    sends_to=(IMPORTS_QUEUE,),
+)
+IMPORTER = Function(
+    id="profile-importer",
+    service="profile",
+    handler="services.profile.handlers.importer.lambda_handler",
+    description="Imports the valid rows of a CSV import job, chunk by chunk, idempotently.",
+    memory_mb=1024,
+    timeout_s=120,
+    tables=(TableAccess(PROFILES),),
+    publishes_to=BUS,
+)
+CONTACT_RECORD = Route(
+    "POST", "/customers/{customer_id}/contacts", CRM_API, STAFF, "Record a contact", idempotent=True
+)
+CONTACT_LIST = Route(
+    "GET", "/customers/{customer_id}/contacts", CRM_API, STAFF, "A customer's contacts, newest first"
+)
+MANAGER_ASSIGN = Route(
+    "PUT", "/customers/{customer_id}/manager", CRM_API, STAFF, "Assign a dedicated manager", idempotent=True
+)
+MANAGER_UNASSIGN = Route(
+    "DELETE", "/customers/{customer_id}/manager", CRM_API, STAFF, "Remove the dedicated manager"
+)
+MY_MANAGED = Route("GET", "/staff/me/customers", CRM_API, STAFF, "The customers I manage")
+IMPORT_START = Route(
+    "POST",
+    "/imports",
+    CRM_API,
+    MARKETING,
+    "Import customers from CSV: validates every row, imports the rest",
+    max_body_bytes=5 * 1024 * 1024,
+    idempotent=True,
+    media_types=("text/csv",),
+)
+IMPORT_GET = Route("GET", "/imports/{job_id}", CRM_API, MARKETING, "An import job's progress")
+IMPORT_REJECTIONS = Route(
+    "GET", "/imports/{job_id}/rejections", CRM_API, MARKETING, "The rows an import rejected, with reasons"
+)
+
 SERVICE = Service(
     name="profile",
     tables=(PROFILES,),
-    functions=(API, OUTBOX_SWEEPER, ANNIVERSARY_FINDER),
+    functions=(
+        API,
+        OUTBOX_SWEEPER,
+        ANNIVERSARY_FINDER,
+        INTAKE_API,
+        INTAKE,
+        SEGMENTS_API,
+        SEGMENTER,
+        NIGHTLY,
+        CRM_API,
+        IMPORTER,
+    ),
     routes=(
         ME_CREATE,
         ME_GET,
         ME_UPDATE,
+        MY_ERASE,
+        MY_EXPORT,
+        MY_DEVICE_PUT,
+        MY_DEVICE_DELETE,
         CUSTOMER_GET,
+        CUSTOMER_UPDATE,
         CUSTOMER_FIND,
+        CUSTOMER_EXPORT,
+        CUSTOMER_ERASE,
         MY_CONSENTS,
         MY_CONSENT_CHANGE,
         CUSTOMER_CONSENTS,
+        PURCHASE_RECORD,
+        PURCHASE_BATCH,
+        PURCHASE_REFUND,
+        VISIT_RECORD,
+        VISIT_BATCH,
+        CUSTOMER_USUAL,
+        CUSTOMER_PURCHASES,
+        STORE_POPULARITY,
+        VALUE_MODEL_GET,
+        VALUE_MODEL_PUT,
+        GROUPS_LIST,
+        GROUP_CREATE,
+        GROUP_GET,
+        GROUP_UPDATE,
+        GROUP_DELETE,
+        CUSTOMER_VALUE,
+        CONTACT_RECORD,
+        CONTACT_LIST,
+        MANAGER_ASSIGN,
+        MANAGER_UNASSIGN,
+        MY_MANAGED,
+        IMPORT_START,
+        IMPORT_GET,
+        IMPORT_REJECTIONS,
     ),
-    schedules=(OUTBOX_SWEEP, ANNIVERSARY_SWEEP),
+    queues=(PURCHASES, SEGMENTS_QUEUE, IMPORTS_QUEUE),
+    consumers=(
+        Consumer(INTAKE, PURCHASES, batch_size=10),
+        Consumer(SEGMENTER, SEGMENTS_QUEUE, batch_size=10, window_s=1),
+        Consumer(IMPORTER, IMPORTS_QUEUE, batch_size=1),
+    ),
+    rules=(SEGMENT_TRIGGERS,),
+    schedules=(OUTBOX_SWEEP, ANNIVERSARY_SWEEP, NIGHTLY_RUN),
 )

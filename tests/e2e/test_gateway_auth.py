@@ -87,7 +87,7 @@ def test_unknown_paths_are_404_and_wrong_methods_405(local: LocalSystem) -> None
     token = local.token("admin")
     # When an undeclared path and an undeclared method are called
     missing = local.request("GET", "/nowhere", token=token)
-    wrong = local.request("DELETE", "/me", token=token)
+    wrong = local.request("PUT", "/me", token=token)
     # Then both say so with a code, before any function runs
     assert (missing.status, missing.json()["error"]["code"]) == (404, "route_not_found")
     assert (wrong.status, wrong.json()["error"]["code"]) == (405, "method_not_allowed")

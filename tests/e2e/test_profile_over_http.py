@@ -175,3 +175,30 @@ def test_a_leap_day_wedding_is_announced_the_day_before_at_the_local_morning(loc
     (event,) = announced()
     assert (event["occurs_on"], event["years"], event["kind"]) == ("2025-02-28", 1, "wedding")
     local.request("POST", "/_local/clock", raw=json.dumps({"reset": True}).encode())
+
+
+def test_without_e_mail_marketing_consent_the_projection_event_shows_none(local: LocalSystem) -> None:
+    # Given a customer who declines marketing by e-mail and consents to it by SMS
+    # (jisoo: the schemathesis run fuzzes junho's consents)
+    token = local.token("customer", user="jisoo")
+    me = local.request("GET", "/me", token=token).json()
+    for channel, granted in (("email", False), ("sms", True)):
+        change = {"channel": channel, "purpose": "marketing", "granted": granted, "source": "app"}
+        recorded = local.request("POST", "/me/consents", token=token, body=change)
+        assert recorded.status == 201, recorded.body
+
+    # When the ConsentChanged event reaches the bus (what the campaigns projection consumes)
+    def published() -> list[dict[str, Any]]:
+        events = local.request("GET", "/_local/events?detail_type=ConsentChanged").json()["events"]
+        return [
+            e["detail"]["data"] for e in events if e["detail"]["data"]["customer_id"] == me["customer_id"]
+        ]
+
+    deadline = time.monotonic() + 15
+    while not any(e["channel"] == "sms" for e in published()):
+        assert time.monotonic() < deadline, "ConsentChanged never reached the bus"
+        time.sleep(0.2)
+    # Then its whole state says SMS marketing yes, e-mail marketing no
+    consents = next(e for e in reversed(published()) if e["channel"] == "sms")["consents"]
+    assert consents["sms.marketing"] is True
+    assert consents["email.marketing"] is False

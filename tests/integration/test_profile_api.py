@@ -30,6 +30,9 @@ PROFILE_FIELDS = {
     "time_zone",
     "birthday",
     "anniversaries",
+    "devices",
+    "groups",
+    "manager_id",
     "email_verified",
     "phone_verified",
     "version",
@@ -389,7 +392,7 @@ def test_claims_without_a_subject_are_401_invalid_token(profile_api: Invoker) ->
 
 @pytest.mark.parametrize(
     ("method", "resource"),
-    [("DELETE", "/me"), ("PUT", "/me"), ("GET", "/nowhere"), ("GET", "/admin/{proxy+}")],
+    [("POST", "/me/export"), ("PUT", "/me"), ("GET", "/nowhere"), ("GET", "/admin/{proxy+}")],
 )
 def test_a_route_not_declared_is_404_route_not_found(
     profile_api: Invoker, method: str, resource: str

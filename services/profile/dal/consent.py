@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from services.profile.dal.profiles import PK, SK, DynamoProfileStore, VersionMismatch, profile_key
+from services.profile.dal.keys import PK, SK, profile_key
+from services.profile.dal.profiles import DynamoProfileStore, VersionMismatch
 from services.profile.models.consent import ConsentRecord, ConsentState, consent_key
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, transact_write

@@ -12,21 +12,23 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from services.profile.dal.keys import PK, SK, identity_key, outbox, profile_key
 from services.profile.models.profile import Profile
-from services.profile.topology import BY_EMAIL, BY_PHONE, PROFILES
+from services.profile.topology import BY_EMAIL, BY_PHONE, CUSTOMER_LIST
 from shared.clock import iso
-from shared.dynamo import ConditionFailed, DynamoTable, Item, transact_write
-from shared.events import DomainEvent, EventPublisher, PublishError
-from shared.idempotency import IdempotencyStore
-from shared.observability import make_logger
-from shared.outbox import Outbox
+from shared.dynamo import ConditionFailed, DynamoTable, Item, Key, transact_write
+from shared.events import DomainEvent, EventPublisher
 
-_log = make_logger()
-
-PK = PROFILES.partition_key.name
-SK = PROFILES.sort_key.name if PROFILES.sort_key else "sk"
-TTL = PROFILES.ttl_attribute or "expires_at"
-_PROFILE_FIELDS = ("display_name", "email", "phone", "locale", "time_zone", "birthday", "anniversaries")
+_PROFILE_FIELDS = (
+    "display_name",
+    "email",
+    "phone",
+    "locale",
+    "time_zone",
+    "birthday",
+    "anniversaries",
+    "devices",
+)
 # What the lookup indexes key on, kept next to the contact point it normalizes.
 _LOOKUP_KEYS: dict[str, tuple[str, Callable[[str], str]]] = {
     "email": (BY_EMAIL.partition_key.name, str.lower),
@@ -52,14 +54,6 @@ class ProfileStore(Protocol):
     def update(
         self, profile: Profile, changes: dict[str, Any], events: Sequence[DomainEvent], *, at: datetime
     ) -> Profile: ...
-
-
-def profile_key(customer_id: str) -> dict[str, str]:
-    return {PK: f"CUSTOMER#{customer_id}", SK: "PROFILE"}
-
-
-def identity_key(subject: str) -> dict[str, str]:
-    return {PK: f"IDENTITY#{subject}", SK: "IDENTITY"}
 
 
 ANNIVERSARY_SHARDS = 8
@@ -95,8 +89,12 @@ def anniversary_items(profile: Profile) -> list[Item]:
     return items
 
 
-def _to_item(profile: Profile) -> Item:
-    item: Item = {**profile_key(profile.customer_id), "type": "profile"}
+LISTED = "CUSTOMER"  # the customer-list index's one partition value
+
+
+def profile_item(profile: Profile) -> Item:
+    """The stored item of a profile, with the keys of its lookup and list indexes."""
+    item: Item = {**profile_key(profile.customer_id), "type": "profile", "listed": LISTED}
     item.update(profile.model_dump(mode="json", exclude_none=True))
     for field, (key, normal) in _LOOKUP_KEYS.items():
         if item.get(field):
@@ -104,23 +102,11 @@ def _to_item(profile: Profile) -> Item:
     return item
 
 
-_NOT_PROFILE = {PK, SK, "type", *(key for key, _ in _LOOKUP_KEYS.values())}
+_NOT_PROFILE = {PK, SK, "type", "listed", "subject", *(key for key, _ in _LOOKUP_KEYS.values())}
 
 
 def _from_item(item: Item) -> Profile:
     return Profile.model_validate({k: v for k, v in item.items() if k not in _NOT_PROFILE})
-
-
-def outbox(table: DynamoTable) -> Outbox:
-    """The profile table's outbox (``OUTBOX#<shard>`` items)."""
-    return Outbox(table, partition_key=PK, sort_key=SK, ttl_attribute=TTL)
-
-
-def claims(table: DynamoTable, *, lock_s: int, ttl_s: int = 24 * 3600) -> IdempotencyStore:
-    """Idempotency claims (request keys, announcements) in the profile table."""
-    return IdempotencyStore(
-        table, partition_key=PK, sort_key=SK, ttl_attribute=TTL, lock_s=lock_s, ttl_s=ttl_s
-    )
 
 
 class DynamoProfileStore:
@@ -138,7 +124,7 @@ class DynamoProfileStore:
                 self.table.client,
                 [
                     {"Put": self.table.put_op(link, **absent)},  # type: ignore[arg-type]
-                    {"Put": self.table.put_op(_to_item(profile), **absent)},  # type: ignore[arg-type]
+                    {"Put": self.table.put_op({**profile_item(profile), "subject": subject}, **absent)},  # type: ignore[arg-type]
                     *({"Put": self.table.put_op(item)} for item in anniversary_items(profile)),
                     *({"Put": self.table.put_op(item)} for item in pending),
                 ],
@@ -167,6 +153,26 @@ class DynamoProfileStore:
         )
         found = self.table.batch_get([{PK: i[PK], SK: i[SK]} for i in page.items]) if page.items else []
         return sorted((_from_item(i) for i in found), key=lambda p: p.customer_id)
+
+    def page(self, *, limit: int, start: Key | None = None) -> tuple[list[Profile], Key | None]:
+        """Customers in sign-up order, through the sparse customer-list index (never a scan)."""
+        page = self.table.query(
+            "#l = :l",
+            names={"#l": CUSTOMER_LIST.partition_key.name},
+            values={":l": LISTED},
+            index=CUSTOMER_LIST.name,
+            limit=limit,
+            start_key=start,
+        )
+        found = {
+            str(i["customer_id"]): _from_item(i)
+            for i in (
+                self.table.batch_get([{PK: i[PK], SK: i[SK]} for i in page.items]) if page.items else []
+            )
+        }
+        # The index lags its table a moment: a profile erased meanwhile is simply left out.
+        ordered = [found[str(i["customer_id"])] for i in page.items if str(i["customer_id"]) in found]
+        return ordered, page.last_key
 
     def update(
         self, profile: Profile, changes: dict[str, Any], events: Sequence[DomainEvent], *, at: datetime
@@ -229,10 +235,4 @@ class DynamoProfileStore:
         return updated
 
     def flush(self, pending: list[Item]) -> None:
-        """Publish right away; if EventBridge fails now, the outbox sweep publishes them later."""
-        if not pending:
-            return
-        try:
-            self.outbox.flush(self.publisher, pending)
-        except PublishError as exc:
-            _log.warning("events left in the outbox for the sweep", extra={"event_ids": exc.failed_ids})
+        self.outbox.publish_or_leave(self.publisher, pending)

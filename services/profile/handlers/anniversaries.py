@@ -11,7 +11,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
-from services.profile.dal.profiles import ANNIVERSARY_SHARDS, PK, anniversary_partition, claims
+from services.profile.dal.keys import PK, claims
+from services.profile.dal.profiles import ANNIVERSARY_SHARDS, anniversary_partition
 from services.profile.handlers.env import ProfileSettings, publisher
 from services.profile.logic.anniversaries import due, month_days_to_read
 from services.profile.models.events import AnniversaryUpcoming

@@ -12,13 +12,18 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.profile.dal.consent import DynamoConsentStore
-from services.profile.dal.profiles import DynamoProfileStore, claims
+from services.profile.dal.keys import claims
+from services.profile.dal.privacy import DynamoPrivacyStore
+from services.profile.dal.profiles import DynamoProfileStore
 from services.profile.handlers.env import ProfileSettings, publisher
-from services.profile.logic import consent, profiles
+from services.profile.logic import consent, privacy, profiles
 from services.profile.models.consent import ConsentChange, ConsentState
+from services.profile.models.privacy import CustomerExport
 from services.profile.models.profile import (
     CUSTOMER_ID_PATTERN,
+    DEVICE_ID_PATTERN,
     PHONE_PATTERN,
+    DeviceRegistration,
     Profile,
     ProfileCreate,
     ProfileUpdate,
@@ -26,47 +31,61 @@ from services.profile.models.profile import (
 from services.profile.topology import (
     API,
     CUSTOMER_CONSENTS,
+    CUSTOMER_ERASE,
+    CUSTOMER_EXPORT,
     CUSTOMER_FIND,
     CUSTOMER_GET,
+    CUSTOMER_UPDATE,
     ME_CREATE,
     ME_GET,
     ME_UPDATE,
     MY_CONSENT_CHANGE,
     MY_CONSENTS,
+    MY_DEVICE_DELETE,
+    MY_DEVICE_PUT,
+    MY_ERASE,
+    MY_EXPORT,
     SERVICE,
 )
 from shared import aws
-from shared.api import make_resolver, parse_if_match, respond
+from shared.api import make_resolver, no_content, parse_if_match, respond
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
+from shared.errors import NotFound
 from shared.idempotency import IdempotencyStore
 from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
-from shared.pagination import Page
-from shared.settings import load
+from shared.pagination import Page, decode_cursor, encode_cursor, page_size
+from shared.settings import ListSettings, load
 
 logger = make_logger()
 metrics = make_metrics()
 
 
+class ApiSettings(ProfileSettings, ListSettings):
+    """The profile API's settings: the profile functions' plus the cursor signing key."""
+
+
 @dataclass(frozen=True)
 class Dependencies:
-    settings: ProfileSettings
+    settings: ApiSettings
     store: DynamoProfileStore
     consents: DynamoConsentStore
+    privacy: DynamoPrivacyStore
     idempotency: IdempotencyStore
 
 
 @functools.cache
 def dependencies() -> Dependencies:
     """Built once per cold start, on first use (settings validated here)."""
-    settings = load(ProfileSettings)
+    settings = load(ApiSettings)
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
     store = DynamoProfileStore(table, publisher(settings))
     return Dependencies(
         settings=settings,
         store=store,
         consents=DynamoConsentStore(store),
+        privacy=DynamoPrivacyStore(store),
         idempotency=claims(table, lock_s=API.timeout_s),
     )
 
@@ -107,14 +126,85 @@ def get_customer(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)])
     return _with_etag(profiles.customer(dependencies().store, customer_id))
 
 
+@app.on(CUSTOMER_UPDATE, errors=(404, 412))
+def update_customer(
+    customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)], body: ProfileUpdate
+) -> Response[Profile]:
+    expected = parse_if_match(app.current_event.headers.get("If-Match"))
+    profile = profiles.update_customer(
+        dependencies().store, customer_id, body, expected_version=expected, clock=utc_now
+    )
+    return _with_etag(profile)
+
+
 @app.on(CUSTOMER_FIND, errors=(400,))
 def find_customers(
     email: Annotated[
         str | None, Query(min_length=3, max_length=254, description="Exact e-mail, any case")
     ] = None,
     phone: Annotated[str | None, Query(pattern=PHONE_PATTERN, description="Exact E.164 phone")] = None,
+    limit: Annotated[int | None, Query(description="Page size, 1..100 (25)")] = None,
+    cursor: Annotated[str | None, Query(max_length=2048, description="next_cursor of the last page")] = None,
 ) -> Page[Profile]:
-    return Page[Profile](items=profiles.find(dependencies().store, email=email, phone=phone))
+    """By exact e-mail or phone (an index lookup), or else every customer in sign-up order, paged."""
+    deps = dependencies()
+    if email is not None or phone is not None:
+        return Page[Profile](items=profiles.find(deps.store, email=email, phone=phone))
+    size, scope = page_size(limit), CUSTOMER_FIND.key
+    start = decode_cursor(cursor, scope=scope, key=deps.settings.cursor_key)
+    items, last = deps.store.page(limit=size, start=start)
+    return Page[Profile](
+        items=items, next_cursor=encode_cursor(last, scope=scope, key=deps.settings.cursor_key)
+    )
+
+
+@app.on(CUSTOMER_EXPORT)
+def export_customer(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> CustomerExport:
+    logger.info("customer data exported", extra={"customer_id": customer_id, "by": "admin"})
+    return privacy.export(dependencies().privacy, customer_id, clock=utc_now)
+
+
+@app.on(CUSTOMER_ERASE, status=204, description="Erased", errors=(409,))
+def erase_customer(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> Response[None]:
+    privacy.erase(dependencies().privacy, customer_id, by="admin", clock=utc_now)
+    logger.info("customer erased", extra={"customer_id": customer_id, "by": "admin"})
+    return no_content()
+
+
+@app.on(MY_EXPORT)
+def export_me() -> CustomerExport:
+    return privacy.export(dependencies().privacy, _my_customer_id(), clock=utc_now)
+
+
+@app.on(MY_ERASE, status=204, description="Erased", errors=(409,))
+def erase_me() -> Response[None]:
+    customer_id = _my_customer_id()
+    privacy.erase(dependencies().privacy, customer_id, by="customer", clock=utc_now)
+    logger.info("customer erased", extra={"customer_id": customer_id, "by": "customer"})
+    return no_content()
+
+
+@app.on(MY_DEVICE_PUT, errors=(404,))
+def register_device(
+    device_id: Annotated[str, Path(pattern=DEVICE_ID_PATTERN)], body: DeviceRegistration
+) -> Response[Profile]:
+    profile = profiles.register_device(
+        dependencies().store, app.caller.subject, device_id, body, clock=utc_now
+    )
+    return _with_etag(profile)
+
+
+@app.on(MY_DEVICE_DELETE, status=204, description="Forgotten")
+def forget_device(device_id: Annotated[str, Path(pattern=DEVICE_ID_PATTERN)]) -> Response[None]:
+    profiles.forget_device(dependencies().store, app.caller.subject, device_id, clock=utc_now)
+    return no_content()
+
+
+def _my_customer_id() -> str:
+    customer_id = dependencies().store.customer_id_of(app.caller.subject)
+    if customer_id is None:
+        raise NotFound("No profile exists for this customer.", code="profile_not_found")
+    return customer_id
 
 
 @app.on(MY_CONSENTS, errors=(404,))

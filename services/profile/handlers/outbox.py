@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from services.profile.dal.profiles import outbox
+from services.profile.dal.keys import outbox
 from services.profile.handlers.env import ProfileSettings, publisher
 from shared import aws
 from shared.clock import utc_now

@@ -4,10 +4,18 @@ the clock and the id factory are passed in."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from services.profile.dal.profiles import ProfileExists, ProfileStore, VersionMismatch
 from services.profile.models.events import CustomerRegistered, ProfileUpdated
-from services.profile.models.profile import Profile, ProfileCreate, ProfileUpdate
+from services.profile.models.profile import (
+    MAX_DEVICES,
+    Device,
+    DeviceRegistration,
+    Profile,
+    ProfileCreate,
+    ProfileUpdate,
+)
 from shared.clock import Clock
 from shared.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 
@@ -52,22 +60,90 @@ def my_profile(store: ProfileStore, subject: str) -> Profile:
 def update_mine(
     store: ProfileStore, subject: str, data: ProfileUpdate, *, expected_version: int | None, clock: Clock
 ) -> Profile:
-    """Apply the changes to the caller's profile. With ``expected_version`` (If-Match) a stale
-    version is 412; without it, a concurrent change is re-read and the changes applied on top."""
-    changes = data.changes()
+    """Apply the changes to the caller's profile (see ``_apply``)."""
+    return _apply(store, lambda: my_profile(store, subject), data.changes(), expected_version, clock)
+
+
+def update_customer(
+    store: ProfileStore,
+    customer_id: str,
+    data: ProfileUpdate,
+    *,
+    expected_version: int | None,
+    clock: Clock,
+) -> Profile:
+    """Staff change a customer's profile: the same rules as the customer's own changes."""
+    return _apply(store, lambda: customer(store, customer_id), data.changes(), expected_version, clock)
+
+
+def _apply(
+    store: ProfileStore,
+    load: Callable[[], Profile],
+    changes: dict[str, Any] | Callable[[Profile], dict[str, Any]],
+    expected_version: int | None,
+    clock: Clock,
+) -> Profile:
+    """Apply changes to the current profile. With ``expected_version`` (If-Match) a stale version
+    is 412; without it, a concurrent change is re-read and the changes applied on top.
+    ``changes`` may be computed from the current profile (a device list, say)."""
     for _ in range(UPDATE_ATTEMPTS):
-        current = my_profile(store, subject)
+        current = load()
         if expected_version is not None and current.version != expected_version:
             raise PreconditionFailed()
+        wanted = changes(current) if callable(changes) else changes
+        if not wanted:
+            return current
         event = ProfileUpdated(
-            customer_id=current.customer_id, changed=sorted(changes), version=current.version + 1
+            customer_id=current.customer_id, changed=sorted(wanted), version=current.version + 1
         )
         try:
-            return store.update(current, changes, [event], at=clock())
+            return store.update(current, wanted, [event], at=clock())
         except VersionMismatch:
             if expected_version is not None:
                 raise PreconditionFailed() from None
     raise Conflict("The profile kept changing; retry.", code="concurrent_update")
+
+
+def register_device(
+    store: ProfileStore, subject: str, device_id: str, data: DeviceRegistration, *, clock: Clock
+) -> Profile:
+    """Register (or refresh) the push token of one of the caller's devices. A token moves with
+    its device; a token seen on another device id is that device now. Beyond ``MAX_DEVICES`` the
+    device seen longest ago is forgotten, as push providers expire idle tokens anyway."""
+    now = clock()
+
+    def devices(current: Profile) -> dict[str, Any]:
+        mine = {d.device_id: d for d in current.devices}
+        same = mine.get(device_id)
+        if same and same.token == data.token and same.platform == data.platform:
+            refreshed = same.model_copy(update={"last_seen_at": now})
+        else:
+            refreshed = Device(
+                device_id=device_id,
+                platform=data.platform,
+                token=data.token,
+                registered_at=now,
+                last_seen_at=now,
+            )
+        others = [d for d in current.devices if d.device_id != device_id and d.token != data.token]
+        others.sort(key=lambda d: d.last_seen_at, reverse=True)
+        kept = [refreshed, *others[: MAX_DEVICES - 1]]
+        kept.sort(key=lambda d: d.device_id)
+        return {"devices": [d.model_dump(mode="json") for d in kept]}
+
+    return _apply(store, lambda: my_profile(store, subject), devices, None, clock)
+
+
+def forget_device(store: ProfileStore, subject: str, device_id: str, *, clock: Clock) -> Profile:
+    current = my_profile(store, subject)
+    if all(d.device_id != device_id for d in current.devices):
+        raise NotFound("No such device on your profile.", code="device_not_found")
+
+    def without(profile: Profile) -> dict[str, Any]:
+        kept = [d.model_dump(mode="json") for d in profile.devices if d.device_id != device_id]
+        return {"devices": kept} if len(kept) != len(profile.devices) else {}
+
+    return _apply(store, lambda: my_profile(store, subject), without, None, clock)
 
 
 def customer(store: ProfileStore, customer_id: str) -> Profile:

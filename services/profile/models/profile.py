@@ -145,6 +145,36 @@ class ProfileUpdate(_Input):
         return {name: dumped[name] for name in sorted(self.model_fields_set)}
 
 
+class Platform(StrEnum):
+    IOS = "ios"
+    ANDROID = "android"
+    WEB = "web"
+
+
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+MAX_DEVICES = 10
+
+
+class DeviceRegistration(_Input):
+    platform: Platform
+    token: Annotated[str, StringConstraints(min_length=8, max_length=4096, pattern=r"^[\x21-\x7e]+$")] = (
+        Field(description="The push provider's token (APNs, FCM or a Web Push endpoint key)")
+    )
+
+
+class Device(BaseModel):
+    """A push token of one of the customer's devices."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str = Field(pattern=DEVICE_ID_PATTERN)
+    platform: Platform
+    token: str
+    verified: bool = Field(default=False, description="True once a push to this token was delivered")
+    registered_at: datetime
+    last_seen_at: datetime
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -158,6 +188,9 @@ class Profile(BaseModel):
     anniversaries: list[Anniversary] = Field(default_factory=list)
     email_verified: bool = Field(default=False, description="Reset to false whenever the e-mail changes")
     phone_verified: bool = Field(default=False, description="Reset to false whenever the phone changes")
+    devices: list[Device] = Field(default_factory=list, description="Push tokens, one per device")
+    groups: list[str] = Field(default_factory=list, description="Lifestyle groups the customer is in")
+    manager_id: str | None = Field(default=None, description="The customer's dedicated manager")
     version: int = Field(ge=1, description="Increases with every change; send it back as If-Match.")
     created_at: datetime
     updated_at: datetime

@@ -1,0 +1,41 @@
+"""The profile table's key names, the keys every module shares, its outbox and its claims.
+
+Kept apart from ``dal.profiles`` so that the intake, segment and import functions get them
+without loading the Profile model (a sixth of a cold start) for nothing they use.
+"""
+
+from __future__ import annotations
+
+from services.profile.topology import PROFILES
+from shared.dynamo import DynamoTable, Key
+from shared.idempotency import IdempotencyStore
+from shared.outbox import Outbox
+
+PK = PROFILES.partition_key.name
+SK = PROFILES.sort_key.name if PROFILES.sort_key else "sk"
+TTL = PROFILES.ttl_attribute or "expires_at"
+
+
+def profile_key(customer_id: str) -> Key:
+    return {PK: f"CUSTOMER#{customer_id}", SK: "PROFILE"}
+
+
+def identity_key(subject: str) -> Key:
+    return {PK: f"IDENTITY#{subject}", SK: "IDENTITY"}
+
+
+def tombstone_key(customer_id: str) -> Key:
+    """An erased customer's tombstone (no personal data): what refuses their later writes."""
+    return {PK: f"ERASED#{customer_id}", SK: "ERASED"}
+
+
+def outbox(table: DynamoTable) -> Outbox:
+    """The profile table's outbox (``OUTBOX#<shard>`` items)."""
+    return Outbox(table, partition_key=PK, sort_key=SK, ttl_attribute=TTL)
+
+
+def claims(table: DynamoTable, *, lock_s: int, ttl_s: int = 24 * 3600) -> IdempotencyStore:
+    """Idempotency claims (request keys, announcements) in the profile table."""
+    return IdempotencyStore(
+        table, partition_key=PK, sort_key=SK, ttl_attribute=TTL, lock_s=lock_s, ttl_s=ttl_s
+    )

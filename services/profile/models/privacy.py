@@ -1,0 +1,21 @@
+"""What a customer's data export looks like."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CustomerExport(BaseModel):
+    """Everything the profile service holds about one customer, as stored, grouped by kind."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    exported_at: datetime
+    profile: dict[str, Any] = Field(description="The profile record")
+    records: dict[str, list[dict[str, Any]]] = Field(
+        description="Every other record, by kind: consent, purchase, visit, usual, stats, value, contact…"
+    )
