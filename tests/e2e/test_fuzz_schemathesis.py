@@ -56,7 +56,7 @@ def test_the_api_survives_schemathesis(
             "--exclude-checks",
             "positive_data_acceptance",
             "--max-examples",
-            "10",
+            "6",
             "--seed",
             "20261122",
             "--no-color",
