@@ -160,13 +160,16 @@ class FunctionPool:
         return dict(result)
 
     def close(self) -> None:
+        idle: list[Worker] = []
         while True:
             try:
-                worker = self._idle.get_nowait()
+                idle.append(self._idle.get_nowait())
             except queue.Empty:
                 break
+        for worker in idle:  # every worker told at once, then each waited for
             if worker.process.stdin:
                 worker.process.stdin.close()
+        for worker in idle:
             try:
                 worker.process.wait(timeout=3)
             except subprocess.TimeoutExpired:

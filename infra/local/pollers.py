@@ -100,9 +100,13 @@ class QueuePoller:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def signal_stop(self) -> None:
+        """Ask the poller to stop after its current batch (``stop`` waits for it)."""
         self._stop.set()
-        self._thread.join(timeout=self.consumer.function.timeout_s + 5)
+
+    def stop(self, wait_s: float | None = None) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.consumer.function.timeout_s + 5 if wait_s is None else wait_s)
 
     def _receive(self) -> list[MessageTypeDef]:
         """Gather up to a batch, waiting at most the batching window once something arrived."""

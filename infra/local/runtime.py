@@ -339,14 +339,19 @@ class LocalRuntime:
         self.server.server_close()
         if self.timekeeper is not None:
             self.timekeeper.stop()
+        for poller in self.pollers:  # all at once: the wait is the longest batch, not their sum
+            poller.signal_stop()
         for poller in self.pollers:
-            poller.stop()
+            poller.stop(wait_s=STOP_WAIT_S)
         if self.tap is not None:
             self.tap.stop()
         for pool in self.pools.values():
             pool.close()
         self.moto.stop()
         (self.config.state_dir / "local.json").unlink(missing_ok=True)
+
+
+STOP_WAIT_S = 10  # Ctrl-C lets a batch in flight finish this long; its worker is then stopped
 
 
 def _version() -> str:
