@@ -5,6 +5,7 @@ and how a counter's max/min become DynamoDB conditions."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -436,12 +437,15 @@ class FakeStore:
         yield
 
 
+_IDS = itertools.count(1)
+
+
 def record(store: FakeStore, **over: Any) -> tuple[Purchase, bool]:
     return behaviour.record_purchase(
         store,  # type: ignore[arg-type]
         purchase_input(**over),
         clock=FakeClock(NOW),
-        new_id=lambda prefix: f"{prefix}_1",
+        new_id=lambda prefix: f"{prefix}_{next(_IDS)}",  # a new id per call, as in production
     )
 
 

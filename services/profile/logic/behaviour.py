@@ -277,7 +277,9 @@ def record_purchase(
     try:
         store.record_purchase(purchase, content, event, at=now)
     except AlreadyRecorded as exc:
-        return _earlier_purchase(store, exc.claim, content), False
+        earlier = _earlier_purchase(store, exc.claim, content)
+        # Ours when a retried call had in fact landed (a client timeout): still the first record.
+        return earlier, earlier.purchase_id == purchase.purchase_id
     except CustomerGone:
         raise _unknown_customer(store, data.customer_id) from None
     return purchase, True
@@ -407,7 +409,7 @@ def record_visit(
         earlier = store.visit(exc.claim.customer_id, exc.claim.sort_key)
         if earlier is None:
             raise _unknown_customer(store, exc.claim.customer_id) from None
-        return earlier, False
+        return earlier, earlier.visit_id == visit.visit_id  # ours: a retried call that had landed
     except CustomerGone:
         raise _unknown_customer(store, data.customer_id) from None
     return visit, True
