@@ -1,7 +1,7 @@
 """Lambda code assets without Docker.
 
 - Each function's code is its service package plus ``shared/`` (nothing else of
-  the repository), staged into ``build/lambda/<service>/`` without ``__pycache__``
+  the repository), staged into ``.build/lambda/<service>/`` without ``__pycache__``
   or bytecode, so the asset hash changes only when the code does.
 - Third-party dependencies (Powertools and pydantic, pinned in
   ``requirements-lambda.txt``) are one layer built by ``make layer`` with uv for
@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILD = ROOT / "build"
+BUILD = ROOT / ".build"  # hidden like .venv: generated, third-party files included
 LAYER_DIR = BUILD / "layer"
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".mypy_cache", ".pytest_cache")
 
