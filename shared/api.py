@@ -106,7 +106,7 @@ _ERROR_DOCS: dict[int, str] = {
 
 
 def _responses(
-    route: Route, status: int, description: str, extra: tuple[int, ...]
+    route: Route, status: int, description: str, extra: tuple[int, ...], also: Mapping[int, str]
 ) -> dict[int, OpenAPIResponse]:
     codes = {401, 403, 422, 429, *extra}
     if route.path_params:
@@ -118,6 +118,8 @@ def _responses(
     docs: dict[int, OpenAPIResponse] = {status: {"description": description}}
     if status == HTTPStatus.NO_CONTENT:
         docs[status]["content"] = {}  # no body (else the return annotation documents a JSON null)
+    for code, what in also.items():  # more successes, with the same body (from the return annotation)
+        docs[code] = {"description": what}
     for code in sorted(codes):
         docs[code] = {"description": _ERROR_DOCS[code], "content": {JSON: {"model": ErrorBody}}}
     return docs
@@ -157,8 +159,10 @@ class DangolResolver(APIGatewayRestResolver):
         status: int = 200,
         description: str = "OK",
         errors: tuple[int, ...] = (),
+        also: Mapping[int, str] | None = None,
     ) -> Callable[[F], F]:
-        """Register the decorated function as the implementation of a declared route."""
+        """Register the decorated function as the implementation of a declared route.
+        ``also``: other success statuses it answers with the same body, and what they mean."""
         if (route.method, route.path) not in self._declared:
             raise LookupError(f"{route.key} is not declared for function {self.function.id}")
         middlewares: list[Callable[..., Any]] = []
@@ -178,7 +182,7 @@ class DangolResolver(APIGatewayRestResolver):
             summary=route.summary,
             tags=[self.service.name],
             operation_id=operation_id(route),
-            responses=_responses(route, status, description, errors),
+            responses=_responses(route, status, description, errors, also or {}),
             middlewares=middlewares,
             openapi_extensions=extensions,
         )

@@ -60,7 +60,6 @@ from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
 from shared.pagination import Page, decode_cursor, encode_cursor, page_size
 from shared.settings import ListSettings, load
-from shared.topology import Route
 
 logger = make_logger()
 metrics = make_metrics()
@@ -92,11 +91,7 @@ app = make_resolver(SERVICE, INTAKE_API)
 CustomerId = Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]
 
 
-def _also(route: Route, status: int, description: str, model: type[BaseModel]) -> None:
-    """Document one more success status of a bound route (the resolver documents one)."""
-    for bound in app._static_routes + app._dynamic_routes:  # where Powertools keeps them
-        if bound.method == route.method and bound.path == route.powertools_path and bound.responses:
-            bound.responses[status] = {"description": description, "content": {JSON: {"model": model}}}
+REPLAYED = "Recorded before with the same content: the first result"
 
 
 def _recorded(model: BaseModel, created: bool) -> Response[Any]:
@@ -108,7 +103,7 @@ def _recorded(model: BaseModel, created: bool) -> Response[Any]:
 # -- intake (machine) -------------------------------------------------------------------------
 
 
-@app.on(PURCHASE_RECORD, status=201, description="Recorded", errors=(409,))
+@app.on(PURCHASE_RECORD, status=201, description="Recorded", errors=(409,), also={200: REPLAYED})
 def record_purchase(body: PurchaseInput) -> Response[Purchase]:
     purchase, created = behaviour.record_purchase(dependencies().store, body, clock=utc_now, new_id=new_id)
     if created:
@@ -136,7 +131,7 @@ def refund_purchase(
     return respond(refunded) if created else _recorded(refunded, False)
 
 
-@app.on(VISIT_RECORD, status=201, description="Recorded", errors=(409,))
+@app.on(VISIT_RECORD, status=201, description="Recorded", errors=(409,), also={200: REPLAYED})
 def record_visit(body: VisitInput) -> Response[Visit]:
     visit, created = behaviour.record_visit(dependencies().store, body, clock=utc_now, new_id=new_id)
     if created:
@@ -149,10 +144,6 @@ def record_visits(body: VisitBatch) -> BatchResult:
     result = behaviour.record_visits(dependencies().store, body.visits, clock=utc_now, new_id=new_id)
     metrics.add_metric(name="VisitRecorded", unit="Count", value=result.recorded)
     return result
-
-
-_also(PURCHASE_RECORD, 200, "Recorded before with the same content: the first result", Purchase)
-_also(VISIT_RECORD, 200, "Recorded before with the same content: the first result", Visit)
 
 
 # -- reads (staff, marketing) -----------------------------------------------------------------
