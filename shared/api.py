@@ -102,6 +102,7 @@ _ERROR_DOCS: dict[int, str] = {
     415: "The body is not application/json.",
     422: "The input does not match the schema; `details` lists each problem.",
     429: "Throttled; retry after the Retry-After header.",
+    503: "A dependency is unavailable and nothing was done; retry (with the same Idempotency-Key).",
 }
 
 

@@ -43,9 +43,8 @@ already in ``chunks_done``: a redelivered chunk cannot count twice.
 from __future__ import annotations
 
 import contextlib
-import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -57,14 +56,13 @@ from services.profile.models.imports import ImportStatus, Rejection
 from services.profile.models.profile import Profile
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, DynamoTable, Item, Key
-from shared.errors import ServiceUnavailable
 from shared.events import Envelope, EventPublisher
 from shared.observability import make_logger
 from shared.outbox import PREFIX as OUTBOX_PREFIX
 from shared.outbox import SHARDS as OUTBOX_SHARDS
 
 if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
+    pass
 
 _log = make_logger()
 JOB_TTL = timedelta(days=90)
@@ -377,61 +375,3 @@ class DynamoImportStore:
 
 
 # --- the queue to the importer ---------------------------------------------------------------
-
-SQS_BATCH_ENTRIES = 10
-SQS_BATCH_BYTES = 256 * 1024
-SEND_ATTEMPTS = 3
-
-
-class SqsChunkQueue:
-    """Sends chunk messages (each under 256 KiB) in batches of at most 10 and 256 KiB."""
-
-    def __init__(self, client: Callable[[], SQSClient], url: str) -> None:
-        self._make_client = client  # made on the first send: most CRM requests never send
-        self._client: SQSClient | None = None
-        self.url = url
-        self.calls = 0
-
-    @property
-    def client(self) -> SQSClient:
-        if self._client is None:
-            self._client = self._make_client()
-        return self._client
-
-    def send(self, bodies: Sequence[str]) -> None:
-        batch: list[tuple[str, str]] = []
-        size = 0
-        for i, body in enumerate(bodies):
-            length = len(body.encode())
-            if length > SQS_BATCH_BYTES:
-                raise ValueError(f"message {i} is {length} bytes; SQS takes 256 KiB at most")
-            if batch and (len(batch) == SQS_BATCH_ENTRIES or size + length > SQS_BATCH_BYTES):
-                self._send(batch)
-                batch, size = [], 0
-            batch.append((str(i), body))
-            size += length
-        if batch:
-            self._send(batch)
-
-    def _send(self, batch: list[tuple[str, str]]) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded with the client
-
-        pending = batch
-        for _ in range(SEND_ATTEMPTS):
-            self.calls += 1
-            try:
-                out = self.client.send_message_batch(
-                    QueueUrl=self.url, Entries=[{"Id": i, "MessageBody": body} for i, body in pending]
-                )
-            except (ClientError, BotoCoreError) as exc:
-                _log.warning("sending import chunks failed", extra={"error_type": type(exc).__name__})
-                continue
-            failed = {str(f["Id"]) for f in out.get("Failed", [])}
-            pending = [(i, body) for i, body in pending if i in failed]
-            if not pending:
-                return
-        raise ServiceUnavailable("The import could not be queued; retry.", code="import_not_queued")
-
-
-def chunk_body(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
 from services.profile.dal.contacts import DynamoContactStore
-from services.profile.dal.imports import DynamoImportStore, SqsChunkQueue
+from services.profile.dal.imports import DynamoImportStore
 from services.profile.dal.keys import claims
 from services.profile.handlers.env import ProfileSettings, publisher
 from services.profile.logic import contacts, imports
@@ -54,6 +54,7 @@ from shared.idempotency import IdempotencyStore
 from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
 from shared.pagination import Page, decode_cursor, encode_cursor, page_size
+from shared.queues import SqsSender
 from shared.settings import ListSettings, load
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class Dependencies:
     settings: CrmSettings
     contacts: DynamoContactStore
     imports: DynamoImportStore
-    queue: SqsChunkQueue
+    queue: SqsSender
     idempotency: IdempotencyStore
 
 
@@ -92,7 +93,7 @@ def dependencies() -> Dependencies:
         settings=settings,
         contacts=DynamoContactStore(table),
         imports=DynamoImportStore(table, publisher(settings)),
-        queue=SqsChunkQueue(_sqs, settings.imports_queue_url),
+        queue=SqsSender(_sqs, settings.imports_queue_url, failure_code="import_not_queued"),
         idempotency=claims(table, lock_s=CRM_API.timeout_s),
     )
 

@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from services.profile.dal.imports import JOB_TTL, Claim, Counts, Imported, JobRecord, chunk_body
+from services.profile.dal.imports import JOB_TTL, Claim, Counts, Imported, JobRecord
 from services.profile.models.events import CustomerImported
 from services.profile.models.imports import (
     COLUMNS,
@@ -59,6 +59,7 @@ from shared.clock import Clock
 from shared.dynamo import Key
 from shared.errors import BadRequest, DangolError, NotFound, ServiceUnavailable, Unprocessable
 from shared.observability import make_logger
+from shared.queues import message_body
 
 _log = make_logger()
 ROWS_PER_CHUNK = 250
@@ -244,7 +245,7 @@ def plan_chunks(job_id: str, parsed: ParsedFile) -> list[str]:
     bodies: list[str] = []
 
     def emit(kind: str, pieces: list[str]) -> None:
-        head = chunk_body({"job_id": job_id, "chunk": len(bodies), "kind": kind})
+        head = message_body({"job_id": job_id, "chunk": len(bodies), "kind": kind})
         bodies.append(f'{head[:-1]},"{kind}":[{",".join(pieces)}]}}')
 
     for kind, pieces, per_chunk in (

@@ -24,13 +24,11 @@ put in events.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -41,6 +39,7 @@ from pydantic import (
 )
 
 from shared.ids import prefixed_pattern
+from shared.types import Timestamp
 
 CUSTOMER_ID_PATTERN = prefixed_pattern("cus")  # as models.profile's (not imported: cold start)
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
@@ -52,36 +51,12 @@ MAX_ITEMS = 40  # distinct SKUs: 2 counters each + 4 more actions <= 100 per tra
 BATCH_LIMIT = 100
 MAX_UNIT_PRICE = 10**10
 MAX_QUANTITY = 10_000
-MAX_OFFSET = timedelta(hours=14)  # UTC-12 .. UTC+14 are the offsets in use
 
 Channel = Literal["store", "online", "app"]
 PaymentStatus = Literal["paid", "late", "failed"]
 Daypart = Literal["morning", "midday", "evening"]
 DAYPARTS: tuple[Daypart, ...] = ("morning", "midday", "evening")
 
-_ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,6})?)?(Z|z|[+-]\d\d:?\d\d)$")
-
-
-def _iso_text_with_offset(value: Any) -> Any:
-    # pydantic would read a number (or a numeric string) as a Unix time, in UTC: refuse it.
-    if not isinstance(value, str) or not _ISO_WITH_OFFSET.fullmatch(value):
-        raise ValueError("must be an ISO 8601 timestamp with its UTC offset, like 2025-03-14T08:10:00+09:00")
-    return value
-
-
-def _real_offset(value: datetime) -> datetime:
-    offset = value.utcoffset()
-    if offset is None or abs(offset) > MAX_OFFSET:
-        raise ValueError("must carry a UTC offset between -14:00 and +14:00")
-    return value
-
-
-Timestamp = Annotated[
-    datetime,
-    BeforeValidator(_iso_text_with_offset),
-    AfterValidator(_real_offset),
-    Field(description="ISO 8601 with its UTC offset", examples=["2025-03-14T08:10:00+09:00"]),
-]
 ExternalId = Annotated[
     str,
     StringConstraints(pattern=EXTERNAL_ID_PATTERN),
