@@ -54,6 +54,7 @@ def test_registering_publishes_customer_registered_without_personal_data(
     assert event["detail-type"] == "CustomerRegistered"
     assert event["detail"]["data"] == {
         "customer_id": created.json()["customer_id"],
+        "subject": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
         "locale": created.json()["locale"],
         "time_zone": created.json()["time_zone"],
     }
@@ -125,7 +126,10 @@ def test_the_sweep_leaves_events_a_request_is_still_publishing(
     from services.profile.models.events import CustomerRegistered
 
     item = outbox.item(
-        outbox.envelope(CustomerRegistered(customer_id="cus_x", locale="ko-KR", time_zone="UTC"), utc_now())
+        outbox.envelope(
+            CustomerRegistered(customer_id="cus_x", subject="sub-x", locale="ko-KR", time_zone="UTC"),
+            utc_now(),
+        )
     )
     outbox.table.put(item)
     # When the scheduled sweep runs now (its real entry point, as the schedule invokes it)

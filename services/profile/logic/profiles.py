@@ -38,7 +38,7 @@ def register(
         **data.model_dump(),
     )
     registered = CustomerRegistered(
-        customer_id=profile.customer_id, locale=profile.locale, time_zone=profile.time_zone
+        customer_id=profile.customer_id, subject=subject, locale=profile.locale, time_zone=profile.time_zone
     )
     try:
         store.create(subject, profile, [registered])

@@ -12,7 +12,11 @@ from shared.events import DomainEvent
 
 
 class CustomerRegistered(DomainEvent):
+    """A customer signed up. ``subject`` is their login's opaque id (Cognito ``sub``, no personal
+    data): other services link a caller's ``/me`` to the customer id with it."""
+
     customer_id: str
+    subject: str
     locale: str
     time_zone: str
 
