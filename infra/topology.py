@@ -7,11 +7,12 @@ local runtime (``infra/local/``). Importing it imports no CDK and no boto3.
 from __future__ import annotations
 
 from services.profile import topology as profile
+from services.rewards import topology as rewards
 from shared.platform import BUS
 from shared.topology import System
 
 SYSTEM = System(
     name="dangol",
     bus=BUS,
-    services=(profile.SERVICE,),
+    services=(profile.SERVICE, rewards.SERVICE),
 )

@@ -1,0 +1,197 @@
+"""The rewards service on moto, fed as AWS feeds it: profile events go on the bus, the rule
+``rewards-profile-events`` queues them, and the consumer gets them as SQS records; grant chunks
+go through the grants queue the same way. Helpers shared by the rewards integration tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from infra.local import provision
+from infra.local.pollers import sqs_record
+from infra.topology import SYSTEM
+from services.rewards.topology import API, EVENTS, EVENTS_QUEUE, GRANTER, GRANTS_QUEUE, PROGRAMS_API, REWARDS
+from shared.events import Envelope, EventPublisher, RecordedEvent
+from shared.ids import new_id
+from shared.topology import Function, Queue
+from tests.integration.apigw import ApiResponse, Invoker, LambdaContext, api_event
+from tests.integration.conftest import STAGE, table
+
+WATCHED = ["PointsEarned", "PointsExpired", "PointsExpiring", "TierChanged", "GiftGranted", "CouponIssued"]
+
+
+class Drain:
+    """Lambda's SQS event source, by hand: receive up to 10, invoke, delete what succeeded."""
+
+    def __init__(
+        self, function: Function, invoker: Invoker, messaging: provision.Messaging, queue: Queue
+    ) -> None:
+        self.function = function
+        self.invoker = invoker
+        self.sqs = boto3.client("sqs")
+        self.url = messaging.queue_urls[queue.id]
+        self.arn = messaging.queue_arns[queue.id]
+
+    def deliver(self, messages: list[dict[str, Any]]) -> list[str]:
+        records = [sqs_record(m, queue_arn=self.arn, region="ap-northeast-2") for m in messages]
+        out = self.invoker.handler({"Records": records}, LambdaContext.of(self.function))
+        return [f["itemIdentifier"] for f in out["batchItemFailures"]]
+
+    def __call__(self, *, expect_failures: int = 0) -> int:
+        """Process everything queued; returns how many messages were delivered."""
+        count = failed = 0
+        while batch := self.sqs.receive_message(
+            QueueUrl=self.url,
+            MaxNumberOfMessages=10,
+            MessageSystemAttributeNames=["All"],
+            VisibilityTimeout=0,
+        ).get("Messages", []):
+            failures = set(self.deliver(batch))
+            for m in batch:
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
+            failed += len(failures)
+            count += len(batch)
+        assert failed == expect_failures, f"{failed} message(s) failed"
+        return count
+
+
+@dataclass
+class Rewards:
+    bus: str
+    api: Invoker
+    programs: Invoker
+    events: Drain
+    grants: Drain
+    published: Callable[[str], list[dict[str, Any]]]
+
+    def profile_event(self, detail_type: str, data: dict[str, Any]) -> None:
+        """Publish a profile event as the profile service does (source ``dangol.profile``)."""
+        event = RecordedEvent(detail_type, "1", data)
+        EventPublisher(self.bus, "dangol.profile").publish([Envelope(event, occurred_at=datetime.now(UTC))])
+
+    def register(self, *, subject: str | None = None) -> str:
+        """A new customer signs up (CustomerRegistered delivered): their id."""
+        customer_id = new_id("cus")
+        data = {"customer_id": customer_id, "locale": "ko-KR", "time_zone": "Asia/Seoul"}
+        self.profile_event("CustomerRegistered", {**data, "subject": subject or f"sub-{customer_id}"})
+        self.events()
+        return customer_id
+
+    def purchase(
+        self, customer_id: str, total: int, *, at: datetime | None = None, category: str = "bakery", **kw: Any
+    ) -> str:
+        """A purchase recorded by the profile service (PurchaseRecorded delivered): its id."""
+        at = at or datetime.now(UTC).replace(microsecond=0)
+        purchase_id = kw.pop("purchase_id", None) or new_id("pur")
+        data = {
+            "purchase_id": purchase_id,
+            "external_id": new_id("ext"),
+            "customer_id": customer_id,
+            "store_id": kw.pop("store_id", "gangnam-01"),
+            "channel": "store",
+            "currency": kw.pop("currency", "KRW"),
+            "total": total,
+            "lines": [
+                {"sku": "CAKE", "category": category, "quantity": 1, "unit_price": total, "amount": total}
+            ],
+            "purchased_at": at.isoformat(),
+            "local_date": at.date().isoformat(),
+        }
+        self.profile_event("PurchaseRecorded", data)
+        if kw.pop("deliver", True):
+            self.events()
+        return purchase_id
+
+    def refund(self, customer_id: str, purchase_id: str, *, deliver: bool = True) -> None:
+        data = {
+            "purchase_id": purchase_id,
+            "external_id": new_id("ext"),
+            "refund_id": new_id("ref"),
+            "customer_id": customer_id,
+            "store_id": "gangnam-01",
+            "currency": "KRW",
+            "total": 0,
+            "refunded_at": datetime.now(UTC).isoformat(),
+        }
+        self.profile_event("PurchaseRefunded", data)
+        if deliver:
+            self.events()
+
+    def points(self, customer_id: str) -> dict[str, Any]:
+        response = self.call(self.api, "GET", "/customers/{customer_id}/points", {"customer_id": customer_id})
+        assert response.status == 200, response.body
+        return dict(response.json())
+
+    def call(
+        self,
+        invoker: Invoker,
+        method: str,
+        resource: str,
+        params: dict[str, str] | None = None,
+        *,
+        body: Any = None,
+        groups: str = "marketing",
+        sub: str = "staff-1",
+        headers: dict[str, str | None] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> ApiResponse:
+        event = api_event(
+            "profile_get_customer",
+            method=method,
+            resource=resource,
+            path_parameters=params,
+            path=None if params else resource,
+            body=body,
+            groups=groups,
+            sub=sub,
+            headers=headers,
+            **({"query": query} if query is not None else {}),
+        )
+        return invoker(event)
+
+
+def items(customer_id: str, prefix: str) -> list[dict[str, Any]]:
+    """The account's items whose sort key starts with ``prefix`` (LOT#, ENTRY#, ...)."""
+    page = table(REWARDS).query(
+        "#pk = :pk AND begins_with(#sk, :p)",
+        names={"#pk": "pk", "#sk": "sk"},
+        values={":pk": f"ACCT#{customer_id}", ":p": prefix},
+    )
+    return page.items
+
+
+@pytest.fixture
+def rewards(moto: None, bus: str, lambda_function: Callable[[Function], Invoker]) -> Rewards:
+    clients = (boto3.client("sqs"), boto3.client("sns"), boto3.client("events"))
+    messaging = provision.create_messaging(clients, SYSTEM, stage=STAGE, bus=bus)  # type: ignore[arg-type]
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName="watched")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="watched", EventBusName=bus, EventPattern=json.dumps({"detail-type": WATCHED}))
+    events.put_targets(Rule="watched", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    arrived: list[dict[str, Any]] = []
+
+    def published(detail_type: str) -> list[dict[str, Any]]:
+        """The data of the events of that type published since the last call for it."""
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            arrived.extend(json.loads(m["Body"]) for m in batch)
+            for m in batch:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        found = [e["detail"]["data"] for e in arrived if e["detail-type"] == detail_type]
+        arrived[:] = [e for e in arrived if e["detail-type"] != detail_type]
+        return found
+
+    return Rewards(
+        bus=bus,
+        api=lambda_function(API),
+        programs=lambda_function(PROGRAMS_API),
+        events=Drain(EVENTS, lambda_function(EVENTS), messaging, EVENTS_QUEUE),
+        grants=Drain(GRANTER, lambda_function(GRANTER), messaging, GRANTS_QUEUE),
+        published=published,
+    )
