@@ -75,9 +75,10 @@ def up(  # noqa: PLR0917 - typer maps each parameter to an option
             name: cognito.login(idp, started.pool, name, user.password)
             for name, user in started.users.items()
         }
-        customers = (
-            seeding.seed_profiles(started.url, {n: t["IdToken"] for n, t in tokens.items()}) if seed else {}
-        )
+        ids = {n: t["IdToken"] for n, t in tokens.items()}
+        customers = seeding.seed_profiles(started.url, ids) if seed else {}
+        if seed:
+            seeding.seed_rewards(started.url, ids, customers)
         _banner(started, tokens, customers, time.perf_counter() - started_at, state_dir)
         stop.wait()
     finally:

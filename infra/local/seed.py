@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 DEMO_PROFILES: dict[str, dict[str, Any]] = {
@@ -54,3 +56,82 @@ def seed_profiles(url: str, tokens: dict[str, str]) -> dict[str, str]:
             status, body = call(url, "GET", "/me", tokens[username])
         created[username] = body["customer_id"]
     return created
+
+
+def _wait_for_accounts(url: str, tokens: dict[str, str], usernames: list[str], timeout_s: float = 20) -> None:
+    """The rewards accounts open when CustomerRegistered reaches the rewards service (a moment)."""
+    deadline = time.monotonic() + timeout_s
+    for username in usernames:
+        while call(url, "GET", "/me/points", tokens[username])[0] != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the rewards account of {username} did not open in {timeout_s:.0f} s")
+            time.sleep(0.1)
+
+
+def seed_rewards(url: str, tokens: dict[str, str], customers: dict[str, str]) -> None:
+    """A welcome coupon in every demo wallet, a limited gift event running, and one purchase for
+    minji (her points, her gift). Idempotent: every call carries its own Idempotency-Key or id."""
+    _wait_for_accounts(url, tokens, list(customers))
+    marketer, till = tokens["marketer"], tokens["pos-gangnam"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    status, template = call(
+        url,
+        "POST",
+        "/admin/coupon-templates",
+        marketer,
+        body={
+            "name": "웰컴 3,000원 할인",
+            "discount": {"kind": "amount", "amount": 3000, "currency": "KRW"},
+            "min_spend": {"amount": 10000, "currency": "KRW"},
+            "valid_days": 30,
+        },
+        headers={"Idempotency-Key": "seed-welcome-template"},
+    )
+    _expect("the welcome coupon template", status, template, 201)
+    status, body = call(
+        url,
+        "POST",
+        f"/admin/coupon-templates/{template['id']}/issuances",
+        marketer,
+        body={"customer_ids": sorted(customers.values())},
+        headers={"Idempotency-Key": "seed-welcome-issue"},
+    )
+    _expect("the welcome coupons", status, body, 200)
+    gift = {
+        "name": "단골 텀블러",
+        "stock": 20,
+        "mode": "instant",
+        "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(days=30)).isoformat(),
+        "min_total": 30000,
+        "currency": "KRW",
+    }
+    status, body = call(
+        url, "POST", "/admin/gifts", marketer, body=gift, headers={"Idempotency-Key": "seed-gift"}
+    )
+    _expect("the tumbler gift", status, body, 201)
+    purchase = {
+        "external_id": "seed-minji-0001",
+        "customer_id": customers["minji"],
+        "store_id": "gangnam-01",
+        "channel": "store",
+        "currency": "KRW",
+        "purchased_at": (now - timedelta(minutes=5)).isoformat(),
+        "lines": [
+            {"sku": "LATTE", "name": "카페라떼", "category": "coffee", "quantity": 2, "unit_price": 5000},
+            {
+                "sku": "CAKE-CHOCO",
+                "name": "초코 케이크",
+                "category": "cake",
+                "quantity": 1,
+                "unit_price": 28000,
+            },
+        ],
+    }
+    status, body = call(url, "POST", "/purchases", till, body=purchase)
+    _expect("minji's purchase", status, body, 201, 200)
+
+
+def _expect(what: str, status: int, body: Any, *ok: int) -> None:
+    if status not in ok:
+        raise RuntimeError(f"seeding {what} failed: {status} {body}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,28 +16,51 @@ from infra.topology import SYSTEM
 from services.profile.topology import CUSTOMER_ERASE, MY_ERASE
 from shared.api import operation_id
 from shared.auth import Role
-from tests.e2e.conftest import LocalSystem
+from shared.topology import Route
+from tests.e2e.conftest import LocalSystem, start_system, stop_system
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-# Erasure would remove the demo customers the other end-to-end tests share; it has its own tests.
+# Erasure would remove the demo customer whose token a later role's run still uses; it has its own tests.
 DESTRUCTIVE = {CUSTOMER_ERASE, MY_ERASE}
+ROLES = [("customer", "junho"), ("machine", None), ("agent", None), ("marketing", None)]
+pytestmark = pytest.mark.xdist_group("schemathesis")  # one worker, one system for the four runs
 
 
 def operations_of(role: str) -> str:
-    """A regex of the operation ids the role may call: each role fuzzes its own routes (the
-    others' 403s are checked route by route in test_gateway_auth and the integration fuzz)."""
-    ids = sorted(operation_id(r) for r in SYSTEM.routes if Role(role) in r.allow and r not in DESTRUCTIVE)
+    """A regex of the operation ids the role fuzzes: each route once, by the first of ``ROLES``
+    that may call it (the others' 403s are checked route by route in test_gateway_auth and the
+    integration fuzz)."""
+    order = [Role(r) for r, _ in ROLES]
+
+    def fuzzer(route: Route) -> Role:  # admin-only routes: the last role, to fuzz their refusal
+        return next((x for x in order if x in route.allow), order[-1])
+
+    ids = sorted(operation_id(r) for r in SYSTEM.routes if r not in DESTRUCTIVE and fuzzer(r) is Role(role))
     return "^(" + "|".join(ids) + ")$"
 
 
-# Each role reaches its own routes (the others are a fast 403): together they cover every route.
-@pytest.mark.parametrize(
-    ("role", "user"), [("customer", "junho"), ("agent", None), ("marketing", None), ("machine", None)]
-)
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
+    """A system of its own: the fuzzer changes rules, tiers and demo profiles that the story tests
+    read, so it never shares one with them."""
+    tmp = tmp_path_factory.mktemp("fuzzed")
+    system = start_system(tmp)
+    yield system
+    stop_system(system)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_every_route_is_fuzzed_by_one_role() -> None:
+    fuzzed_ids = {i for role, _ in ROLES for i in operations_of(role).strip("^()$").split("|")}
+    assert fuzzed_ids == {operation_id(r) for r in SYSTEM.routes if r not in DESTRUCTIVE}
+
+
+@pytest.mark.parametrize(("role", "user"), ROLES)
 def test_the_api_survives_schemathesis(
-    local: LocalSystem, tmp_path: Path, role: str, user: str | None
+    fuzzed: LocalSystem, tmp_path: Path, role: str, user: str | None
 ) -> None:
-    # Given the running system and a token of the role
+    # Given a running system of its own and a token of the role
+    local = fuzzed
     token = local.token(role, user=user)
     executable = str(SCHEMATHESIS) if SCHEMATHESIS.exists() else shutil.which("schemathesis")
     assert executable, "schemathesis is a dev dependency"
