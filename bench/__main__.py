@@ -5,6 +5,8 @@ backbone        events through the bus and an SQS consumer against a raw SQS loo
 anniversaries   the anniversary finder's reads per customer found, at 10k and 100k customers
 intake          purchases through the intake queue against raw DynamoDB writes
 bulk-import     a 10k-row CSV import against raw DynamoDB writes
+earn            points earned through the rewards consumer against raw DynamoDB writes
+hot-account     100 concurrent earns on one account against 100 sequential ones
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ BENCHMARKS = {
     "anniversaries": "bench.anniversaries",
     "intake": "bench.intake",
     "bulk-import": "bench.bulk_import",
+    "earn": "bench.earn",
+    "hot-account": "bench.hot_account",
 }
 
 
