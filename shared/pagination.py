@@ -93,3 +93,18 @@ def page_size(limit: int | None) -> int:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise BadRequest(f"limit must be between 1 and {MAX_PAGE_SIZE}.", code="invalid_limit")
     return limit
+
+
+def resume_after(cursor: str | None, *, scope: str, key: str) -> str | None:
+    """For lists that resume after a sort key: the key in a cursor this very list signed (None on
+    the first page); 400 ``invalid_cursor`` for anything else."""
+    start = decode_cursor(cursor, scope=scope, key=key)
+    after = start.get("after") if start else None
+    if start is not None and not isinstance(after, str):
+        raise BadRequest("The cursor is not valid for this list.", code="invalid_cursor")
+    return after
+
+
+def cursor_after(last: str | None, *, scope: str, key: str) -> str | None:
+    """The next page's cursor for such a list: resume after ``last`` (None: the list ended)."""
+    return encode_cursor({"after": last} if last else None, scope=scope, key=key)

@@ -47,10 +47,9 @@ from shared import aws
 from shared.api import make_resolver, no_content, parse_if_match, respond
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
-from shared.errors import BadRequest
 from shared.idempotency import IdempotencyStore
 from shared.observability import make_logger, make_metrics
-from shared.pagination import Page, decode_cursor, encode_cursor, page_size
+from shared.pagination import Page, cursor_after, page_size, resume_after
 from shared.settings import ListSettings, load
 
 logger = make_logger()
@@ -107,14 +106,9 @@ def list_groups(
     cursor: Annotated[str | None, Query(max_length=2048, description="next_cursor of the last page")] = None,
 ) -> Page[LifestyleGroup]:
     key, scope, size = dependencies().settings.cursor_key, GROUPS_LIST.key, page_size(limit)
-    start = decode_cursor(cursor, scope=scope, key=key)
-    after = start.get("after") if start else None
-    if start is not None and not isinstance(after, str):
-        raise BadRequest("The cursor is not valid for this list.", code="invalid_cursor")
+    after = resume_after(cursor, scope=scope, key=key)
     items, last = groups.page_of_groups(dependencies().store, after=after, limit=size)
-    return Page[LifestyleGroup](
-        items=items, next_cursor=encode_cursor({"after": last} if last else None, scope=scope, key=key)
-    )
+    return Page[LifestyleGroup](items=items, next_cursor=cursor_after(last, scope=scope, key=key))
 
 
 @app.on(GROUP_CREATE, status=201, description="Created", errors=(409,))

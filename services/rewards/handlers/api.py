@@ -54,11 +54,11 @@ from shared import aws, idempotency
 from shared.api import make_resolver, respond
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
-from shared.errors import BadRequest, NotFound
+from shared.errors import NotFound
 from shared.idempotency import IdempotencyStore
 from shared.ids import ulid
 from shared.observability import make_logger, make_metrics
-from shared.pagination import Page, decode_cursor, encode_cursor, page_size
+from shared.pagination import Page, cursor_after, page_size, resume_after
 from shared.settings import ListSettings, load
 
 logger = make_logger()
@@ -123,14 +123,9 @@ def _points(customer_id: str) -> AccountView:
 
 def _history(scope: str, customer_id: str, limit: int | None, cursor: str | None) -> Page[Entry]:
     key, size = dependencies().settings.cursor_key, page_size(limit)
-    start = decode_cursor(cursor, scope=scope, key=key)
-    after = start.get("after") if start else None
-    if start is not None and not isinstance(after, str):
-        raise BadRequest("The cursor is not valid for this list.", code="invalid_cursor")
+    after = resume_after(cursor, scope=scope, key=key)
     entries, last = ledger.history(dependencies().ledger, customer_id, after=after, limit=size)
-    return Page[Entry](
-        items=entries, next_cursor=encode_cursor({"after": last} if last else None, scope=scope, key=key)
-    )
+    return Page[Entry](items=entries, next_cursor=cursor_after(last, scope=scope, key=key))
 
 
 @app.on(MY_POINTS, errors=(404,))

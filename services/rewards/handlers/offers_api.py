@@ -55,11 +55,10 @@ from shared import aws
 from shared.api import make_resolver, no_content, respond
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
-from shared.errors import BadRequest
 from shared.idempotency import IdempotencyStore
 from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
-from shared.pagination import Page, decode_cursor, encode_cursor, page_size
+from shared.pagination import Page, cursor_after, page_size, resume_after
 from shared.settings import ListSettings, load
 from shared.topology import Route
 
@@ -99,18 +98,11 @@ app = make_resolver(SERVICE, OFFERS_API, idempotency_store=lambda: dependencies(
 
 
 def _after(cursor: str | None, scope: str) -> str | None:
-    """Where a list resumes: the sort key in a signed cursor of this very list."""
-    start = decode_cursor(cursor, scope=scope, key=dependencies().settings.cursor_key)
-    after = start.get("after") if start else None
-    if start is not None and not isinstance(after, str):
-        raise BadRequest("The cursor is not valid for this list.", code="invalid_cursor")
-    return after
+    return resume_after(cursor, scope=scope, key=dependencies().settings.cursor_key)
 
 
 def _cursor(last: str | None, scope: str) -> str | None:
-    return encode_cursor(
-        {"after": last} if last else None, scope=scope, key=dependencies().settings.cursor_key
-    )
+    return cursor_after(last, scope=scope, key=dependencies().settings.cursor_key)
 
 
 def _scope(route: Route, *parts: str) -> str:
