@@ -7,7 +7,8 @@ execution environments are; all start together at a barrier. moto runs behind th
 lock (one request at a time), so what races is our logic: the ledger's optimistic transaction on
 the account's ``version``, re-read and retried with jittered backoff when another earn won. The
 check: every earn applied exactly once (balance, entries, no drift), and how much longer the
-contended run takes than the sequential one on another account of the same table.
+contended run takes than the sequential one on another account of the same table. The stores
+retry as the event consumer's do (``PATIENT``).
 """
 
 from __future__ import annotations

@@ -49,8 +49,12 @@ from shared.events import EventPublisher
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 Action = dict[str, Any]
-# Many writers on one account each lose at most a few rounds; jittered so that they spread out.
-CONTENTION = Backoff(base_s=0.01, cap_s=0.25, attempts=40)
+# Writers on one account that lose a race retry, jittered so that they spread out. A request
+# gives up within ~5 s of sleeping (its function has 10) with 409 concurrent_update. Consumers
+# and jobs are patient: a burst of many writers on one account (bench/hot_account.py: 100 at
+# once) is all applied; one that still outlives its invocation is redelivered, and applies once.
+CONTENTION = Backoff(base_s=0.01, cap_s=0.25, attempts=20)
+PATIENT = Backoff(base_s=0.02, cap_s=3.0, attempts=60)
 ERASED = "erased"
 
 

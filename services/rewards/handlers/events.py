@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from services.rewards.dal.accounts import DynamoAccounts
-from services.rewards.dal.ledger import DynamoLedgerStore
+from services.rewards.dal.ledger import PATIENT, DynamoLedgerStore
 from services.rewards.dal.offers import DynamoOfferStore
 from services.rewards.dal.programs import DynamoProgramStore
 from services.rewards.dal.tiering import DynamoTierStore
@@ -62,7 +62,7 @@ def dependencies() -> rewarding.Rewarding:
     table = DynamoTable(settings.rewards_table, aws.client("dynamodb"))
     events = publisher(settings)
     return rewarding.Rewarding(
-        ledger=DynamoLedgerStore(table, events),
+        ledger=DynamoLedgerStore(table, events, backoff=PATIENT),
         tiers=DynamoTierStore(table, events),
         programs=DynamoProgramStore(table, cache_s=60),
         accounts=DynamoAccounts(table),

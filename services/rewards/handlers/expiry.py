@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
 from services.rewards.dal.expiry import DynamoExpiryStore
-from services.rewards.dal.ledger import DynamoLedgerStore
+from services.rewards.dal.ledger import PATIENT, DynamoLedgerStore
 from services.rewards.handlers.env import RewardsSettings, publisher
 from services.rewards.logic import expiry
 from shared import aws
@@ -32,7 +32,7 @@ def dependencies() -> tuple[ExpirySettings, DynamoExpiryStore, DynamoLedgerStore
     settings = load(ExpirySettings)
     table = DynamoTable(settings.rewards_table, aws.client("dynamodb"))
     events = publisher(settings)
-    return settings, DynamoExpiryStore(table, events), DynamoLedgerStore(table, events)
+    return settings, DynamoExpiryStore(table, events), DynamoLedgerStore(table, events, backoff=PATIENT)
 
 
 @logger.inject_lambda_context(clear_state=True)

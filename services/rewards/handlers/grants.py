@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.rewards.dal.accounts import DynamoAccounts
 from services.rewards.dal.grants import DynamoGrantStore
-from services.rewards.dal.ledger import DynamoLedgerStore
+from services.rewards.dal.ledger import PATIENT, DynamoLedgerStore
 from services.rewards.handlers.env import RewardsSettings, publisher
 from services.rewards.logic import grants
 from shared import aws
@@ -40,7 +40,9 @@ def dependencies() -> Dependencies:
     settings = load(RewardsSettings)
     table = DynamoTable(settings.rewards_table, aws.client("dynamodb"))
     return Dependencies(
-        DynamoGrantStore(table), DynamoLedgerStore(table, publisher(settings)), DynamoAccounts(table)
+        DynamoGrantStore(table),
+        DynamoLedgerStore(table, publisher(settings), backoff=PATIENT),
+        DynamoAccounts(table),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.rewards.dal.audit import DynamoAuditStore
-from services.rewards.dal.ledger import DynamoLedgerStore
+from services.rewards.dal.ledger import PATIENT, DynamoLedgerStore
 from services.rewards.dal.programs import DynamoProgramStore
 from services.rewards.dal.tiering import DynamoTierStore
 from services.rewards.handlers.env import RewardsSettings, publisher
@@ -34,7 +34,7 @@ def dependencies() -> tuple[DynamoAuditStore, DynamoLedgerStore, DynamoTierStore
     events = publisher(settings)
     return (
         DynamoAuditStore(table),
-        DynamoLedgerStore(table, events),
+        DynamoLedgerStore(table, events, backoff=PATIENT),
         DynamoTierStore(table, events),
         DynamoProgramStore(table),
     )
