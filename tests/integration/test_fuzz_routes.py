@@ -26,9 +26,9 @@ from shared.topology import Route
 from tests.integration.apigw import Invoker, api_event
 from tests.integration.conftest import scan_all
 
-# Ten examples per route and property: with ~40 routes that is ~2,000 requests, and the
+# Six examples per route and property: with ~70 routes that is ~2,500 requests, and the
 # schemathesis run (tests/e2e) fuzzes every route again over HTTP.
-FUZZ = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SUBJECT = "fuzz-subject"
 ROUTES = SYSTEM.routes
 # Path values that are real ids in every system: earn rules version 0 is the built-in defaults.
