@@ -15,6 +15,7 @@ import boto3
 import botocore.loaders
 import botocore.session
 import pytest
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
@@ -167,6 +168,20 @@ def lambda_function(
             module.dependencies.cache_clear()
 
 
+def _own_current_event(app: APIGatewayRestResolver) -> None:
+    """Powertools keeps the event being resolved on its ``BaseRouter`` class (one request at a
+    time per Lambda process). Threads standing for separate execution environments would read one
+    another's event, body included: each resolver keeps its own on the instance instead."""
+    resolve = app.resolve
+
+    def own(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        app.__dict__["current_event"] = app._to_proxy_event(event)
+        app.__dict__["lambda_context"] = context
+        return dict(resolve(event, context))
+
+    app.resolve = own  # type: ignore[method-assign]
+
+
 @pytest.fixture
 def execution_environments(
     tables: dict[str, str], bus: str, function_env: Callable[[Function], None]
@@ -192,6 +207,8 @@ def execution_environments(
         sys.modules[name] = module
         loaded.append(name)
         copy.loader.exec_module(module)
+        if isinstance(app := getattr(module, "app", None), APIGatewayRestResolver):
+            _own_current_event(app)
         return Invoker(function, getattr(module, function.entry))
 
     yield start
