@@ -7,7 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 CDK_CLI := aws-cdk@2.1148.1
 LAMBDA_PLATFORM := --python-platform aarch64-manylinux2014 --python-version 3.14
-LAYER := .build/.layer-$(shell cksum < requirements-lambda.txt | cut -d' ' -f1)
+# The layer is third-party code like the venv's, so it lives in .venv (scanned as little as the venv).
+LAYER_DIR := $(VENV)/lambda-layer
+LAYER := $(VENV)/.layer-$(shell cksum < requirements-lambda.txt | cut -d' ' -f1)
 # jsii runs on the machine's Node 20, past its end of life: it works, quietly.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -43,11 +45,11 @@ test: lint $(LAYER) ## everything CI runs: lint, types, unit, integration, e2e, 
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 $(LAYER): requirements-lambda.txt $(STAMP)
-	@rm -rf .build/layer .build/.layer-*
-	@$(BIN)/uv pip install -q --target .build/layer/python $(LAMBDA_PLATFORM) --only-binary :all: --no-deps \
+	@rm -rf $(LAYER_DIR) $(VENV)/.layer-*
+	@$(BIN)/uv pip install -q --target $(LAYER_DIR)/python $(LAMBDA_PLATFORM) --only-binary :all: --no-deps \
 		-r requirements-lambda.txt
-	@rm -rf .build/layer/python/bin .build/layer/python/.lock
-	@find .build/layer -name __pycache__ -prune -exec rm -rf {} +
+	@rm -rf $(LAYER_DIR)/python/bin $(LAYER_DIR)/python/.lock
+	@find $(LAYER_DIR) -name __pycache__ -prune -exec rm -rf {} +
 	@touch $@
 
 layer: $(LAYER) ## build the Lambda dependency layer (Powertools, pydantic) for arm64 / Python 3.14

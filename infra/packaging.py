@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILD = ROOT / ".build"  # hidden like .venv: generated, third-party files included
-LAYER_DIR = BUILD / "layer"
+BUILD = ROOT / ".build"  # hidden like .venv: our own code, staged
+LAYER_DIR = ROOT / ".venv" / "lambda-layer"  # third-party code sits with the venv's (``make layer``)
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".mypy_cache", ".pytest_cache")
 
 
