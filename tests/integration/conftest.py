@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import sys
 import threading
 import uuid
@@ -21,12 +22,13 @@ from moto.core.botocore_stubber import BotocoreStubber
 
 from infra.environment import function_environment
 from infra.local import provision
+from infra.local.pollers import sqs_record
 from infra.topology import SYSTEM
 from services.profile.topology import API as PROFILE_API
 from shared import aws
 from shared.dynamo import DynamoTable
 from shared.topology import Function, Queue, Table
-from tests.integration.apigw import ACCOUNT, REGION, Invoker
+from tests.integration.apigw import ACCOUNT, REGION, Invoker, LambdaContext
 
 STAGE = "test"
 CURSOR_KEY = "k" * 40
@@ -220,3 +222,72 @@ def execution_environments(
 def profile_api(lambda_function: Callable[[Function], Invoker]) -> Invoker:
     """The profile API function, cold-started on moto with its declared environment."""
     return lambda_function(PROFILE_API)
+
+
+class BusWatch:
+    """What reached the bus, as a queue subscribed to the given detail-types sees it."""
+
+    def __init__(self, bus: str, detail_types: list[str]) -> None:
+        self.sqs, events = boto3.client("sqs"), boto3.client("events")
+        self.url = self.sqs.create_queue(QueueName="watched")["QueueUrl"]
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])
+        pattern = json.dumps({"detail-type": detail_types})
+        events.put_rule(Name="watched", EventBusName=bus, EventPattern=pattern)
+        target = {"Id": "q", "Arn": attributes["Attributes"]["QueueArn"]}
+        events.put_targets(Rule="watched", EventBusName=bus, Targets=[target])  # type: ignore[list-item]
+        self.arrived: list[dict[str, Any]] = []
+
+    def _receive(self) -> None:
+        while batch := self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            self.arrived += [json.loads(m["Body"]) for m in batch]
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+            self.sqs.delete_message_batch(QueueUrl=self.url, Entries=entries)  # type: ignore[arg-type]
+
+    def all(self) -> list[dict[str, Any]]:
+        """Every event not yet returned, oldest first."""
+        self._receive()
+        found, self.arrived = self.arrived, []
+        return found
+
+    def data(self, detail_type: str) -> list[dict[str, Any]]:
+        """The data of the events of that type not yet returned."""
+        self._receive()
+        found = [e["detail"]["data"] for e in self.arrived if e["detail-type"] == detail_type]
+        self.arrived = [e for e in self.arrived if e["detail-type"] != detail_type]
+        return found
+
+
+class QueueDrain:
+    """Lambda's SQS event source, by hand: receive up to 10, invoke, delete them, count failures."""
+
+    def __init__(self, invoker: Invoker, messaging: provision.Messaging, queue: Queue) -> None:
+        self.invoker = invoker
+        self.sqs = boto3.client("sqs")
+        self.url = messaging.queue_urls[queue.id]
+        self.arn = messaging.queue_arns[queue.id]
+        self.delivered: list[dict[str, Any]] = []  # every message so far, to replay
+
+    def deliver(self, messages: list[dict[str, Any]]) -> list[str]:
+        records = [sqs_record(m, queue_arn=self.arn, region=REGION) for m in messages]
+        out = self.invoker.handler({"Records": records}, LambdaContext.of(self.invoker.function))
+        return [f["itemIdentifier"] for f in out["batchItemFailures"]]
+
+    def __call__(self, *, expect_failures: int = 0) -> int:
+        """Process everything queued; returns how many messages were delivered."""
+        count = failed = 0
+        while batch := self.sqs.receive_message(
+            QueueUrl=self.url,
+            MaxNumberOfMessages=10,
+            MessageSystemAttributeNames=["All"],
+            VisibilityTimeout=0,
+        ).get("Messages", []):
+            failures = set(self.deliver(batch))
+            for m in batch:
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
+            self.delivered += batch
+            failed += len(failures)
+            count += len(batch)
+        assert failed == expect_failures, f"{failed} message(s) failed"
+        return count

@@ -4,7 +4,6 @@ go through the grants queue the same way. Helpers shared by the rewards integrat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,51 +13,15 @@ import boto3
 import pytest
 
 from infra.local import provision
-from infra.local.pollers import sqs_record
 from infra.topology import SYSTEM
 from services.rewards.topology import API, EVENTS, EVENTS_QUEUE, GRANTER, GRANTS_QUEUE, PROGRAMS_API, REWARDS
 from shared.events import Envelope, EventPublisher, RecordedEvent
 from shared.ids import new_id
-from shared.topology import Function, Queue
-from tests.integration.apigw import ApiResponse, Invoker, LambdaContext, api_event
-from tests.integration.conftest import STAGE, table
+from shared.topology import Function
+from tests.integration.apigw import ApiResponse, Invoker, api_event
+from tests.integration.conftest import STAGE, BusWatch, QueueDrain, table
 
 WATCHED = ["PointsEarned", "PointsExpired", "PointsExpiring", "TierChanged", "GiftGranted", "CouponIssued"]
-
-
-class Drain:
-    """Lambda's SQS event source, by hand: receive up to 10, invoke, delete what succeeded."""
-
-    def __init__(
-        self, function: Function, invoker: Invoker, messaging: provision.Messaging, queue: Queue
-    ) -> None:
-        self.function = function
-        self.invoker = invoker
-        self.sqs = boto3.client("sqs")
-        self.url = messaging.queue_urls[queue.id]
-        self.arn = messaging.queue_arns[queue.id]
-
-    def deliver(self, messages: list[dict[str, Any]]) -> list[str]:
-        records = [sqs_record(m, queue_arn=self.arn, region="ap-northeast-2") for m in messages]
-        out = self.invoker.handler({"Records": records}, LambdaContext.of(self.function))
-        return [f["itemIdentifier"] for f in out["batchItemFailures"]]
-
-    def __call__(self, *, expect_failures: int = 0) -> int:
-        """Process everything queued; returns how many messages were delivered."""
-        count = failed = 0
-        while batch := self.sqs.receive_message(
-            QueueUrl=self.url,
-            MaxNumberOfMessages=10,
-            MessageSystemAttributeNames=["All"],
-            VisibilityTimeout=0,
-        ).get("Messages", []):
-            failures = set(self.deliver(batch))
-            for m in batch:
-                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
-            failed += len(failures)
-            count += len(batch)
-        assert failed == expect_failures, f"{failed} message(s) failed"
-        return count
 
 
 @dataclass
@@ -66,8 +29,8 @@ class Rewards:
     bus: str
     api: Invoker
     programs: Invoker
-    events: Drain
-    grants: Drain
+    events: QueueDrain
+    grants: QueueDrain
     published: Callable[[str], list[dict[str, Any]]]
 
     def profile_event(self, detail_type: str, data: dict[str, Any]) -> None:
@@ -170,28 +133,11 @@ def items(customer_id: str, prefix: str) -> list[dict[str, Any]]:
 def rewards(moto: None, bus: str, lambda_function: Callable[[Function], Invoker]) -> Rewards:
     clients = (boto3.client("sqs"), boto3.client("sns"), boto3.client("events"))
     messaging = provision.create_messaging(clients, SYSTEM, stage=STAGE, bus=bus)  # type: ignore[arg-type]
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    url = sqs.create_queue(QueueName="watched")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="watched", EventBusName=bus, EventPattern=json.dumps({"detail-type": WATCHED}))
-    events.put_targets(Rule="watched", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-    arrived: list[dict[str, Any]] = []
-
-    def published(detail_type: str) -> list[dict[str, Any]]:
-        """The data of the events of that type published since the last call for it."""
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            arrived.extend(json.loads(m["Body"]) for m in batch)
-            for m in batch:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        found = [e["detail"]["data"] for e in arrived if e["detail-type"] == detail_type]
-        arrived[:] = [e for e in arrived if e["detail-type"] != detail_type]
-        return found
-
     return Rewards(
         bus=bus,
         api=lambda_function(API),
         programs=lambda_function(PROGRAMS_API),
-        events=Drain(EVENTS, lambda_function(EVENTS), messaging, EVENTS_QUEUE),
-        grants=Drain(GRANTER, lambda_function(GRANTER), messaging, GRANTS_QUEUE),
-        published=published,
+        events=QueueDrain(lambda_function(EVENTS), messaging, EVENTS_QUEUE),
+        grants=QueueDrain(lambda_function(GRANTER), messaging, GRANTS_QUEUE),
+        published=BusWatch(bus, WATCHED).data,
     )

@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from services.profile.dal.profiles import profile_item
@@ -23,7 +22,7 @@ from shared.clock import CLOCK_FILE_ENV
 from shared.ids import new_id
 from shared.topology import Function
 from tests.integration.apigw import Invoker, LambdaContext, api_event
-from tests.integration.conftest import scan_all, table
+from tests.integration.conftest import BusWatch, scan_all, table
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 START = datetime(2025, 6, 1, 18, 30, tzinfo=UTC)  # 03:30 in Seoul on 2 June
@@ -55,23 +54,8 @@ def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], 
 
 @pytest.fixture
 def published(bus: str) -> Callable[[], list[dict[str, Any]]]:
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    url = sqs.create_queue(QueueName="watched")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="watched", EventBusName=bus, EventPattern=json.dumps({"detail-type": WATCHED}))
-    events.put_targets(Rule="watched", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-
-    def read() -> list[dict[str, Any]]:
-        found = []
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            found += [json.loads(m["Body"]) for m in batch]
-            sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
-            )
-        return [{"type": e["detail-type"], **e["detail"]["data"]} for e in found]
-
-    return read
+    watch = BusWatch(bus, WATCHED)
+    return lambda: [{"type": e["detail-type"], **e["detail"]["data"]} for e in watch.all()]
 
 
 @dataclass

@@ -14,7 +14,6 @@ import boto3
 import pytest
 
 from infra.local import provision
-from infra.local.pollers import sqs_record
 from infra.topology import SYSTEM
 from services.profile.models.events import PurchaseLine, PurchaseRecorded, PurchaseRefunded
 from services.profile.topology import (
@@ -28,8 +27,8 @@ from shared import aws
 from shared.events import EventPublisher
 from shared.ids import new_id
 from shared.topology import Function
-from tests.integration.apigw import Invoker, LambdaContext, api_event
-from tests.integration.conftest import STAGE, table
+from tests.integration.apigw import Invoker, api_event
+from tests.integration.conftest import STAGE, BusWatch, QueueDrain, table
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 WATCHED = ["ValueSegmentChanged", "LifestyleGroupsChanged", "ProfileUpdated"]
@@ -55,57 +54,12 @@ def messaging(moto: None, bus: str) -> provision.Messaging:
 @pytest.fixture
 def published(bus: str) -> Callable[[str], list[dict[str, Any]]]:
     """What reached the bus, by detail-type (each call returns what arrived since the last)."""
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    url = sqs.create_queue(QueueName="watched")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="watched", EventBusName=bus, EventPattern=json.dumps({"detail-type": WATCHED}))
-    events.put_targets(Rule="watched", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-    arrived: list[dict[str, Any]] = []
-
-    def read(detail_type: str) -> list[dict[str, Any]]:
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            arrived.extend(json.loads(m["Body"]) for m in batch)
-            for m in batch:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        found = [e["detail"]["data"] for e in arrived if e["detail-type"] == detail_type]
-        arrived[:] = [e for e in arrived if e["detail-type"] != detail_type]
-        return found
-
-    return read
-
-
-class Segmenter:
-    """Lambda's SQS event source, by hand: receive up to 10, invoke, keep what failed."""
-
-    def __init__(self, function: Invoker, messaging: provision.Messaging) -> None:
-        self.function = function
-        self.sqs = boto3.client("sqs")
-        self.url = messaging.queue_urls[SEGMENTS_QUEUE.id]
-        self.arn = messaging.queue_arns[SEGMENTS_QUEUE.id]
-        self.delivered: list[dict[str, Any]] = []
-
-    def deliver(self, messages: list[dict[str, Any]]) -> list[str]:
-        records = [sqs_record(m, queue_arn=self.arn, region="ap-northeast-2") for m in messages]
-        out = self.function.handler({"Records": records}, LambdaContext.of(SEGMENTER))
-        return [f["itemIdentifier"] for f in out["batchItemFailures"]]
-
-    def drain(self) -> int:
-        """Process everything queued; returns how many messages were delivered."""
-        count = 0
-        while batch := self.sqs.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
-        ).get("Messages", []):
-            for m in batch:
-                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
-            assert self.deliver(batch) == []
-            self.delivered += batch
-            count += len(batch)
-        return count
+    return BusWatch(bus, WATCHED).data
 
 
 @pytest.fixture
-def segmenter(messaging: provision.Messaging, lambda_function: Callable[[Function], Invoker]) -> Segmenter:
-    return Segmenter(lambda_function(SEGMENTER), messaging)
+def segmenter(messaging: provision.Messaging, lambda_function: Callable[[Function], Invoker]) -> QueueDrain:
+    return QueueDrain(lambda_function(SEGMENTER), messaging, SEGMENTS_QUEUE)
 
 
 @pytest.fixture
@@ -185,14 +139,14 @@ def purchase(bus: str, customer_id: str, *, spend: int, count: int, premium: int
 
 
 def test_a_parent_joins_the_parents_group_on_registration_without_a_profile_version(
-    profile_api: Invoker, admin: Invoker, segmenter: Segmenter, published: Any
+    profile_api: Invoker, admin: Invoker, segmenter: QueueDrain, published: Any
 ) -> None:
     # Given the parents group, and a customer who registers with a child's birthday
     define(admin, PARENTS)
     child = [{"kind": "child_birthday", "date": "2019-05-05"}]
     customer_id = register(profile_api, "sub-parent", anniversaries=child)
     # When the segmenter gets the CustomerRegistered event the rule queued
-    assert segmenter.drain() == 1
+    assert segmenter() == 1
     # Then the profile shows the group, at the same version, with no ProfileUpdated (no loop)
     profile = profile_of(profile_api, customer_id)
     assert (profile["groups"], profile["version"]) == (["parents"], 1)
@@ -204,27 +158,27 @@ def test_a_parent_joins_the_parents_group_on_registration_without_a_profile_vers
     # And a redelivery of the same message changes and publishes nothing
     assert segmenter.deliver(segmenter.delivered) == []
     assert published("LifestyleGroupsChanged") == []
-    assert segmenter.drain() == 0
+    assert segmenter() == 0
 
 
 def test_groups_follow_profile_changes_and_new_definitions_apply_at_the_next_change(
-    profile_api: Invoker, admin: Invoker, segmenter: Segmenter, published: Any
+    profile_api: Invoker, admin: Invoker, segmenter: QueueDrain, published: Any
 ) -> None:
     # Given a customer without children, and no groups yet
     customer_id = register(profile_api, "sub-later", birthday="1988-08-08")
-    segmenter.drain()
+    segmenter()
     # When marketing defines the parents group, the customer is not in it yet
     define(admin, PARENTS)
     assert profile_of(profile_api, customer_id)["groups"] == []
     # When the customer adds a child's birthday
     update_me(profile_api, "sub-later", anniversaries=[{"kind": "child_birthday", "date": "2024-01-02"}])
-    segmenter.drain()
+    segmenter()
     # Then they joined at once
     assert profile_of(profile_api, customer_id)["groups"] == ["parents"]
     assert published("LifestyleGroupsChanged")[-1]["joined"] == ["parents"]
     # When they remove it again
     update_me(profile_api, "sub-later", anniversaries=[])
-    segmenter.drain()
+    segmenter()
     # Then they left, and the profile's version counts only their own two changes
     profile = profile_of(profile_api, customer_id)
     assert (profile["groups"], profile["version"]) == ([], 3)
@@ -241,15 +195,15 @@ def test_groups_follow_profile_changes_and_new_definitions_apply_at_the_next_cha
 
 
 def test_a_purchase_assesses_the_value_and_announces_the_segment_once(
-    profile_api: Invoker, admin: Invoker, segmenter: Segmenter, published: Any, bus: str
+    profile_api: Invoker, admin: Invoker, segmenter: QueueDrain, published: Any, bus: str
 ) -> None:
     # Given a registered customer, and a group of top customers
     define(admin, TOP_CUSTOMERS)
     customer_id = register(profile_api, "sub-buyer")
-    segmenter.drain()
+    segmenter()
     # When purchases bring them to 2,000,000 won over 60 purchases in a year
     purchase(bus, customer_id, spend=2_000_000, count=60, premium=20)
-    assert segmenter.drain() == 1
+    assert segmenter() == 1
     # Then their value is stored with the model version and its components
     value = item(customer_id, "VALUE")
     assert value is not None
@@ -278,11 +232,11 @@ def test_a_purchase_assesses_the_value_and_announces_the_segment_once(
 
 
 def test_a_refund_that_drops_the_segment_is_announced_with_the_previous_one(
-    profile_api: Invoker, segmenter: Segmenter, published: Any, bus: str
+    profile_api: Invoker, segmenter: QueueDrain, published: Any, bus: str
 ) -> None:
     customer_id = register(profile_api, "sub-refund")
     bought = purchase(bus, customer_id, spend=2_000_000, count=60, premium=20)
-    segmenter.drain()
+    segmenter()
     published("ValueSegmentChanged")
     # When the big purchase is refunded: STATS go down, then PurchaseRefunded is published
     stats = item(customer_id, "STATS")
@@ -301,7 +255,7 @@ def test_a_refund_that_drops_the_segment_is_announced_with_the_previous_one(
         refunded_at=datetime.now(UTC),
     )
     EventPublisher(bus, "dangol.profile").publish([refund])
-    assert segmenter.drain() == 1
+    assert segmenter() == 1
     # Then the new, lower segment is announced with the previous one
     (changed,) = published("ValueSegmentChanged")
     assert (changed["previous"], changed["customer_id"]) == ("top", customer_id)
@@ -312,13 +266,13 @@ def test_a_refund_that_drops_the_segment_is_announced_with_the_previous_one(
 
 
 def test_a_late_purchase_event_for_an_erased_customer_writes_nothing(
-    segmenter: Segmenter, published: Any, bus: str
+    segmenter: QueueDrain, published: Any, bus: str
 ) -> None:
     # Given purchase statistics for a customer whose profile is gone (erased meanwhile)
     gone = "cus_01JK2M3N4P5Q6R7S8T9V0W1X2Y"
     purchase(bus, gone, spend=1_000_000, count=10)
     # When the segmenter gets the event
-    assert segmenter.drain() == 1
+    assert segmenter() == 1
     # Then no VALUE item brings them back and nothing is published
     assert item(gone, "VALUE") is None
     assert published("ValueSegmentChanged") == []
@@ -327,7 +281,7 @@ def test_a_late_purchase_event_for_an_erased_customer_writes_nothing(
 # --- messages that are not triggers --------------------------------------------------------------------
 
 
-def test_bad_messages_fail_alone(profile_api: Invoker, segmenter: Segmenter, bus: str) -> None:
+def test_bad_messages_fail_alone(profile_api: Invoker, segmenter: QueueDrain, bus: str) -> None:
     # Given a good event among a message that is not JSON, an event of another type,
     # an event from another source, and a trigger without a customer id
     customer_id = register(profile_api, "sub-good")
@@ -352,7 +306,7 @@ def test_bad_messages_fail_alone(profile_api: Invoker, segmenter: Segmenter, bus
     assert item(customer_id, "PROFILE") is not None
 
 
-def test_nothing_is_scanned(profile_api: Invoker, admin: Invoker, segmenter: Segmenter, bus: str) -> None:
+def test_nothing_is_scanned(profile_api: Invoker, admin: Invoker, segmenter: QueueDrain, bus: str) -> None:
     # Given a customer, a definition and a purchase
     define(admin, PARENTS)
     customer_id = register(profile_api, "sub-scan", birthday="1990-01-01")
@@ -366,7 +320,7 @@ def test_nothing_is_scanned(profile_api: Invoker, admin: Invoker, segmenter: Seg
     client = aws.client("dynamodb")
     client.meta.events.register("before-call.dynamodb", record, unique_id="scan-watch")
     try:
-        assert segmenter.drain() == 2
+        assert segmenter() == 2
     finally:
         client.meta.events.unregister("before-call.dynamodb", unique_id="scan-watch")
     # Then it read items by key and wrote with one transaction, never a Scan
