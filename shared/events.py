@@ -35,7 +35,7 @@ _RETRYABLE = frozenset({"ThrottlingException", "InternalException", "InternalFai
 class DomainEvent(BaseModel):
     """Base of every event a service emits. Subclasses set ``schema_version``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     schema_version: ClassVar[str] = "1"
 

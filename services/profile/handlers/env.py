@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.profile.topology import PROFILES
-from shared import aws
 from shared.events import EventPublisher
 from shared.platform import BUS
 from shared.settings import Settings
@@ -19,5 +18,6 @@ class ProfileSettings(Settings):
 
 
 def publisher(settings: ProfileSettings) -> EventPublisher:
-    """The profile functions' publisher: source ``dangol.profile`` on the system's bus."""
-    return EventPublisher(settings.event_bus, f"dangol.{settings.service}", aws.client("events"))
+    """The profile functions' publisher: source ``dangol.profile`` on the system's bus. Its EventBridge
+    client is made at its first publish: a request that publishes nothing (a read) makes none."""
+    return EventPublisher(settings.event_bus, f"dangol.{settings.service}")

@@ -84,7 +84,7 @@ Category = Annotated[
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 # -- what senders send --------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class VisitBatch(_Input):
 class Line(BaseModel):
     """A purchase line as recorded: equal lines merged, ``amount`` = quantity x unit price."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     sku: str
     name: str
@@ -203,7 +203,7 @@ class Line(BaseModel):
 
 
 class Purchase(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     purchase_id: str = Field(description="Ours (pur_...)")
     external_id: str
@@ -224,7 +224,7 @@ class Purchase(BaseModel):
 
 
 class Visit(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     visit_id: str = Field(description="Ours (vis_...)")
     external_id: str
@@ -239,7 +239,7 @@ class Visit(BaseModel):
 class ItemResult(BaseModel):
     """One item of a batch: its own status (as if sent alone) and code."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     index: int = Field(description="Position in the request")
     external_id: str | None = None
@@ -250,7 +250,7 @@ class ItemResult(BaseModel):
 
 
 class BatchResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     results: list[ItemResult]
     recorded: int
@@ -259,7 +259,7 @@ class BatchResult(BaseModel):
 
 
 class UsualItem(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     sku: str
     name: str
@@ -272,7 +272,7 @@ class UsualItem(BaseModel):
 class CustomerUsual(BaseModel):
     """A customer's usual items per time of day, in their time zone, most bought first."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     customer_id: str
     time_zone: str
@@ -283,7 +283,7 @@ class CustomerUsual(BaseModel):
 
 
 class PopularItem(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     sku: str
     name: str
@@ -293,14 +293,14 @@ class PopularItem(BaseModel):
 
 
 class HourPopularity(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     hour: int = Field(ge=0, le=23, description="The store's local hour of day")
     items: list[PopularItem]
 
 
 class StorePopularity(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     store_id: str
     window_days: int

@@ -20,7 +20,7 @@ def consent_key(channel: str, purpose: str) -> str:
 
 
 class ConsentChange(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     channel: Channel
     purpose: Purpose
@@ -31,7 +31,7 @@ class ConsentChange(BaseModel):
 class ConsentRecord(BaseModel):
     """One entry of the log: what changed, when, how and by whom."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     channel: Channel
     purpose: Purpose
@@ -42,7 +42,7 @@ class ConsentRecord(BaseModel):
 
 
 class ConsentState(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     customer_id: str
     consents: dict[str, bool] = Field(

@@ -68,7 +68,7 @@ Note = Annotated[
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class ContactCreate(_Input):
@@ -86,7 +86,7 @@ class ContactCreate(_Input):
 class Contact(BaseModel):
     """One entry of a customer's contact log."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     contact_id: str = Field(pattern=CONTACT_ID_PATTERN)
     customer_id: str
@@ -106,7 +106,7 @@ class ManagerAssign(_Input):
 
 
 class ManagerAssignment(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     customer_id: str
     manager_id: str
@@ -117,7 +117,7 @@ class ManagerAssignment(BaseModel):
 class ManagedCustomer(BaseModel):
     """What a manager sees of one of their customers in their list."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     customer_id: str
     display_name: str

@@ -54,7 +54,7 @@ class AnniversaryUpcoming(DomainEvent):
 
 
 class PurchaseLine(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     sku: str
     category: str

@@ -61,7 +61,7 @@ FINAL = frozenset({ImportStatus.COMPLETED, ImportStatus.FAILED})
 class Problem(BaseModel):
     """What is wrong with one cell (``column``) or a whole row (``column`` is null)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     column: str | None
     code: Literal["missing", "invalid", "duplicate", "cell_count"]
@@ -72,7 +72,7 @@ class Rejection(BaseModel):
     """A row that was not imported, and why. ``row`` counts lines as a spreadsheet does: the
     header is row 1, the first data row is row 2."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     row: int = Field(ge=2)
     external_ref: str | None = Field(default=None, description="When the row had a valid one")
@@ -82,7 +82,7 @@ class Rejection(BaseModel):
 class ImportRow(BaseModel):
     """A valid row, on its way to the importer."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     row: int = Field(ge=2)
     external_ref: ExternalRef
@@ -92,7 +92,7 @@ class ImportRow(BaseModel):
 class ImportChunk(BaseModel):
     """One SQS message: a chunk of valid rows to import, or of rejections to record."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     job_id: str = Field(pattern=JOB_ID_PATTERN)
     chunk: int = Field(ge=0)
@@ -108,7 +108,7 @@ class ImportJob(BaseModel):
     the valid rows end up ``imported``, ``skipped`` (imported before, by an earlier job) or
     ``failed`` (their chunk ended in the dead-letter queue; redriving it finishes them)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     job_id: str = Field(pattern=JOB_ID_PATTERN)
     status: ImportStatus

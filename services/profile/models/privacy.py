@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class CustomerExport(BaseModel):
     """Everything the profile service holds about one customer, as stored, grouped by kind."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     customer_id: str
     exported_at: datetime

@@ -61,7 +61,7 @@ TimeZone = Annotated[
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 def _not_future(day: date) -> date:
@@ -165,7 +165,7 @@ class DeviceRegistration(_Input):
 class Device(BaseModel):
     """A push token of one of the customer's devices."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     device_id: str = Field(pattern=DEVICE_ID_PATTERN)
     platform: Platform
@@ -176,7 +176,7 @@ class Device(BaseModel):
 
 
 class Profile(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     display_name: str

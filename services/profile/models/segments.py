@@ -29,7 +29,7 @@ SCORED_SEGMENTS: tuple[Segment, ...] = ("top", "loyal", "regular", "occasional")
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 def _strictly_ascending(values: list[int], what: str) -> list[int]:
@@ -154,7 +154,7 @@ class ValueComponents(BaseModel):
     """What the score is made of. Only facts that change with a purchase or a threshold are kept,
     so a nightly run that crosses no threshold writes nothing."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     recency: int = Field(ge=1, le=5)
     frequency: int = Field(ge=1, le=5)
@@ -169,7 +169,7 @@ class ValueComponents(BaseModel):
 
 
 class CustomerValue(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     customer_id: str
     score: int = Field(ge=0, le=100)
@@ -263,7 +263,7 @@ class GroupCreate(GroupUpdate):
 
 
 class LifestyleGroup(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     name: str

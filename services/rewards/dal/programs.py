@@ -16,6 +16,7 @@ consumer's per-container cache); its own writes refresh it.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,11 +41,16 @@ class Versioned(Generic[M]):
     name: str
     item_type: str
     model: type[M]
-    default: M
+
+    @functools.cached_property
+    def default(self) -> M:
+        """Version 0, the built-in defaults: made when first read (its model's validators are
+        built then), not at every cold start of a function that never reads it."""
+        return self.model(version=0)
 
 
-EARN_RULES = Versioned("EARN_RULES", "earn_rules", EarnRules, EarnRules(version=0))
-TIERS = Versioned("TIERS", "tier_program", TierProgram, TierProgram(version=0))
+EARN_RULES = Versioned("EARN_RULES", "earn_rules", EarnRules)
+TIERS = Versioned("TIERS", "tier_program", TierProgram)
 
 
 class DynamoProgramStore:

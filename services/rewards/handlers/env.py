@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.rewards.topology import REWARDS
-from shared import aws
 from shared.events import EventPublisher
 from shared.platform import BUS
 from shared.settings import Settings
@@ -19,5 +18,6 @@ class RewardsSettings(Settings):
 
 
 def publisher(settings: RewardsSettings) -> EventPublisher:
-    """The rewards functions' publisher: source ``dangol.rewards`` on the system's bus."""
-    return EventPublisher(settings.event_bus, f"dangol.{settings.service}", aws.client("events"))
+    """The rewards functions' publisher: source ``dangol.rewards`` on the system's bus. Its EventBridge
+    client is made at its first publish: a request that publishes nothing (a read) makes none."""
+    return EventPublisher(settings.event_bus, f"dangol.{settings.service}")

@@ -22,7 +22,7 @@ class GrantKind(StrEnum):
 
 
 class GrantRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     kind: GrantKind
     customer_ids: list[str] = Field(min_length=1, max_length=MAX_CUSTOMERS)
@@ -52,6 +52,8 @@ class JobStatus(StrEnum):
 class GrantJob(BaseModel):
     """A grant job's progress: each customer is granted once, however often a chunk is delivered."""
 
+    model_config = ConfigDict(defer_build=True)
+
     job_id: str
     kind: GrantKind
     status: JobStatus
@@ -68,6 +70,8 @@ class GrantJob(BaseModel):
 
 
 class PurchasesWhileOpen(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     count: int
     spend: dict[str, int] = Field(description="Total per currency, minor units")
 
@@ -75,6 +79,8 @@ class PurchasesWhileOpen(BaseModel):
 class GrantReport(BaseModel):
     """What a grant did: points issued, used (spent from its lots), clawed back (expired unused),
     still open, and the purchases its customers made while their points were open."""
+
+    model_config = ConfigDict(defer_build=True)
 
     job_id: str
     kind: GrantKind

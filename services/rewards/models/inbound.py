@@ -13,7 +13,7 @@ CURRENCY = r"^[A-Z]{3}$"
 
 
 class _Inbound(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
 
 class CustomerRegistered(_Inbound):

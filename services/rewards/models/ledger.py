@@ -32,7 +32,7 @@ HoldStatus = Literal["held", "captured", "released", "expired"]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class Draw(_Record):
@@ -117,7 +117,7 @@ class Hold(_Record):
 class AccountView(BaseModel):
     """A customer's points: what the customer and staff see."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     customer_id: str
     balance: int = Field(description="Points that can be spent or are waiting to expire.")
@@ -138,7 +138,7 @@ class AccountView(BaseModel):
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class AdjustmentRequest(_Body):

@@ -48,11 +48,11 @@ Amount = Annotated[StrictInt, Field(ge=0, le=MAX_MONEY, description="Minor units
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class _Output(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
 
 # -- coupons ----------------------------------------------------------------------------------

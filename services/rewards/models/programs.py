@@ -32,7 +32,7 @@ MAX_MINOR_UNITS = 10**13
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 def _iso_text(value: Any) -> Any:
@@ -150,7 +150,7 @@ Perk = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 class TierBenefits(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     earn_multiplier_pct: int
     perks: list[str]
@@ -249,7 +249,7 @@ class TierDecision:
 class TierProgress(BaseModel):
     """Where a customer stands: the tier, its benefits, and how far the next one is."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     tier: str
     tier_name: str
