@@ -10,6 +10,10 @@ LAMBDA_PLATFORM := --python-platform aarch64-manylinux2014 --python-version 3.14
 # The layer is third-party code like the venv's, so it lives in .venv (scanned as little as the venv).
 LAYER_DIR := $(VENV)/lambda-layer
 LAYER := $(VENV)/.layer-$(shell cksum < requirements-lambda.txt | cut -d' ' -f1)
+# checkov scans the synthesized templates (tests/infra/test_checkov.py); its pins clash with ours,
+# so it has a virtualenv of its own.
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements-checkov.txt | cut -d' ' -f1)
 # jsii runs on the machine's Node 20, past its end of life: it works, quietly.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -41,8 +45,14 @@ fmt: $(STAMP) ## format and auto-fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint $(LAYER) ## everything CI runs: lint, types, unit, integration, e2e, infra (synth, cdk-nag, cfn-lint)
+test: lint $(LAYER) $(CHECKOV) ## everything CI runs: lint, types, unit, integration, e2e, infra (synth, cdk-nag, cfn-lint, checkov)
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+$(CHECKOV): requirements-checkov.txt $(STAMP)
+	@rm -rf $(CHECKOV_VENV)
+	@$(BIN)/uv venv -q --python $(BIN)/python $(CHECKOV_VENV)
+	@$(BIN)/uv pip install -q --python $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt
+	@touch $@
 
 $(LAYER): requirements-lambda.txt $(STAMP)
 	@rm -rf $(LAYER_DIR) $(VENV)/.layer-*
@@ -50,12 +60,24 @@ $(LAYER): requirements-lambda.txt $(STAMP)
 		-r requirements-lambda.txt
 	@rm -rf $(LAYER_DIR)/python/bin $(LAYER_DIR)/python/.lock
 	@find $(LAYER_DIR) -name __pycache__ -prune -exec rm -rf {} +
+	@# Bytecode by the runtime's Python (DANGOL_LAMBDA_PYTHON or python3.14), else none: infra/packaging.py
+	@$(BIN)/python -m infra.packaging compile-layer $(LAYER_DIR)/python
 	@touch $@
 
 layer: $(LAYER) ## build the Lambda dependency layer (Powertools, pydantic) for arm64 / Python 3.14
 
 synth: $(LAYER) ## synthesize the CloudFormation templates of every stage into cdk.out/ (offline)
 	$(BIN)/python -m infra.app
+
+bootstrap: $(STAMP) ## once per AWS account, by its administrator: CDK bootstrap, OIDC, deploy roles: make bootstrap ACCOUNT=dev
+	@$(BIN)/python -m infra.bootstrap args "$(ACCOUNT)" >/dev/null
+	@$(MAKE) --no-print-directory synth
+	args="$$($(BIN)/python -m infra.bootstrap args "$(ACCOUNT)")" && npx --yes $(CDK_CLI) bootstrap --app cdk.out $$args
+	npx --yes $(CDK_CLI) deploy --app cdk.out "dangol-account-$(ACCOUNT)/*"
+	@$(BIN)/python -m infra.bootstrap github "$(ACCOUNT)"
+
+diff: synth ## what deploying a stage would change, against its deployed stacks (read-only): make diff STAGE=dev
+	npx --yes $(CDK_CLI) diff --app cdk.out "dangol-$(or $(STAGE),dev)/*" --method template
 
 deploy: synth ## deploy a stage with the pinned CDK CLI: make deploy STAGE=dev (needs AWS credentials)
 	npx --yes $(CDK_CLI) deploy --app cdk.out "dangol-$(or $(STAGE),dev)/*" --require-approval never
@@ -68,9 +90,11 @@ lock: ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 	$(BIN)/uv pip compile -q pyproject.toml $(LAMBDA_PLATFORM) -o requirements-lambda.txt \
 		$(foreach p,boto3 botocore s3transfer urllib3 python-dateutil six,--no-emit-package $(p))
+	echo "checkov==$$(sed -n 's/^checkov==//p' requirements-checkov.txt)" | $(BIN)/uv pip compile -q - \
+		--python-version 3.11 -o requirements-checkov.txt --custom-compile-command "make lock"
 
 clean: ## remove the virtualenv, caches and build output
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out .build .hypothesis .dangol
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install run token lint fmt test layer synth deploy bench lock clean
+.PHONY: help install run token lint fmt test layer synth bootstrap diff deploy bench lock clean

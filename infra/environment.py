@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from shared.settings import CURSOR_KEY_ENV
+from shared.settings import CURSOR_KEY_SECRET_ENV
 from shared.topology import EventBus, Function, Queue, System, Table, Topic
 
 T = TypeVar("T", Queue, Topic)
@@ -26,12 +26,14 @@ def function_environment(
     log_level: str = "INFO",
     queue_url: Callable[[Queue], str] | None = None,
     topic_arn: Callable[[Topic], str] | None = None,
-    cursor_key: str | None = None,
+    cursor_key_secret: str | None = None,
 ) -> dict[str, str]:
     """``queue_url`` and ``topic_arn`` resolve the queues a function sends to (``Queue.env_var``)
     and the topics it publishes to (``Topic.env_var``); a backend must give them as soon as a
-    function declares either. ``cursor_key`` signs list cursors: every function that serves
-    routes gets it (``CURSOR_SIGNING_KEY``), the same key for all, so it is the backend's."""
+    function declares either. ``cursor_key_secret``: the ARN of the secret whose value signs list
+    cursors; every function that serves routes gets it (``CURSOR_KEY_SECRET_ARN``) and reads the
+    key at run time, the same secret for all, so it is the backend's. No secret value is ever in
+    a function's environment."""
     env = {
         "STAGE": stage,
         "POWERTOOLS_SERVICE_NAME": function.service,
@@ -49,9 +51,9 @@ def function_environment(
     for topic in function.notifies:
         env[topic.env_var] = _resolver(topic_arn, function, "publishes to topic", topic)(topic)
     if system.routes_of(function):
-        if cursor_key is None:
-            raise ValueError(f"{function.id} serves routes: pass cursor_key= to function_environment")
-        env[CURSOR_KEY_ENV] = cursor_key
+        if cursor_key_secret is None:
+            raise ValueError(f"{function.id} serves routes: pass cursor_key_secret= to function_environment")
+        env[CURSOR_KEY_SECRET_ENV] = cursor_key_secret
     env.update(dict(function.environment))
     return env
 

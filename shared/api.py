@@ -35,9 +35,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.shared.json_encoder import Encoder
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared import idempotency
+from shared import idempotency, snapstart
 from shared.auth import Caller
 from shared.errors import (
     BadRequest,
@@ -56,15 +56,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 JSON = "application/json"
 CALLER = "caller"
 _log = make_logger()
+snapstart.register()  # API functions run with SnapStart: re-seed `random` after each restore
 
 
 class ErrorInfo(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     code: str = Field(description="Machine-readable; stable across releases.", examples=["validation_error"])
     message: str = Field(description="For humans; may change.")
     details: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     error: ErrorInfo
 
 
@@ -181,6 +186,7 @@ class DangolResolver(APIGatewayRestResolver):
             route.powertools_path,
             method=route.method,
             summary=route.summary,
+            description=roles_text(route),
             tags=[self.service.name],
             operation_id=operation_id(route),
             responses=_responses(route, status, description, errors, also or {}),
@@ -325,6 +331,11 @@ class DangolResolver(APIGatewayRestResolver):
         def _unexpected(exc: Exception) -> Response[Any]:
             _log.exception("unhandled error", extra={"error_type": type(exc).__name__})
             return error_response(DangolError())
+
+
+def roles_text(route: Route) -> str:
+    """Who may call a route, as its OpenAPI description says (served locally and deployed)."""
+    return "Allowed roles: " + ", ".join(sorted(r.value for r in route.allow)) + "."
 
 
 def operation_id(route: Route) -> str:

@@ -14,6 +14,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared import secrets
+
 
 class ConfigurationError(RuntimeError):
     """The function's environment is incomplete or invalid (an operator error)."""
@@ -27,13 +29,24 @@ class Settings(BaseModel):
     service: str = Field(alias="POWERTOOLS_SERVICE_NAME", min_length=1)
 
 
-CURSOR_KEY_ENV = "CURSOR_SIGNING_KEY"
+CURSOR_KEY_SECRET_ENV = "CURSOR_KEY_SECRET_ARN"  # noqa: S105 - the name of a variable holding an ARN
+CURSOR_KEY_MIN_CHARS = 32
 
 
 class ListSettings(Settings):
-    """For functions that serve paginated lists: the key that signs their cursors."""
+    """For functions that serve paginated lists: the key that signs their cursors, read from
+    Secrets Manager at its first use (``shared.secrets``); the environment names the secret."""
 
-    cursor_key: str = Field(alias=CURSOR_KEY_ENV, min_length=32)
+    cursor_key_secret: str = Field(alias=CURSOR_KEY_SECRET_ENV, min_length=1)
+
+    @property
+    def cursor_key(self) -> str:
+        key = secrets.secret_string(self.cursor_key_secret)
+        if len(key) < CURSOR_KEY_MIN_CHARS:
+            raise ConfigurationError(
+                f"the cursor key in {CURSOR_KEY_SECRET_ENV} has fewer than {CURSOR_KEY_MIN_CHARS} characters"
+            )
+        return key
 
 
 S = TypeVar("S", bound=Settings)

@@ -141,7 +141,6 @@ class Function:
     sends_to: tuple[Queue, ...] = ()  # queues it sends messages to
     notifies: tuple[Topic, ...] = ()  # topics it publishes to
     environment: tuple[tuple[str, str], ...] = ()
-    reserved_concurrency: int | None = None
 
     @property
     def module(self) -> str:
@@ -150,6 +149,10 @@ class Function:
     @property
     def entry(self) -> str:
         return self.handler.rsplit(".", 1)[1]
+
+
+SMALL_BODY_BYTES = 8 * 1024  # most JSON bodies; AWS's core WAF rule set blocks larger ones
+CONFIG_BODY_BYTES = 16 * 1024  # a staff-written configuration or note (16 KB: what WAF inspects)
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,9 @@ class Route:
     function: Function
     allow: frozenset[Role]
     summary: str
-    max_body_bytes: int = 16 * 1024
+    # What the body may be at most: the function answers 413 above it, and the WAF follows it
+    # (AWS's core rule set blocks bodies over 8 KB; a route that declares more is let through it).
+    max_body_bytes: int = SMALL_BODY_BYTES
     idempotent: bool = field(default=False)  # honours Idempotency-Key (mutating routes)
     media_types: tuple[str, ...] = ("application/json",)  # what the body may be (JSON is parsed first)
 
@@ -197,7 +202,9 @@ class Consumer:
     queue: Queue
     batch_size: int = 10
     window_s: int = 0
-    max_concurrency: int | None = None  # 2..1000, None: no limit beyond the function's
+    # How many functions Lambda's poller may run at once for this queue (2..1000): every queue has
+    # a cap, so a backlog can never take the concurrency the API needs.
+    max_concurrency: int = 5
 
     @property
     def visibility_timeout_s(self) -> int:
@@ -415,7 +422,7 @@ def _check_messaging(system: System) -> list[str]:
                 problems.append(f"{where}: batch size 1..10000 and window 0..300 s")
             if c.batch_size > 10 and c.window_s < 1:
                 problems.append(f"{where}: a batch over 10 needs a batching window of at least 1 s")
-            if c.max_concurrency is not None and not 2 <= c.max_concurrency <= 1000:
+            if not 2 <= c.max_concurrency <= 1000:
                 problems.append(f"{where}: maximum concurrency is 2..1000")
             needed = 6 * c.function.timeout_s + c.window_s
             if c.visibility_timeout_s < needed:

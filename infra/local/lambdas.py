@@ -109,7 +109,7 @@ class FunctionPool:
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
         }
-        self.max_workers = min(max_workers, function.reserved_concurrency or max_workers)
+        self.max_workers = max_workers
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log = (log_dir / f"{function.id}.log").open("a", encoding="utf-8", buffering=1)
         self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()

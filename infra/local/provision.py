@@ -80,6 +80,17 @@ def create_bus(client: EventBridgeClient, system: System, stage: str) -> str:
 # --- messaging ---------------------------------------------------------------------------------
 
 
+def create_cursor_key_secret(client: Any, system: System, stage: str, value: str) -> str:
+    """The stage's cursor-signing key, as the stack's generated secret: its ARN goes to the
+    functions that serve routes, which read the value at run time (``shared.secrets``)."""
+    name = f"{system.name}-{stage}-cursor-key"
+    try:
+        return str(client.create_secret(Name=name, SecretString=value)["ARN"])
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=name, SecretString=value)
+        return str(client.describe_secret(SecretId=name)["ARN"])
+
+
 def queue_name(system: System, stage: str, queue_id: str) -> str:
     return f"{system.name}-{stage}-{queue_id}"
 

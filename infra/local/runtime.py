@@ -13,8 +13,9 @@ from typing import Any
 
 import boto3
 
+from infra import openapi as infra_openapi
 from infra.environment import function_environment
-from infra.local import cognito, openapi, provision
+from infra.local import cognito, provision
 from infra.local.auth import TokenVerifier
 from infra.local.bus import TAP_PATTERN, BusTap
 from infra.local.clock import SimulatedClock
@@ -212,7 +213,10 @@ class LocalRuntime:
             "AWS_DEFAULT_REGION": cfg.region,
             CLOCK_FILE_ENV: str(self.clock.path),  # the functions see the simulated clock too
         }
-        cursor_key = secrets.token_urlsafe(32)  # new each run: cursors of a past run are refused
+        # A new key each run: cursors of a past run are refused.
+        cursor_secret = provision.create_cursor_key_secret(
+            self.client("secretsmanager"), self.system, cfg.stage, secrets.token_urlsafe(32)
+        )
         for fn in self.system.functions:
             env = function_environment(
                 self.system,
@@ -222,7 +226,7 @@ class LocalRuntime:
                 bus_name=lambda b: provision.bus_name(self.system, cfg.stage, b),
                 queue_url=lambda q: messaging.queue_urls[q.id],
                 topic_arn=lambda t: messaging.topic_arns[t.id],
-                cursor_key=cursor_key,
+                cursor_key_secret=cursor_secret,
             )
             self.pools[fn.id] = FunctionPool(
                 fn, {**common, **env}, cfg.state_dir / "logs", max_workers=cfg.max_workers
@@ -231,7 +235,7 @@ class LocalRuntime:
         api_functions = {r.function.id for r in self.system.routes}
         with ThreadPoolExecutor(max_workers=4) as executor:
             parts = list(executor.map(lambda fid: self.pools[fid].openapi(), sorted(api_functions)))
-        self._spec = openapi.merge(self.system, parts, server_url=self.url, version=_version())
+        self._spec = infra_openapi.merge(self.system, parts, server_url=self.url, version=_version())
 
     def _start_backbone(self, bus: str) -> None:
         """The bus tap (archive + function targets) and one poller per queue consumer."""

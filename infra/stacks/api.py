@@ -1,55 +1,64 @@
-"""The REST API in front of every service: Cognito authorizer, request validation,
-WAF, JSON access logs, stage throttling, CORS and our error body on every
-gateway-made error."""
+"""The user directory and the REST API in front of every service.
+
+The API is defined by ONE OpenAPI document generated from the topology (``infra/openapi.py``):
+the routes, models and roles the local ``/openapi.json`` serves, with API Gateway's integration,
+authorizer, validator, CORS and gateway-response extensions. Its routes, preflights and error
+answers are part of the API's body, not CloudFormation resources, and each function that serves
+routes gets one invoke permission (not one per route): the stack stays small as services are
+added. The API depends on the functions (their invocation ARNs), never the reverse.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Aws, Fn, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_wafv2 as wafv2
+from aws_cdk import aws_ses as ses
 from constructs import Construct
 
+from infra import openapi
 from infra.config import StageConfig
-from infra.stacks.functions import retention
-from infra.stacks.nag import acknowledge
+from infra.stacks import waf
+from infra.stacks.functions import LOGS_HOLD_NO_PERSONAL_DATA, retention
+from infra.stacks.nag import acknowledge, waive_checkov
 from shared.auth import MACHINE_SCOPE, Role
-from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
-from shared.topology import Route
+from shared.topology import Function, System
 
-USER_SCOPE = "aws.cognito.signin.user.admin"  # in every user-pool access token
 RESOURCE_SERVER, MACHINE_SCOPE_NAME = MACHINE_SCOPE.split("/")
-
-# Errors API Gateway makes itself, in the same body as the functions' errors.
-GATEWAY_ERRORS: dict[apigw.ResponseType, tuple[str, str]] = {
-    apigw.ResponseType.UNAUTHORIZED: ("401", "unauthorized"),
-    apigw.ResponseType.EXPIRED_TOKEN: ("401", "token_expired"),
-    apigw.ResponseType.INVALID_SIGNATURE: ("401", "invalid_token"),
-    apigw.ResponseType.ACCESS_DENIED: ("403", "forbidden"),
-    apigw.ResponseType.WAF_FILTERED: ("403", "forbidden"),
-    apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: ("404", "route_not_found"),
-    apigw.ResponseType.RESOURCE_NOT_FOUND: ("404", "route_not_found"),
-    apigw.ResponseType.REQUEST_TOO_LARGE: ("413", "payload_too_large"),
-    apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE: ("415", "unsupported_media_type"),
-    apigw.ResponseType.BAD_REQUEST_PARAMETERS: ("400", "bad_request"),
-    apigw.ResponseType.BAD_REQUEST_BODY: ("400", "bad_request"),
-    apigw.ResponseType.THROTTLED: ("429", "throttled"),
-    apigw.ResponseType.QUOTA_EXCEEDED: ("429", "throttled"),
-    apigw.ResponseType.DEFAULT_4_XX: ("400", "bad_request"),
-    apigw.ResponseType.INTEGRATION_TIMEOUT: ("504", "function_timeout"),
-    apigw.ResponseType.DEFAULT_5_XX: ("502", "function_error"),
+PLANS = {
+    "LITE": cognito.FeaturePlan.LITE,
+    "ESSENTIALS": cognito.FeaturePlan.ESSENTIALS,
+    "PLUS": cognito.FeaturePlan.PLUS,
 }
 
 
+def auth_domain_prefix(stage: StageConfig) -> str:
+    """The Cognito domain prefix, unique across every AWS account of the region: the configured
+    one, or ``dangol-<stage>-<account id>`` (resolved at deploy time)."""
+    return stage.auth_domain_prefix or f"{stage.stage_id}-{Aws.ACCOUNT_ID}"
+
+
 class UserDirectory(Construct):
-    """The Cognito user pool: one group per role, an app client and a machine client."""
+    """The Cognito user pool: one group per role, an app client and a machine client; its mail
+    goes through the stage's SES identity and configuration set."""
 
     def __init__(self, scope: Construct, construct_id: str, stage: StageConfig) -> None:
         super().__init__(scope, construct_id)
+        self.mail = ses.ConfigurationSet(
+            self,
+            "Mail",
+            configuration_set_name=stage.ses_configuration_set,
+            reputation_metrics=True,
+            sending_enabled=True,
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+        plus = stage.cognito_plan == "PLUS"
         self.pool = cognito.UserPool(
             self,
             "Pool",
@@ -66,8 +75,17 @@ class UserDirectory(Construct):
             mfa=cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            feature_plan=cognito.FeaturePlan.PLUS,
-            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            email=cognito.UserPoolEmail.with_ses(
+                from_email=stage.mail_from,
+                from_name=stage.mail_from_name,
+                ses_region=stage.region,
+                ses_verified_domain=stage.ses_identity,
+                configuration_set_name=self.mail.configuration_set_name,
+            ),
+            feature_plan=PLANS[stage.cognito_plan],
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION
+            if plus
+            else None,
             deletion_protection=stage.prod,
             removal_policy=RemovalPolicy.RETAIN if stage.prod else RemovalPolicy.DESTROY,
         )
@@ -76,6 +94,13 @@ class UserDirectory(Construct):
             "AwsSolutions::AwsSolutions-COG2",
             "Customers sign up from the consumer app; MFA is offered (TOTP) but not forced on them.",
         )
+        if not plus:
+            acknowledge(
+                self.pool,
+                "AwsSolutions::AwsSolutions-COG8",
+                f"Threat protection needs the Plus plan (about $0.02 per monthly active user, $60k a month"
+                f" at 3M); the stage runs the {stage.cognito_plan} plan on purpose (README: Cognito plan).",
+            )
         for role in Role:
             cognito.CfnUserPoolGroup(
                 self, f"Group-{role.value}", user_pool_id=self.pool.user_pool_id, group_name=role.value
@@ -90,7 +115,7 @@ class UserDirectory(Construct):
             user_pool_resource_server_name="dangol API",
         )
         self.pool.add_domain(
-            "Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=stage.auth_domain_prefix)
+            "Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=auth_domain_prefix(stage))
         )
         self.app_client = self.pool.add_client(
             "App",
@@ -109,23 +134,87 @@ class UserDirectory(Construct):
         )
 
 
+USER_POOL_VARIABLE = "UserPoolArn"
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+
+def _variable(function_id: str) -> str:
+    """The ``Fn::Sub`` variable of a function's invocation ARN (``profile-api`` -> ``FnProfileApi``)."""
+    return "Fn" + "".join(word.capitalize() for word in re.split(r"[^A-Za-z0-9]", function_id) if word)
+
+
+def body_text(body: openapi.Json, variables: set[str]) -> str:
+    """The document as one compact JSON string for ``Fn::Sub``: CloudFormation takes the body as a
+    string too, and compact text is half the size of the nested object CDK would indent (the
+    template limit is 1 MB). Every ``${...}`` in it must be one of ours or a pseudo parameter."""
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    allowed = variables | {"AWS::Partition", "AWS::Region"}
+    if stray := {m for m in _PLACEHOLDER.findall(text) if m not in allowed}:
+        raise ValueError(
+            f"the OpenAPI document contains ${{...}} that are not its variables: {sorted(stray)}"
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How API Gateway reaches a function that serves routes: its live alias (SnapStart) or the
+    function itself."""
+
+    function: Function
+    target: lambda_.IFunction
+
+
 class Api(Construct):
-    def __init__(self, scope: Construct, construct_id: str, stage: StageConfig, users: UserDirectory) -> None:
+    """The REST API from the topology's OpenAPI document, its stage, WAF and invoke permissions."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        stage: StageConfig,
+        *,
+        system: System,
+        users: UserDirectory,
+        entries: dict[str, Entry],
+        served: openapi.Json | None = None,
+    ) -> None:
+        """``entries``: function id -> how to invoke it, for every function that serves routes.
+        ``served``: the 3.1 document (default: built from the handler modules, ``openapi.document``)."""
         super().__init__(scope, construct_id)
+        self.body = openapi.for_api_gateway(
+            system,
+            served if served is not None else openapi.document(system),
+            openapi.Gateway(
+                invoke_arn=lambda fn: "${" + _variable(fn.id) + "}",
+                user_pool_arn="${" + USER_POOL_VARIABLE + "}",
+                cors_origin=stage.cors_origin,
+                partition="${AWS::Partition}",
+                region="${AWS::Region}",
+            ),
+            title=stage.stage_id,
+        )
+        variables = {_variable(fid): entry.target.function_arn for fid, entry in entries.items()}
+        variables[USER_POOL_VARIABLE] = users.pool.user_pool_arn
+        definition = Fn.sub(body_text(self.body, set(variables)), variables)
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
             retention=retention(stage.log_retention_days),
             removal_policy=RemovalPolicy.RETAIN if stage.prod else RemovalPolicy.DESTROY,
         )
-        self.rest_api = apigw.RestApi(
+        self.rest_api = apigw.SpecRestApi(
             self,
             "Rest",
+            # CDK takes an inline document as an object only: the string is set on the resource below.
+            api_definition=apigw.ApiDefinition.from_inline({"openapi": "3.0.1", "paths": {}}),
             rest_api_name=stage.stage_id,
             description="dangol CRM API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if stage.prod else RemovalPolicy.DESTROY,
+            # With a body, API Gateway takes the endpoint type from this import parameter.
+            parameters={"endpointConfigurationTypes": "REGIONAL"},
+            # The account's API Gateway logging role belongs to the account stack, not to a stage.
+            cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=stage.name,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
@@ -147,111 +236,45 @@ class Api(Construct):
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
             ),
-            default_cors_preflight_options=apigw.CorsOptions(
-                allow_origins=list(stage.cors_origins),
-                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type", IDEMPOTENCY_HEADER, "If-Match"],
-                expose_headers=["ETag", "Retry-After", "Idempotent-Replayed"],
-            ),
         )
-        acknowledge(
-            self.rest_api,
-            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-            "API Gateway's account-level logging role: the AWS managed policy is the documented one.",
-        )
-        self.authorizer = apigw.CognitoUserPoolsAuthorizer(
-            self, "Authorizer", cognito_user_pools=[users.pool], results_cache_ttl=None
-        )
-        self.validator = self.rest_api.add_request_validator(
-            "Validator", validate_request_parameters=True, validate_request_body=False
-        )
+        cfn_api = self.rest_api.node.default_child
+        assert isinstance(cfn_api, apigw.CfnRestApi)
+        cfn_api.add_property_override("Body", definition)
+        # A new deployment whenever the document changes (its routes, models or targets).
+        self.rest_api.latest_deployment.add_to_logical_id(definition)  # type: ignore[union-attr]
         acknowledge(
             self.rest_api,
             "AwsSolutions::AwsSolutions-APIG2",
             "API Gateway validates the required Authorization header and path parameters; bodies are"
             " validated once, by the function against the same pydantic models that generate the OpenAPI"
-            " spec, so the deployed and local APIs give the same 422 with per-field details.",
+            " document, so the deployed and local APIs give the same 422 with per-field details.",
         )
-        origin = stage.cors_origins[0] if len(stage.cors_origins) == 1 else "*"
-        for response_type, (status, code) in GATEWAY_ERRORS.items():
-            self.rest_api.add_gateway_response(
-                f"Gateway-{code}-{status}-{response_type.response_type}",
-                type=response_type,
-                status_code=status,
-                response_headers={"Access-Control-Allow-Origin": f"'{origin}'"},
-                templates={
-                    "application/json": json.dumps(
-                        {"error": {"code": code, "message": "$context.error.message", "details": []}}
-                    )
-                },
+        acknowledge(
+            self.rest_api,
+            "AwsSolutions::AwsSolutions-COG4",
+            "Every route is authorized by the Cognito user pool authorizer declared in the API's OpenAPI"
+            " body (x-amazon-apigateway-authorizer), which cdk-nag does not read; only CORS preflights"
+            " (a mock integration) are open.",
+        )
+        waive_checkov(access_logs, "CKV_AWS_158", LOGS_HOLD_NO_PERSONAL_DATA)
+        waive_checkov(
+            self.rest_api.deployment_stage,
+            "CKV_AWS_120",
+            "Answers are per caller (their profile, points, coupons): a cache keyed on path and query"
+            " would serve one customer's data to another; every route is authorized and cheap to run.",
+        )
+        self._permissions(entries)
+        self.web_acl = waf.web_acl(self, stage, system, resource_arn=self.rest_api.deployment_stage.stage_arn)
+
+    def _permissions(self, entries: dict[str, Entry]) -> None:
+        """One invoke permission per function, for this API's stage only."""
+        source = self.rest_api.arn_for_execute_api(stage=self.rest_api.deployment_stage.stage_name)
+        for function_id, entry in sorted(entries.items()):
+            lambda_.CfnPermission(
+                self,
+                f"Invoke-{function_id}",
+                action="lambda:InvokeFunction",
+                function_name=entry.target.function_arn,
+                principal="apigateway.amazonaws.com",
+                source_arn=source,
             )
-        self._web_acl(stage)
-
-    def add_route(self, route: Route, handler: lambda_.IFunction) -> apigw.Method:
-        resource = self.rest_api.root.resource_for_path(route.path)
-        parameters = {f"method.request.path.{name}": True for name in route.path_params}
-        parameters["method.request.header.Authorization"] = True
-        scopes = [MACHINE_SCOPE, USER_SCOPE] if Role.MACHINE in route.allow else None
-        return resource.add_method(
-            route.method,
-            # No test-invoke grant: the console's "Test" button is not how anyone calls us, and a
-            # second permission per route would spend 70 of the stack's 500 resources for it.
-            apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False),
-            authorizer=self.authorizer,
-            authorization_type=apigw.AuthorizationType.COGNITO,
-            authorization_scopes=scopes,
-            request_validator=self.validator,
-            request_parameters=parameters,
-            operation_name=route.summary,
-        )
-
-    def _web_acl(self, stage: StageConfig) -> None:
-        def managed(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
-            return wafv2.CfnWebACL.RuleProperty(
-                name=name,
-                priority=priority,
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=name
-                    )
-                ),
-                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                visibility_config=_visibility(name),
-            )
-
-        rate = wafv2.CfnWebACL.RuleProperty(
-            name="RatePerClientIp",
-            priority=0,
-            statement=wafv2.CfnWebACL.StatementProperty(
-                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                    limit=stage.waf_rate_limit, aggregate_key_type="IP"
-                )
-            ),
-            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-            visibility_config=_visibility("RatePerClientIp"),
-        )
-        acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="REGIONAL",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=_visibility(f"{stage.stage_id}-api"),
-            rules=[
-                rate,
-                managed("AWSManagedRulesAmazonIpReputationList", 1),
-                managed("AWSManagedRulesCommonRuleSet", 2),
-                managed("AWSManagedRulesKnownBadInputsRuleSet", 3),
-            ],
-        )
-        wafv2.CfnWebACLAssociation(
-            self,
-            "WebAclAssociation",
-            resource_arn=self.rest_api.deployment_stage.stage_arn,
-            web_acl_arn=acl.attr_arn,
-        )
-
-
-def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-    return wafv2.CfnWebACL.VisibilityConfigProperty(
-        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
-    )

@@ -33,7 +33,7 @@ from constructs import Construct
 
 from infra.config import StageConfig
 from infra.stacks.identity import ID_TAG, tag_id
-from infra.stacks.nag import acknowledge
+from infra.stacks.nag import acknowledge, waive_checkov
 from shared.topology import Consumer, Function, Queue, Rule, Schedule, Service, Subscription, System
 
 MAX_RETENTION = Duration.days(14)  # the longest SQS keeps a message: dead letters wait for a person
@@ -45,6 +45,10 @@ CONSUME_ACTIONS = (
     "sqs:GetQueueAttributes",
 )
 SCHEDULE_NAME_MAX = 64
+SSE_SQS = (
+    "Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled: true); this check recognises a"
+    " KMS key only (KmsMasterKeyId), so the finding is false."
+)
 # What a publisher needs on the key of an encrypted topic (SNS encrypts with a data key).
 TOPIC_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
@@ -81,12 +85,17 @@ def visibility_timeout_s(system: System, queue: Queue) -> int | None:
     return consumer.visibility_timeout_s if consumer else queue.visibility_timeout_s
 
 
+ALARM_MAIL_DLQ = "alarm-mail-dlq"  # the platform's: alarm e-mails SNS could not deliver
+
+
 def deployed_only_queue_ids(system: System) -> set[str]:
     """DLQs the deployed stack has beyond the topology's queues and their DLQs: those of the
-    functions that are invoked asynchronously and those of the schedules."""
-    return {async_dlq_id(f) for f in system.functions if has_async_dlq(system, f)} | {
-        schedule_dlq_id(s) for s in system.schedules
-    }
+    functions that are invoked asynchronously, those of the schedules, and the alarm mail's."""
+    return (
+        {async_dlq_id(f) for f in system.functions if has_async_dlq(system, f)}
+        | {schedule_dlq_id(s) for s in system.schedules}
+        | {ALARM_MAIL_DLQ}
+    )
 
 
 def _check_names(system: System) -> None:
@@ -150,6 +159,7 @@ class Channels:
             dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=queue.max_receive_count),
         )
         tag_id(resource, queue.id)
+        waive_checkov(resource, "CKV_AWS_27", SSE_SQS)
         return resource
 
     def dead_letter_queue(
@@ -173,6 +183,7 @@ class Channels:
             retention_period=retention,
         )
         tag_id(dlq.node.default_child or dlq, topology_id or construct_id)  # not its alarm
+        waive_checkov(dlq, "CKV_AWS_27", SSE_SQS)
         acknowledge(
             dlq,
             "Serverless::Serverless-SQSRedrivePolicy",

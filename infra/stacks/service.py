@@ -1,22 +1,27 @@
-"""One construct per service: its tables, its functions (from the one factory), its routes
-and its part of the asynchronous backbone, all read from the service's topology."""
+"""One nested stack per service: its tables, its functions (from the one factory) and its part of
+the asynchronous backbone, all read from the service's topology. Its functions that serve routes
+are handed to the API (``entries``), which lives in the parent stack and depends on them: a
+service's stack never refers to the API, so references go one way only."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from dataclasses import dataclass
+
+from aws_cdk import Duration, NestedStack, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import StageConfig
 from infra.environment import function_environment
 from infra.packaging import stage_service_code
-from infra.stacks.api import Api
-from infra.stacks.functions import Wiring, make_function
+from infra.stacks.api import Entry
+from infra.stacks.functions import Wiring, live_alias, make_function
 from infra.stacks.identity import ID_TAG, tag_id
 from infra.stacks.messaging import (
     MAX_RETENTION,
@@ -28,6 +33,7 @@ from infra.stacks.messaging import (
     async_dlq_id,
     has_async_dlq,
 )
+from infra.stacks.nag import waive_checkov
 from shared.topology import AttrType, Function, Service, System, Table
 
 ATTR_TYPES = {
@@ -41,14 +47,23 @@ STREAMS = {
     "NEW_AND_OLD_IMAGES": dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     "KEYS_ONLY": dynamodb.StreamViewType.KEYS_ONLY,
 }
-__all__ = ["ID_TAG", "ServiceConstruct"]
+__all__ = ["ID_TAG", "Platform", "ServiceStack"]
 
 
-class ServiceConstruct(Construct):
+@dataclass(frozen=True)
+class Platform:
+    """What every service's functions are given by the parent stack."""
+
+    bus: events.IEventBus
+    layer: lambda_.ILayerVersion
+    cursor_secret: secretsmanager.ISecret
+
+
+class ServiceStack(NestedStack):
     """Built in two steps so that services may use each other's queues and topics: the
     constructor declares the service's tables, queues and topics (in ``channels``, shared by
-    every service); ``add_functions`` then adds its functions, routes, consumers,
-    subscriptions, rules and schedules."""
+    every service); ``add_functions`` then adds its functions, consumers, subscriptions, rules
+    and schedules, and returns how the API reaches the functions that serve its routes."""
 
     def __init__(
         self,
@@ -59,7 +74,7 @@ class ServiceConstruct(Construct):
         stage: StageConfig,
         channels: Channels,
     ) -> None:
-        super().__init__(scope, service.name)
+        super().__init__(scope, service.name, description=f"dangol {service.name} service ({stage.name})")
         self.system = system
         self.service = service
         self.stage = stage
@@ -68,26 +83,33 @@ class ServiceConstruct(Construct):
         channels.declare(self, system, service)
         self.functions: dict[str, lambda_.Function] = {}
 
-    def add_functions(
-        self, *, api: Api, bus: events.IEventBus, layer: lambda_.ILayerVersion, cursor_key: str
-    ) -> None:
-        """``cursor_key``: the cursor signing key for the functions that serve routes (a token)."""
+    def add_functions(self, platform: Platform) -> dict[str, Entry]:
+        """The service's functions and their wiring; returns, for each function that serves
+        routes, what API Gateway invokes (its live alias with SnapStart, else the function)."""
         system, service, stage, channels = self.system, self.service, self.stage, self.channels
         code = lambda_.Code.from_asset(str(stage_service_code(service.name)))
+        entries: dict[str, Entry] = {}
         for fn in service.functions:
+            serves = bool(service.routes_of(fn))
             environment = function_environment(
                 system,
                 fn,
                 stage=stage.name,
                 table_name=lambda t: self.tables[t.id].table_name,
-                bus_name=lambda _: bus.event_bus_name,
+                bus_name=lambda _: platform.bus.event_bus_name,
                 queue_url=lambda q: channels.queues[q.id].queue_url,
                 topic_arn=lambda t: channels.topics[t.id].topic_arn,
-                cursor_key=cursor_key,
+                cursor_key_secret=platform.cursor_secret.secret_arn,
             )
-            wiring = Wiring(self.tables, bus, layer, code, environment, channels)
-            function = make_function(self, fn, wiring, stage, dead_letter=self._dead_letter(fn))
+            secret = platform.cursor_secret if serves else None
+            wiring = Wiring(self.tables, platform.bus, platform.layer, code, environment, channels, secret)
+            snap_start = serves and stage.snap_start
+            function = make_function(
+                self, fn, wiring, stage, dead_letter=self._dead_letter(fn), snap_start=snap_start
+            )
             tag_id(function, fn.id)
+            if serves:
+                entries[fn.id] = Entry(fn, live_alias(self, fn, function) if snap_start else function)
             cloudwatch.Alarm(
                 self,
                 f"{fn.id}-errors",
@@ -98,8 +120,6 @@ class ServiceConstruct(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ).add_alarm_action(actions.SnsAction(channels.alarms))
             self.functions[fn.id] = function
-        for route in service.routes:
-            api.add_route(route, self.functions[route.function.id])
         for consumer in service.consumers:
             add_consumer(consumer, self.functions[consumer.function.id], channels)
         if service.subscriptions:
@@ -109,11 +129,12 @@ class ServiceConstruct(Construct):
         if service.rules:
             rules = Construct(self, "Rules")
             for rule in service.rules:
-                add_rule(rules, rule, bus=bus, functions=self.functions, channels=channels)
+                add_rule(rules, rule, bus=platform.bus, functions=self.functions, channels=channels)
         if service.schedules:
             schedules = Construct(self, "Schedules")
             for schedule in service.schedules:
                 add_schedule(schedules, schedule, stage=stage, functions=self.functions, channels=channels)
+        return entries
 
     def _dead_letter(self, fn: Function) -> sqs.IQueue | str:
         """The DLQ of the function's asynchronous invocations, or why it needs none."""
@@ -173,4 +194,11 @@ class ServiceConstruct(Construct):
                 projection_type=dynamodb.ProjectionType(index.projection),
             )
         tag_id(resource, table.id)
+        waive_checkov(
+            resource,
+            "CKV_AWS_119",
+            "Encrypted at rest with DynamoDB's AWS managed KMS key; each function may touch only its"
+            " tables and indexes (IAM). A customer managed key adds per-request KMS cost and a key"
+            " policy to keep in step, for a revocation control nothing here uses yet.",
+        )
         return resource

@@ -11,6 +11,7 @@ import json
 from shared.auth import STAFF, Role
 from shared.platform import BUS
 from shared.topology import (
+    CONFIG_BODY_BYTES,
     Attr,
     Consumer,
     Function,
@@ -60,7 +61,6 @@ OUTBOX_SWEEPER = Function(
     timeout_s=60,
     tables=(TableAccess(PROFILES),),
     publishes_to=BUS,
-    reserved_concurrency=1,
 )
 OUTBOX_SWEEP = Schedule("profile-outbox-sweep", "rate(5 minutes)", OUTBOX_SWEEPER, retry_attempts=0)
 
@@ -74,7 +74,6 @@ ANNIVERSARY_FINDER = Function(
     tables=(TableAccess(PROFILES),),
     publishes_to=BUS,
     environment=(("ANNIVERSARY_LEAD_DAYS", "1"), ("ANNIVERSARY_MORNING_HOUR", "9")),
-    reserved_concurrency=1,
 )
 ANNIVERSARY_SWEEP = Schedule(
     "profile-anniversary-finder", "cron(0/15 * * * ? *)", ANNIVERSARY_FINDER, retry_attempts=0
@@ -137,7 +136,12 @@ INTAKE = Function(
 MACHINE = frozenset({Role.MACHINE})
 MARKETING = frozenset({Role.MARKETING, Role.ADMIN})
 PURCHASE_RECORD = Route(
-    "POST", "/purchases", INTAKE_API, MACHINE, "Record a purchase (idempotent per external id)"
+    "POST",
+    "/purchases",
+    INTAKE_API,
+    MACHINE,
+    "Record a purchase (idempotent per external id)",
+    max_body_bytes=64 * 1024,  # up to 100 lines with names in any script
 )
 PURCHASE_BATCH = Route(
     "POST",
@@ -196,7 +200,6 @@ NIGHTLY = Function(
     timeout_s=900,
     tables=(TableAccess(PROFILES, indexes=(CUSTOMER_LIST.name,)),),
     publishes_to=BUS,
-    reserved_concurrency=1,
 )
 NIGHTLY_RUN = Schedule(
     "profile-nightly", "cron(30 3 * * ? *)", NIGHTLY, timezone="Asia/Seoul", retry_attempts=1
@@ -225,10 +228,17 @@ VALUE_MODEL_PUT = Route(
     MARKETING,
     "Change the value model (versioned)",
     idempotent=True,
+    max_body_bytes=CONFIG_BODY_BYTES,
 )
 GROUPS_LIST = Route("GET", "/admin/lifestyle-groups", SEGMENTS_API, MARKETING, "The lifestyle groups")
 GROUP_CREATE = Route(
-    "POST", "/admin/lifestyle-groups", SEGMENTS_API, MARKETING, "Define a lifestyle group", idempotent=True
+    "POST",
+    "/admin/lifestyle-groups",
+    SEGMENTS_API,
+    MARKETING,
+    "Define a lifestyle group",
+    idempotent=True,
+    max_body_bytes=CONFIG_BODY_BYTES,
 )
 GROUP_GET = Route("GET", "/admin/lifestyle-groups/{group_id}", SEGMENTS_API, MARKETING, "A lifestyle group")
 GROUP_UPDATE = Route(
@@ -238,6 +248,7 @@ GROUP_UPDATE = Route(
     MARKETING,
     "Change a lifestyle group's rules",
     idempotent=True,
+    max_body_bytes=CONFIG_BODY_BYTES,
 )
 GROUP_DELETE = Route(
     "DELETE", "/admin/lifestyle-groups/{group_id}", SEGMENTS_API, MARKETING, "Retire a lifestyle group"
@@ -271,7 +282,13 @@ IMPORTER = Function(
     publishes_to=BUS,
 )
 CONTACT_RECORD = Route(
-    "POST", "/customers/{customer_id}/contacts", CRM_API, STAFF, "Record a contact", idempotent=True
+    "POST",
+    "/customers/{customer_id}/contacts",
+    CRM_API,
+    STAFF,
+    "Record a contact",
+    idempotent=True,
+    max_body_bytes=CONFIG_BODY_BYTES,  # a 2,000-character note, \u-escaped, is 12 KB
 )
 CONTACT_LIST = Route(
     "GET", "/customers/{customer_id}/contacts", CRM_API, STAFF, "A customer's contacts, newest first"
@@ -356,9 +373,9 @@ SERVICE = Service(
     ),
     queues=(PURCHASES, SEGMENTS_QUEUE, IMPORTS_QUEUE),
     consumers=(
-        Consumer(INTAKE, PURCHASES, batch_size=10),
-        Consumer(SEGMENTER, SEGMENTS_QUEUE, batch_size=10, window_s=1),
-        Consumer(IMPORTER, IMPORTS_QUEUE, batch_size=1),
+        Consumer(INTAKE, PURCHASES, batch_size=10, max_concurrency=20),  # stores' high volume
+        Consumer(SEGMENTER, SEGMENTS_QUEUE, batch_size=10, window_s=1, max_concurrency=5),
+        Consumer(IMPORTER, IMPORTS_QUEUE, batch_size=1, max_concurrency=2),  # a few files at a time
     ),
     rules=(SEGMENT_TRIGGERS,),
     schedules=(OUTBOX_SWEEP, ANNIVERSARY_SWEEP, NIGHTLY_RUN),

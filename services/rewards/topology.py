@@ -11,6 +11,7 @@ import json
 from shared.auth import STAFF, Role
 from shared.platform import BUS
 from shared.topology import (
+    CONFIG_BODY_BYTES,
     Attr,
     Consumer,
     Function,
@@ -107,14 +108,26 @@ PROGRAMS_API = Function(
 )
 EARN_RULES_GET = Route("GET", "/admin/earn-rules", PROGRAMS_API, MARKETING, "The earn rules in force")
 EARN_RULES_PUT = Route(
-    "PUT", "/admin/earn-rules", PROGRAMS_API, MARKETING, "Change the earn rules (versioned)", idempotent=True
+    "PUT",
+    "/admin/earn-rules",
+    PROGRAMS_API,
+    MARKETING,
+    "Change the earn rules (versioned)",
+    idempotent=True,
+    max_body_bytes=64 * 1024,  # up to 200 category and 200 store multipliers
 )
 EARN_RULES_VERSION = Route(
     "GET", "/admin/earn-rules/{version}", PROGRAMS_API, MARKETING, "A past version of the earn rules"
 )
 TIERS_GET = Route("GET", "/admin/tiers", PROGRAMS_API, MARKETING, "The tier program")
 TIERS_PUT = Route(
-    "PUT", "/admin/tiers", PROGRAMS_API, MARKETING, "Change the tier program (versioned)", idempotent=True
+    "PUT",
+    "/admin/tiers",
+    PROGRAMS_API,
+    MARKETING,
+    "Change the tier program (versioned)",
+    idempotent=True,
+    max_body_bytes=CONFIG_BODY_BYTES,
 )
 GRANT_START = Route(
     "POST",
@@ -148,7 +161,13 @@ OFFERS_API = Function(
     publishes_to=BUS,
 )
 COUPON_TEMPLATE_CREATE = Route(
-    "POST", "/admin/coupon-templates", OFFERS_API, MARKETING, "Define a coupon template", idempotent=True
+    "POST",
+    "/admin/coupon-templates",
+    OFFERS_API,
+    MARKETING,
+    "Define a coupon template",
+    idempotent=True,
+    max_body_bytes=CONFIG_BODY_BYTES,
 )
 COUPON_TEMPLATE_LIST = Route("GET", "/admin/coupon-templates", OFFERS_API, MARKETING, "The coupon templates")
 COUPON_TEMPLATE_GET = Route(
@@ -183,7 +202,13 @@ COUPON_REDEEM = Route(
     "Redeem a coupon for an order (idempotent per order id)",
 )
 GIFT_CREATE = Route(
-    "POST", "/admin/gifts", OFFERS_API, MARKETING, "Define a limited-stock gift", idempotent=True
+    "POST",
+    "/admin/gifts",
+    OFFERS_API,
+    MARKETING,
+    "Define a limited-stock gift",
+    idempotent=True,
+    max_body_bytes=CONFIG_BODY_BYTES,
 )
 GIFT_LIST = Route("GET", "/admin/gifts", OFFERS_API, MARKETING, "The gifts")
 GIFT_GET = Route("GET", "/admin/gifts/{gift_id}", OFFERS_API, MARKETING, "A gift: stock left, winners")
@@ -246,7 +271,6 @@ EXPIRER = Function(
     tables=(TableAccess(REWARDS, indexes=(BY_DUE.name,)),),
     publishes_to=BUS,
     environment=(("EXPIRY_WARNING_DAYS", "7"),),
-    reserved_concurrency=1,
 )
 EXPIRY_RUN = Schedule("rewards-expiry", "rate(5 minutes)", EXPIRER, retry_attempts=0)
 NIGHTLY = Function(
@@ -258,7 +282,6 @@ NIGHTLY = Function(
     timeout_s=900,
     tables=(TableAccess(REWARDS, indexes=(ACCOUNT_LIST.name,)),),
     publishes_to=BUS,
-    reserved_concurrency=1,
 )
 NIGHTLY_RUN = Schedule(
     "rewards-nightly", "cron(0 4 * * ? *)", NIGHTLY, timezone="Asia/Seoul", retry_attempts=1
@@ -272,7 +295,6 @@ OUTBOX_SWEEPER = Function(
     timeout_s=60,
     tables=(TableAccess(REWARDS),),
     publishes_to=BUS,
-    reserved_concurrency=1,
 )
 OUTBOX_SWEEP = Schedule("rewards-outbox-sweep", "rate(5 minutes)", OUTBOX_SWEEPER, retry_attempts=0)
 
@@ -315,8 +337,8 @@ SERVICE = Service(
     ),
     queues=(EVENTS_QUEUE, GRANTS_QUEUE),
     consumers=(
-        Consumer(EVENTS, EVENTS_QUEUE, batch_size=10),
-        Consumer(GRANTER, GRANTS_QUEUE, batch_size=1),
+        Consumer(EVENTS, EVENTS_QUEUE, batch_size=10, max_concurrency=20),  # instant earning
+        Consumer(GRANTER, GRANTS_QUEUE, batch_size=1, max_concurrency=2),
     ),
     rules=(PROFILE_EVENTS,),
     schedules=(EXPIRY_RUN, NIGHTLY_RUN, OUTBOX_SWEEP),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,45 +67,36 @@ def local_tables(system: System, stage: str = "local") -> dict[str, TableShape]:
         return tables
 
 
-def _resource_paths(resources: dict[str, dict[str, Any]]) -> dict[str, str]:
-    paths: dict[str, str] = {}
-
-    def path_of(logical_id: str) -> str:
-        if logical_id not in paths:
-            props = resources[logical_id]["Properties"]
-            parent = props["ParentId"]
-            prefix = path_of(parent["Ref"]) if "Ref" in parent else ""
-            paths[logical_id] = f"{prefix}/{props['PathPart']}"
-        return paths[logical_id]
-
-    for logical_id, resource in resources.items():
-        if resource["Type"] == "AWS::ApiGateway::Resource":
-            path_of(logical_id)
-    return paths
-
-
-def _integration_function(method: dict[str, Any], functions: dict[str, str]) -> str:
-    uri = method["Properties"]["Integration"]["Uri"]
-    parts = uri["Fn::Join"][1]
-    for part in parts:
-        if isinstance(part, dict) and "Fn::GetAtt" in part:
-            return functions[part["Fn::GetAtt"][0]]
-    raise AssertionError(f"no function in integration {uri}")
+def _invoked_function(uri: str, variables: dict[str, Any], resources: dict[str, Any]) -> str:
+    """The topology id of the function an integration URI invokes (directly or through an alias)."""
+    (name,) = re.findall(r"\$\{(Fn[A-Za-z0-9]+)\}", uri)
+    target = variables[name]
+    logical_id = target["Ref"] if "Ref" in target else target["Fn::GetAtt"][0]
+    if resources[logical_id]["Type"] == "AWS::Lambda::Alias":
+        logical_id = resources[logical_id]["Properties"]["FunctionName"]["Ref"]
+    return str(_tag(resources[logical_id]))
 
 
 def template_routes(template: dict[str, Any]) -> set[RouteShape]:
+    """The routes of the REST API's OpenAPI body: method, path, the function its integration
+    invokes, and whether the Cognito authorizer guards it."""
     resources = template["Resources"]
-    paths = _resource_paths(resources)
-    functions = {k: str(_tag(v)) for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
+    (api,) = (r for r in resources.values() if r["Type"] == "AWS::ApiGateway::RestApi")
+    text, variables = api["Properties"]["Body"]["Fn::Sub"]
+    document = json.loads(text)
+    schemes = document["components"]["securitySchemes"]
     routes = set()
-    for resource in resources.values():
-        props = resource.get("Properties", {})
-        if resource["Type"] != "AWS::ApiGateway::Method" or props["HttpMethod"] == "OPTIONS":
-            continue
-        resource_id = props["ResourceId"]
-        path = paths[resource_id["Ref"]] if "Ref" in resource_id else "/"
-        authorized = props.get("AuthorizationType") == "COGNITO_USER_POOLS" and "AuthorizerId" in props
-        routes.add((props["HttpMethod"], path, _integration_function(resource, functions), authorized))
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method == "options":
+                continue
+            authorized = any(
+                schemes[name].get("x-amazon-apigateway-authtype") == "cognito_user_pools"
+                for requirement in operation["security"]
+                for name in requirement
+            )
+            uri = operation["x-amazon-apigateway-integration"]["uri"]
+            routes.add((method.upper(), path, _invoked_function(uri, variables, resources), authorized))
     return routes
 
 

@@ -11,7 +11,7 @@ Three deployments are checked:
 - ``probe``: the same stack code fed a richer topology (``PROBE``) that declares what
   the real one does not use yet: a read-only access, index queries, a second table,
   a function that publishes events, sends to a queue and notifies a topic, a queue
-  consumer, a schedule, reserved concurrency, extra environment and routes open to
+  consumer, a schedule, extra environment and routes open to
   machine clients. Without it the rules for those cases could never
   fail today; with it, the factory's handling of them is pinned before a service
   needs it. It is synthesized once per process (prod's config, cdk-nag on, as the
@@ -21,6 +21,7 @@ Three deployments are checked:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -82,7 +83,6 @@ READER = Function(
         TableAccess(profile.PROFILES, Access.READ),
     ),
     environment=(("PROBE_FLAG", "on"),),
-    reserved_concurrency=7,
 )
 JOBS = Queue("probe-jobs")
 NEWS = Topic("probe-news")
@@ -292,39 +292,43 @@ class Deployment:
                 found += as_list(resource["Properties"]["PolicyDocument"]["Statement"])
         return found
 
-    # --- API Gateway
+    # --- API Gateway: the REST API's OpenAPI body
 
     @cached_property
-    def resource_paths(self) -> dict[str, str]:
-        """Logical id of each ``AWS::ApiGateway::Resource`` -> its full path (``/customers/{id}``)."""
-        parents = {
-            k: (v["Properties"]["ParentId"], v["Properties"]["PathPart"])
-            for k, v in self.resources("AWS::ApiGateway::Resource").items()
+    def api_body(self) -> tuple[Json, Json]:
+        """The API's OpenAPI document (parsed) and the ``Fn::Sub`` variables its ``${...}`` name."""
+        _, resource = self.only("AWS::ApiGateway::RestApi")
+        text, variables = resource["Properties"]["Body"]["Fn::Sub"]
+        return json.loads(text), variables
+
+    @cached_property
+    def operations(self) -> dict[tuple[str, str], Json]:
+        """(path, HTTP method) -> its operation in the API's body (preflights as ``OPTIONS``)."""
+        document, _ = self.api_body
+        return {
+            (path, method.upper()): operation
+            for path, operations in document["paths"].items()
+            for method, operation in operations.items()
         }
-        root = {"Fn::GetAtt": [self.rest_api, "RootResourceId"]}
 
-        def path(logical_id: str) -> str:
-            parent, part = parents[logical_id]
-            prefix = "" if parent == root else path(parent["Ref"])
-            return f"{prefix}/{part}"
+    def variable(self, text: str) -> Any:
+        """What the one ``${Name}`` in ``text`` stands for (a template value)."""
+        (name,) = re.findall(r"\$\{([A-Za-z0-9]+)\}", text)
+        _, variables = self.api_body
+        return variables[name]
 
-        return {k: path(k) for k in parents}
+    def function_of_target(self, target: Any) -> str:
+        """The topology function id an invocation target is: a function's ARN or an alias of it."""
+        logical_id = target["Ref"] if "Ref" in target else target["Fn::GetAtt"][0]
+        resource = self.template["Resources"][logical_id]
+        if resource["Type"] == "AWS::Lambda::Alias":
+            logical_id = resource["Properties"]["FunctionName"]["Ref"]
+        (function_id,) = (f for f, lid in self.functions.items() if lid == logical_id)
+        return function_id
 
-    def path_of(self, resource_id: Any) -> str:
-        if resource_id == {"Fn::GetAtt": [self.rest_api, "RootResourceId"]}:
-            return "/"
-        return self.resource_paths[resource_id["Ref"]]
-
-    @cached_property
-    def methods(self) -> dict[tuple[str, str], Json]:
-        """(path, HTTP method) -> properties of its ``AWS::ApiGateway::Method``."""
-        out: dict[tuple[str, str], Json] = {}
-        for resource in self.resources("AWS::ApiGateway::Method").values():
-            props = resource["Properties"]
-            route = (self.path_of(props["ResourceId"]), props["HttpMethod"])
-            assert route not in out, f"{self.label}: two methods for {route}"
-            out[route] = props
-        return out
+    def invoked_by(self, operation: Json) -> str:
+        """The topology function id an operation's integration invokes."""
+        return self.function_of_target(self.variable(operation["x-amazon-apigateway-integration"]["uri"]))
 
     # --- assets
 

@@ -198,6 +198,8 @@ def _reasons(deployment: Deployment, fn: Function) -> dict[str, str]:
         reasons["events"] = "it publishes to the bus"
     if fn.sends_to or _consumed(deployment, fn) or needs_async_dlq(deployment.system, fn):
         reasons["sqs"] = "it sends to or consumes a queue, or dead-letters its asynchronous invocations"
+    if deployment.system.routes_of(fn):
+        reasons["secretsmanager"] = "it serves routes, whose list cursors it signs with the stage's key"
     if fn.notifies:
         reasons["sns"] = "it publishes to a topic"
         reasons["kms"] = "its topics are encrypted with a key"

@@ -25,7 +25,7 @@ from infra.local import provision
 from infra.local.pollers import sqs_record
 from infra.topology import SYSTEM
 from services.profile.topology import API as PROFILE_API
-from shared import aws
+from shared import aws, secrets
 from shared.dynamo import DynamoTable
 from shared.topology import Function, Queue, Table
 from tests.integration.apigw import ACCOUNT, REGION, Invoker, LambdaContext
@@ -57,10 +57,14 @@ def _one_botocore_model_loader() -> Iterator[None]:
 
 @pytest.fixture
 def moto() -> Iterator[None]:
+    """moto, with the stage's cursor-signing key in Secrets Manager (what functions read)."""
     with mock_aws():
         aws.reset_clients()
+        secrets.CACHE.forget()
+        provision.create_cursor_key_secret(boto3.client("secretsmanager"), SYSTEM, STAGE, CURSOR_KEY)
         yield
     aws.reset_clients()
+    secrets.CACHE.forget()
 
 
 @pytest.fixture
@@ -72,6 +76,11 @@ def tables(moto: None) -> dict[str, str]:
 @pytest.fixture
 def bus(moto: None) -> str:
     return provision.create_bus(boto3.client("events"), SYSTEM, STAGE)
+
+
+def cursor_key_secret() -> str:
+    """The id functions read the cursor key by (its name: Secrets Manager takes a name or an ARN)."""
+    return f"{SYSTEM.name}-{STAGE}-cursor-key"
 
 
 def table(declared: Table) -> DynamoTable:
@@ -94,7 +103,7 @@ def environment_of(function: Function) -> dict[str, str]:
         queue_url=lambda q: (
             f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{provision.queue_name(SYSTEM, STAGE, q.id)}"
         ),
-        cursor_key=CURSOR_KEY,
+        cursor_key_secret=cursor_key_secret(),
     )
     return env
 

@@ -186,7 +186,12 @@ def test_a_bad_earn_rules_body_is_422_and_stores_nothing(api: Invoker, body: Any
         ('{"signup_points": ', {}, 400, "malformed_json"),
         ({}, {"If-Match": '"x"'}, 400, "invalid_if_match"),
         ({}, {"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
-        ({"windows": [RULES_V1["windows"][0]] * 50, "pad": "x" * 16_000}, {}, 413, "payload_too_large"),
+        (
+            {"windows": [RULES_V1["windows"][0]] * 50, "pad": "x" * EARN_RULES_PUT.max_body_bytes},
+            {},
+            413,
+            "payload_too_large",
+        ),
     ],
 )
 def test_a_malformed_request_is_a_4xx_and_stores_nothing(

@@ -6,6 +6,7 @@ import pytest
 from pydantic import Field
 
 from services.profile.handlers.env import ProfileSettings
+from shared import secrets
 from shared.settings import ConfigurationError, ListSettings, load
 
 
@@ -18,7 +19,7 @@ VALID = {
     "STAGE": "dev",
     "AWS_REGION": "ap-northeast-2",
     "POWERTOOLS_SERVICE_NAME": "reports",
-    "CURSOR_SIGNING_KEY": "k" * 32,
+    "CURSOR_KEY_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:cursor-AbCdEf",
     "REPORTS_TABLE": "dangol-dev-reports",
 }
 
@@ -36,7 +37,7 @@ def test_a_complete_environment_loads_into_typed_fields() -> None:
     assert settings.stage == "dev"
     assert settings.region == "ap-northeast-2"
     assert settings.service == "reports"
-    assert settings.cursor_key == "k" * 32
+    assert settings.cursor_key_secret == VALID["CURSOR_KEY_SECRET_ARN"]
 
 
 def test_an_optional_variable_takes_its_default() -> None:
@@ -65,8 +66,8 @@ def test_missing_variables_are_all_named_in_one_error() -> None:
 
 
 def test_an_invalid_variable_is_named_as_invalid() -> None:
-    # Given a signing key that is too short and a batch size that is not a number
-    environ = {**VALID, "CURSOR_SIGNING_KEY": "short", "REPORT_BATCH_SIZE": "lots"}
+    # Given an empty secret name and a batch size that is not a number
+    environ = {**VALID, "CURSOR_KEY_SECRET_ARN": "", "REPORT_BATCH_SIZE": "lots"}
 
     # When the settings are loaded
     with pytest.raises(ConfigurationError) as raised:
@@ -74,7 +75,7 @@ def test_an_invalid_variable_is_named_as_invalid() -> None:
 
     # Then both variables are named as invalid
     message = str(raised.value)
-    assert "CURSOR_SIGNING_KEY is invalid" in message
+    assert "CURSOR_KEY_SECRET_ARN is invalid" in message
     assert "REPORT_BATCH_SIZE is invalid" in message
 
 
@@ -100,3 +101,35 @@ def test_the_profile_functions_read_their_table_and_bus_from_the_topologys_varia
     # Then the table name comes from PROFILES_TABLE and the bus from EVENT_BUS_NAME
     assert settings.profiles_table == "dangol-dev-profiles"
     assert settings.event_bus == "dangol-dev-bus"
+
+
+def test_the_cursor_key_is_read_from_its_secret_at_first_use_not_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given settings that name the secret, and a secret store that counts its reads
+    reads: list[str] = []
+
+    def fetch(secret_id: str) -> str:
+        reads.append(secret_id)
+        return "s" * 48
+
+    monkeypatch.setattr(secrets, "CACHE", secrets.SecretCache(fetch))
+    settings = load(ReportSettings, VALID)
+    # When nothing asks for the key, nothing is read
+    assert reads == []
+    # When the key is asked for twice
+    first, second = settings.cursor_key, settings.cursor_key
+    # Then it is the secret's value, read once and cached
+    assert first == second == "s" * 48
+    assert reads == [VALID["CURSOR_KEY_SECRET_ARN"]]
+
+
+def test_a_cursor_key_shorter_than_32_characters_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a secret whose value is too short to sign cursors safely
+    monkeypatch.setattr(secrets, "CACHE", secrets.SecretCache(lambda _: "short"))
+    settings = load(ReportSettings, VALID)
+    # When the key is asked for, the operator's mistake is named
+    with pytest.raises(ConfigurationError, match="CURSOR_KEY_SECRET_ARN"):
+        _ = settings.cursor_key

@@ -16,11 +16,13 @@ from services.profile.dal.profiles import ANNIVERSARY_SHARDS, anniversary_partit
 from services.profile.handlers.env import ProfileSettings, publisher
 from services.profile.logic.anniversaries import due, month_days_to_read
 from services.profile.models.events import AnniversaryUpcoming
+from services.profile.topology import ANNIVERSARY_FINDER, PROFILES
 from shared import aws
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
 from shared.events import Envelope, EventPublisher, PublishError
 from shared.idempotency import IdempotencyStore, StoredResponse
+from shared.jobs import exclusive
 from shared.observability import make_logger, make_metrics
 from shared.settings import load
 
@@ -45,7 +47,8 @@ def dependencies() -> tuple[FinderSettings, DynamoTable, IdempotencyStore, Event
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+@exclusive(PROFILES, ANNIVERSARY_FINDER.id)  # one run at a time (shared/jobs.py)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, table, announced, publisher = dependencies()
     now = utc_now()
     claims: list[tuple[str, str, Envelope]] = []

@@ -21,9 +21,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from services.profile.dal.segments import DynamoSegmentStore
 from services.profile.handlers.env import ProfileSettings, publisher
 from services.profile.logic import value
+from services.profile.topology import NIGHTLY, PROFILES
 from shared import aws
 from shared.clock import iso, utc_now
 from shared.dynamo import DynamoTable
+from shared.jobs import exclusive
 from shared.observability import make_logger, make_metrics
 from shared.settings import load
 
@@ -50,6 +52,7 @@ def _deadline(context: Any) -> float:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@exclusive(PROFILES, NIGHTLY.id)  # one run at a time (shared/jobs.py)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     store = dependencies()
     deadline = _deadline(context)

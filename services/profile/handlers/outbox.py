@@ -11,10 +11,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.profile.dal.keys import outbox
 from services.profile.handlers.env import ProfileSettings, publisher
+from services.profile.topology import OUTBOX_SWEEPER, PROFILES
 from shared import aws
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
 from shared.events import EventPublisher
+from shared.jobs import exclusive
 from shared.observability import make_logger, make_metrics
 from shared.outbox import Outbox
 from shared.settings import load
@@ -33,7 +35,8 @@ def dependencies() -> tuple[Outbox, EventPublisher]:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+@exclusive(PROFILES, OUTBOX_SWEEPER.id)  # one run at a time (shared/jobs.py)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outbox, publisher = dependencies()
     published = outbox.sweep(publisher, older_than=utc_now() - GRACE)
     metrics.add_metric(name="OutboxRepublished", unit="Count", value=published)

@@ -13,9 +13,11 @@ from services.rewards.dal.expiry import DynamoExpiryStore
 from services.rewards.dal.ledger import PATIENT, DynamoLedgerStore
 from services.rewards.handlers.env import RewardsSettings, publisher
 from services.rewards.logic import expiry
+from services.rewards.topology import EXPIRER, REWARDS
 from shared import aws
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
+from shared.jobs import exclusive
 from shared.observability import make_logger, make_metrics
 from shared.settings import load
 
@@ -37,7 +39,8 @@ def dependencies() -> tuple[ExpirySettings, DynamoExpiryStore, DynamoLedgerStore
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+@exclusive(REWARDS, EXPIRER.id)  # one run at a time (shared/jobs.py)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, store, ledger_store = dependencies()
     summary = expiry.run(store, ledger_store, now=utc_now(), lead_days=settings.warning_days)
     counts = asdict(summary)

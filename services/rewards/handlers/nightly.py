@@ -16,9 +16,11 @@ from services.rewards.dal.programs import DynamoProgramStore
 from services.rewards.dal.tiering import DynamoTierStore
 from services.rewards.handlers.env import RewardsSettings, publisher
 from services.rewards.logic import audit
+from services.rewards.topology import NIGHTLY, REWARDS
 from shared import aws
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
+from shared.jobs import exclusive
 from shared.observability import make_logger, make_metrics
 from shared.settings import load
 
@@ -42,6 +44,7 @@ def dependencies() -> tuple[DynamoAuditStore, DynamoLedgerStore, DynamoTierStore
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@exclusive(REWARDS, NIGHTLY.id)  # one run at a time (shared/jobs.py)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     store, ledger_store, tier_store, programs = dependencies()
     remaining = getattr(context, "get_remaining_time_in_millis", None)
