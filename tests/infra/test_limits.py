@@ -22,10 +22,8 @@ from typing import Any
 import pytest
 
 from infra.config import STAGES
-from infra.packaging import stage_service_code
-from infra.stacks import service as service_stack
-from tests.infra.conftest import Synthesized, synthesize
-from tests.infra.projection import PROJECTED
+from tests.infra.conftest import Synthesized
+from tests.infra.projection import PROJECTED, synthesize_projected
 from tests.infra.templates import StageFiles
 
 pytestmark = pytest.mark.infra
@@ -43,18 +41,7 @@ TOKEN_CHARS = 256  # what a reference resolves to, at most (an ARN, a URL, a nam
 
 @pytest.fixture(scope="session")
 def projected(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """Prod with campaigns and feedback (their code is the profile service's: not measured)."""
-    known = {s.name for s in PROJECTED.services[:2]}
-
-    def staged(name: str) -> Path:
-        return stage_service_code(name if name in known else "profile")
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(service_stack, "stage_service_code", staged)
-    try:
-        return synthesize(tmp_path_factory.mktemp("cdk.out.projected"), (STAGES[-1],), PROJECTED)
-    finally:
-        patch.undo()
+    return synthesize_projected(tmp_path_factory.mktemp("cdk.out.projected"))
 
 
 def _resolved_size(value: Any) -> int:
