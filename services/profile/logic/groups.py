@@ -18,7 +18,7 @@ read these facts of a customer:
 
 An unknown field or operator, a bound out of range or a malformed value is a 422 and
 nothing is stored. At most ``MAX_GROUPS`` (50) groups live at once. Example (the
-telecom's four groups, tested in ``tests/unit/test_groups.py``): students (age 15..24),
+telecom's four groups, tested in ``tests/unit/profile/test_groups.py``): students (age 15..24),
 young professionals (age 25..39, no child), parents (has a child's birthday) and seniors
 (age 60 or more).
 

@@ -22,7 +22,7 @@ from infra.topology import SYSTEM
 from services.profile.topology import INTAKE, PURCHASES
 from tests.integration.apigw import Invoker, LambdaContext
 from tests.integration.conftest import STAGE
-from tests.integration.test_intake_api import (
+from tests.integration.profile.test_intake_api import (
     UNKNOWN_CUSTOMER,
     capture_events,
     item,

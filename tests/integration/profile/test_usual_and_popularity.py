@@ -14,7 +14,7 @@ from services.profile.topology import INTAKE_API, PROFILES
 from shared import aws
 from tests.integration.apigw import ApiResponse, Invoker
 from tests.integration.conftest import table
-from tests.integration.test_intake_api import (
+from tests.integration.profile.test_intake_api import (
     SEOUL,
     UNKNOWN_CUSTOMER,
     call,

@@ -19,7 +19,7 @@ import pytest
 from services.rewards.logic import ledger
 from shared.errors import Conflict
 from shared.ids import new_id
-from tests.integration.test_rewards_ledger import NOW, assert_no_drift, earn, make_store, spend
+from tests.integration.rewards.test_ledger import NOW, assert_no_drift, earn, make_store, spend
 
 T = TypeVar("T")
 pytestmark = pytest.mark.usefixtures("serialized_moto", "tables")

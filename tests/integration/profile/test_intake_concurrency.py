@@ -18,7 +18,7 @@ import pytest
 from services.profile.topology import INTAKE_API
 from shared.topology import Function
 from tests.integration.apigw import ApiResponse, Invoker, api_event
-from tests.integration.test_intake_api import claims_of, item, items, new_customer, purchase, seoul_at
+from tests.integration.profile.test_intake_api import claims_of, item, items, new_customer, purchase, seoul_at
 
 N = 6
 pytestmark = [

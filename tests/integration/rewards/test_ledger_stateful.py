@@ -26,7 +26,7 @@ from services.rewards.topology import REWARDS
 from shared.errors import Conflict
 from shared.ids import new_id
 from tests.integration.conftest import scan_all
-from tests.integration.test_rewards_ledger import NOW, make_store
+from tests.integration.rewards.test_ledger import NOW, make_store
 
 T = TypeVar("T")
 

@@ -26,7 +26,7 @@ DESTRUCTIVE = {CUSTOMER_ERASE, MY_ERASE}
 ROLES = [("customer", "junho"), ("machine", None), ("agent", None), ("marketing", None)]
 # CI runs the examples, fuzzing and stateful phases. The coverage phase (boundary values of every
 # schema) costs ~4 minutes of CPU for the rewards' rich bodies; the integration fuzz
-# (tests/integration/test_fuzz_routes.py) covers the same refusals route by route. For the whole
+# (tests/integration/platform/test_fuzz_routes.py) covers the same refusals route by route. For the whole
 # run: DANGOL_FUZZ_PHASES=examples,coverage,fuzzing,stateful make test
 PHASES = os.environ.get("DANGOL_FUZZ_PHASES", "examples,fuzzing,stateful")
 pytestmark = pytest.mark.xdist_group("schemathesis")  # one worker, one system for the four runs

@@ -29,8 +29,8 @@ from shared.ids import new_id
 from shared.topology import Function, Route
 from tests.integration.apigw import UNSET, ApiResponse, Invoker, api_event
 from tests.integration.conftest import scan_all, table
-from tests.integration.test_intake_api import claims_of
-from tests.integration.test_rewards_ledger import earn, make_store
+from tests.integration.profile.test_intake_api import claims_of
+from tests.integration.rewards.test_ledger import earn, make_store
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
