@@ -45,6 +45,7 @@ from shared.errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    PreconditionRequired,
     Unprocessable,
     UnsupportedMediaType,
 )
@@ -104,6 +105,7 @@ _ERROR_DOCS: dict[int, str] = {
     409: "Conflict: it exists, it changed, or the same Idempotency-Key is in flight.",
     412: "If-Match does not match the current version.",
     413: "The body is larger than this route accepts.",
+    428: "Idempotency-Key is required on this route (a retry without it would repeat the effect).",
     415: "The body is not application/json.",
     422: "The input does not match the schema; `details` lists each problem.",
     429: "Throttled; retry after the Retry-After header.",
@@ -121,6 +123,10 @@ def _responses(
         codes |= {400, 413, 415}
     if route.idempotent:
         codes |= {400, 409}
+    if route.key_required:
+        codes.add(428)
+    if route.versioned and route.method != "GET":
+        codes |= {400, 412}
     docs: dict[int, OpenAPIResponse] = {status: {"description": description}}
     if status == HTTPStatus.NO_CONTENT:
         docs[status]["content"] = {}  # no body (else the return annotation documents a JSON null)
@@ -194,6 +200,16 @@ class DangolResolver(APIGatewayRestResolver):
             openapi_extensions=extensions,
         )
 
+    def get_openapi_json_schema(self, *args: Any, **kwargs: Any) -> str:
+        """Powertools' document, with the headers our routes read and answer: Idempotency-Key
+        (required where ``key_required``), If-Match on versioned writes, ETag on versioned answers."""
+        document = json.loads(super().get_openapi_json_schema(*args, **kwargs))
+        for route in self._bound:
+            operation = document.get("paths", {}).get(route.path, {}).get(route.method.lower())
+            if operation is not None:
+                _document_headers(route, operation)
+        return json.dumps(document)
+
     @property
     def unbound_routes(self) -> set[Route]:
         return set(self._declared.values()) - self._bound
@@ -234,6 +250,11 @@ class DangolResolver(APIGatewayRestResolver):
         caller = Caller.from_event(event)
         if not caller.has_any(route.allow):
             raise Forbidden("Your role may not call this route.")
+        if route.key_required and not _header(event, idempotency.HEADER):
+            raise PreconditionRequired(
+                f"Send an {idempotency.HEADER} (a retry without one would repeat the effect).",
+                code="idempotency_key_required",
+            )
         body = event.get("body")
         if body:
             try:
@@ -271,14 +292,14 @@ class DangolResolver(APIGatewayRestResolver):
 
     def _idempotent(self, app: APIGatewayRestResolver, next_middleware: Callable[..., Response[Any]]) -> Any:
         key = app.current_event.headers.get(idempotency.HEADER)  # headers are case-insensitive
-        if not key:
+        if key is None:
             return next_middleware(app)
         assert self._idempotency_store is not None
         store = self._idempotency_store()
         event = app.current_event
-        scope = f"{self.caller.subject}#{event.http_method} {event.resource}"
+        scope, owner = f"{event.http_method} {event.resource}", self.caller.subject
         fingerprint = idempotency.request_hash(event.http_method, event.path, event.body)
-        token, stored = store.begin(scope, idempotency.validate_key(key), fingerprint)
+        token, stored = store.begin(scope, idempotency.validate_key(key), fingerprint, owner=owner)
         if stored is not None:
             return Response(
                 status_code=stored.status,
@@ -289,16 +310,16 @@ class DangolResolver(APIGatewayRestResolver):
         try:
             response = next_middleware(app)
         except BaseException:
-            store.release(scope, key, token)
+            store.release(scope, key, token, owner=owner)
             raise
         if response.status_code >= HTTPStatus.BAD_REQUEST:
-            store.release(scope, key, token)
+            store.release(scope, key, token, owner=owner)
             return response
         body = response.body if isinstance(response.body, str) else serialize(response.body)
         headers = {k: str(v) for k, v in response.headers.items() if k in idempotency.REPLAYED_HEADERS}
         content_type = str(response.headers.get("Content-Type") or JSON)
         stored = idempotency.StoredResponse(response.status_code, body, content_type, headers)
-        store.complete(scope, key, token, stored)
+        store.complete(scope, key, token, stored, owner=owner)
         return response
 
     # -- the one exception -> HTTP mapping ---------------------------------------------------
@@ -336,6 +357,49 @@ class DangolResolver(APIGatewayRestResolver):
 def roles_text(route: Route) -> str:
     """Who may call a route, as its OpenAPI description says (served locally and deployed)."""
     return "Allowed roles: " + ", ".join(sorted(r.value for r in route.allow)) + "."
+
+
+IF_MATCH = "If-Match"
+_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}
+
+
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    headers = event.get("headers") or {}
+    wanted = name.lower()
+    return next((str(v) for k, v in headers.items() if str(k).lower() == wanted and v), None)
+
+
+def _document_headers(route: Route, operation: dict[str, Any]) -> None:
+    parameters: list[dict[str, Any]] = operation.setdefault("parameters", [])
+    if route.idempotent:
+        parameters.append(
+            {
+                "name": idempotency.HEADER,
+                "in": "header",
+                "required": route.key_required,
+                "description": "A key of yours for this request: a retry with it gets the first answer"
+                " (Idempotent-Replayed: true), never a second effect."
+                + (" Required here." if route.key_required else ""),
+                "schema": dict(_KEY_SCHEMA),
+            }
+        )
+    if route.versioned and route.method != "GET":
+        parameters.append(
+            {
+                "name": IF_MATCH,
+                "in": "header",
+                "required": False,
+                "description": 'The version you read (its ETag, e.g. "3"): if it changed since, 412.',
+                "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]{1,12}"?$'},
+            }
+        )
+    if route.versioned:
+        for status, response in operation.get("responses", {}).items():
+            if str(status).startswith("2") and str(status) != "204":
+                response.setdefault("headers", {})["ETag"] = {
+                    "description": "The resource's version: send it back as If-Match to change it.",
+                    "schema": {"type": "string"},
+                }
 
 
 def operation_id(route: Route) -> str:

@@ -80,6 +80,12 @@ class PreconditionFailed(DangolError):
     default_message = "The resource has changed since the version given in If-Match."
 
 
+class PreconditionRequired(DangolError):
+    status = 428
+    default_code = "precondition_required"
+    default_message = "This request needs a precondition header."
+
+
 class PayloadTooLarge(DangolError):
     status = 413
     default_code = "payload_too_large"

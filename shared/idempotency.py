@@ -58,8 +58,14 @@ def request_hash(method: str, path: str, body: str | None) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
+OWNER_SHARDS = 8
+
+
 class IdempotencyStore:
-    """Records live in the service's table under ``IDEMPOTENCY#<scope>#<key>``."""
+    """Records live in the service's table under ``IDEMPOTENCY#<scope>#<key>``, or, when they
+    belong to someone (``owner``: a caller's requests, whose stored answers may hold their personal
+    data), under ``IDEMPOTENCY#<owner>#<shard>`` / ``<scope>#<key>``, so that ``forget(owner)``
+    finds and deletes them all when that person is erased."""
 
     def __init__(
         self,
@@ -80,18 +86,25 @@ class IdempotencyStore:
         self.ttl_s = ttl_s
         self.now = now
 
-    def _key(self, scope: str, key: str) -> dict[str, Any]:
+    def _key(self, scope: str, key: str, owner: str | None = None) -> dict[str, Any]:
+        if owner is not None:
+            if not self.sk:
+                raise ValueError("records with an owner need a table with a sort key")
+            shard = int(hashlib.sha256(key.encode()).hexdigest(), 16) % OWNER_SHARDS
+            return {self.pk: f"IDEMPOTENCY#{owner}#{shard}", self.sk: f"{scope}#{key}"}
         record = {self.pk: f"IDEMPOTENCY#{scope}#{key}"}
         if self.sk:
             record[self.sk] = "IDEMPOTENCY"
         return record
 
-    def begin(self, scope: str, key: str, fingerprint: str) -> tuple[str, StoredResponse | None]:
+    def begin(
+        self, scope: str, key: str, fingerprint: str, *, owner: str | None = None
+    ) -> tuple[str, StoredResponse | None]:
         """Claim the key. Returns (claim token, None) or (``""``, the stored first response)."""
         now = int(self.now())
         token = uuid.uuid4().hex
         item = {
-            **self._key(scope, key),
+            **self._key(scope, key, owner),
             "status": IN_PROGRESS,
             "fingerprint": fingerprint,
             "claim": token,
@@ -108,7 +121,7 @@ class IdempotencyStore:
             return token, None
         except ConditionFailed:
             pass
-        existing = self.table.get(self._key(scope, key)) or {}
+        existing = self.table.get(self._key(scope, key, owner)) or {}
         if existing.get("fingerprint") != fingerprint:
             raise Unprocessable(
                 f"This {HEADER} was used with a different request.", code="idempotency_key_reused"
@@ -126,11 +139,13 @@ class IdempotencyStore:
             headers={"Retry-After": "1"},
         )
 
-    def complete(self, scope: str, key: str, token: str, response: StoredResponse) -> None:
+    def complete(
+        self, scope: str, key: str, token: str, response: StoredResponse, *, owner: str | None = None
+    ) -> None:
         # If our claim expired and another request took the key, the effect is done: keep theirs.
         with contextlib.suppress(ConditionFailed):
             self.table.update(
-                self._key(scope, key),
+                self._key(scope, key, owner),
                 "SET #st = :done, response_status = :code, response_body = :body, content_type = :ct,"
                 " response_headers = :headers",
                 condition="claim = :claim",
@@ -145,6 +160,27 @@ class IdempotencyStore:
                 },
             )
 
-    def release(self, scope: str, key: str, token: str) -> None:
+    def release(self, scope: str, key: str, token: str, *, owner: str | None = None) -> None:
         with contextlib.suppress(ConditionFailed):
-            self.table.delete(self._key(scope, key), condition="claim = :claim", values={":claim": token})
+            self.table.delete(
+                self._key(scope, key, owner), condition="claim = :claim", values={":claim": token}
+            )
+
+    def forget(self, owner: str) -> int:
+        """Delete every record of ``owner``'s requests (erasure); returns how many."""
+        keys: list[dict[str, Any]] = []
+        for shard in range(OWNER_SHARDS):
+            start: dict[str, Any] | None = None
+            while True:
+                page = self.table.query(
+                    "#pk = :pk",
+                    names={"#pk": self.pk},
+                    values={":pk": f"IDEMPOTENCY#{owner}#{shard}"},
+                    start_key=start,
+                )
+                keys += [{self.pk: i[self.pk], self.sk: i[self.sk]} for i in page.items if self.sk]
+                start = page.last_key
+                if start is None:
+                    break
+        self.table.batch_write(deletes=keys)
+        return len(keys)

@@ -173,6 +173,11 @@ class Route:
     # (AWS's core rule set blocks bodies over 8 KB; a route that declares more is let through it).
     max_body_bytes: int = SMALL_BODY_BYTES
     idempotent: bool = field(default=False)  # honours Idempotency-Key (mutating routes)
+    # A retry without the key would repeat the effect (a second goodwill credit, a second import):
+    # the key is required (428 without it). Routes idempotent by their own ids need none.
+    key_required: bool = False
+    # The resource has a version: the route answers its ETag and, if it writes, reads If-Match.
+    versioned: bool = False
     media_types: tuple[str, ...] = ("application/json",)  # what the body may be (JSON is parsed first)
 
     @property
@@ -384,6 +389,13 @@ def _check(system: System) -> None:
                 problems.append(f"route {route.key}: unsupported method")
             if not route.allow:
                 problems.append(f"route {route.key} allows nobody")
+            if route.key_required and not route.idempotent:
+                problems.append(f"route {route.key} requires an Idempotency-Key it does not honour")
+            if Role.MACHINE in route.allow and route.allow != {Role.MACHINE}:
+                problems.append(
+                    f"route {route.key}: machines call with access tokens, people with ID tokens;"
+                    " a route is for one or the other"
+                )
         for table in svc.tables:
             if not _ID.match(table.id):
                 problems.append(f"table id {table.id!r} must match {_ID.pattern}")

@@ -81,21 +81,29 @@ ANNIVERSARY_SWEEP = Schedule(
 
 CUSTOMER = frozenset({Role.CUSTOMER})
 
-ME_CREATE = Route("POST", "/me", API, CUSTOMER, "Create my profile", idempotent=True)
-ME_GET = Route("GET", "/me", API, CUSTOMER, "Read my profile")
-ME_UPDATE = Route("PATCH", "/me", API, CUSTOMER, "Update my profile", idempotent=True)
-CUSTOMER_GET = Route("GET", "/customers/{customer_id}", API, STAFF, "Read a customer's profile (staff)")
+ME_CREATE = Route("POST", "/me", API, CUSTOMER, "Create my profile", idempotent=True, versioned=True)
+ME_GET = Route("GET", "/me", API, CUSTOMER, "Read my profile", versioned=True)
+ME_UPDATE = Route("PATCH", "/me", API, CUSTOMER, "Update my profile", idempotent=True, versioned=True)
+CUSTOMER_GET = Route(
+    "GET", "/customers/{customer_id}", API, STAFF, "Read a customer's profile (staff)", versioned=True
+)
 CUSTOMER_FIND = Route("GET", "/customers", API, STAFF, "Find customers by exact e-mail or phone (staff)")
 MY_CONSENTS = Route("GET", "/me/consents", API, CUSTOMER, "Read my consents")
 MY_CONSENT_CHANGE = Route(
-    "POST", "/me/consents", API, CUSTOMER, "Give or withdraw a consent", idempotent=True
+    "POST", "/me/consents", API, CUSTOMER, "Give or withdraw a consent", idempotent=True, key_required=True
 )
 CUSTOMER_CONSENTS = Route(
     "GET", "/customers/{customer_id}/consents", API, STAFF, "A customer's consents and their log (staff)"
 )
 
 CUSTOMER_UPDATE = Route(
-    "PATCH", "/customers/{customer_id}", API, STAFF, "Update a customer's profile (staff)", idempotent=True
+    "PATCH",
+    "/customers/{customer_id}",
+    API,
+    STAFF,
+    "Update a customer's profile (staff)",
+    idempotent=True,
+    versioned=True,
 )
 MY_DEVICE_PUT = Route(
     "PUT", "/me/devices/{device_id}", API, CUSTOMER, "Register or refresh a push token", idempotent=True
@@ -220,7 +228,9 @@ SEGMENT_TRIGGERS = Rule(
     ),
     SEGMENTS_QUEUE,
 )
-VALUE_MODEL_GET = Route("GET", "/admin/value-model", SEGMENTS_API, MARKETING, "The value score model")
+VALUE_MODEL_GET = Route(
+    "GET", "/admin/value-model", SEGMENTS_API, MARKETING, "The value score model", versioned=True
+)
 VALUE_MODEL_PUT = Route(
     "PUT",
     "/admin/value-model",
@@ -229,6 +239,7 @@ VALUE_MODEL_PUT = Route(
     "Change the value model (versioned)",
     idempotent=True,
     max_body_bytes=CONFIG_BODY_BYTES,
+    versioned=True,
 )
 GROUPS_LIST = Route("GET", "/admin/lifestyle-groups", SEGMENTS_API, MARKETING, "The lifestyle groups")
 GROUP_CREATE = Route(
@@ -239,8 +250,12 @@ GROUP_CREATE = Route(
     "Define a lifestyle group",
     idempotent=True,
     max_body_bytes=CONFIG_BODY_BYTES,
+    key_required=True,
+    versioned=True,
 )
-GROUP_GET = Route("GET", "/admin/lifestyle-groups/{group_id}", SEGMENTS_API, MARKETING, "A lifestyle group")
+GROUP_GET = Route(
+    "GET", "/admin/lifestyle-groups/{group_id}", SEGMENTS_API, MARKETING, "A lifestyle group", versioned=True
+)
 GROUP_UPDATE = Route(
     "PUT",
     "/admin/lifestyle-groups/{group_id}",
@@ -249,9 +264,15 @@ GROUP_UPDATE = Route(
     "Change a lifestyle group's rules",
     idempotent=True,
     max_body_bytes=CONFIG_BODY_BYTES,
+    versioned=True,
 )
 GROUP_DELETE = Route(
-    "DELETE", "/admin/lifestyle-groups/{group_id}", SEGMENTS_API, MARKETING, "Retire a lifestyle group"
+    "DELETE",
+    "/admin/lifestyle-groups/{group_id}",
+    SEGMENTS_API,
+    MARKETING,
+    "Retire a lifestyle group",
+    versioned=True,
 )
 CUSTOMER_VALUE = Route(
     "GET", "/customers/{customer_id}/value", SEGMENTS_API, STAFF, "A customer's value score and segment"
@@ -289,6 +310,7 @@ CONTACT_RECORD = Route(
     "Record a contact",
     idempotent=True,
     max_body_bytes=CONFIG_BODY_BYTES,  # a 2,000-character note, \u-escaped, is 12 KB
+    key_required=True,
 )
 CONTACT_LIST = Route(
     "GET", "/customers/{customer_id}/contacts", CRM_API, STAFF, "A customer's contacts, newest first"
@@ -309,6 +331,7 @@ IMPORT_START = Route(
     max_body_bytes=5 * 1024 * 1024,
     idempotent=True,
     media_types=("text/csv",),
+    key_required=True,
 )
 IMPORT_GET = Route("GET", "/imports/{job_id}", CRM_API, MARKETING, "An import job's progress")
 IMPORT_REJECTIONS = Route(

@@ -72,6 +72,7 @@ GOODWILL_ADJUST = Route(
     GOODWILL,
     "Grant (or correct) points with a reason, within the agent's daily limit",
     idempotent=True,
+    key_required=True,
 )
 HOLD_PLACE = Route(
     "PUT",
@@ -106,7 +107,9 @@ PROGRAMS_API = Function(
     publishes_to=BUS,
     sends_to=(GRANTS_QUEUE,),
 )
-EARN_RULES_GET = Route("GET", "/admin/earn-rules", PROGRAMS_API, MARKETING, "The earn rules in force")
+EARN_RULES_GET = Route(
+    "GET", "/admin/earn-rules", PROGRAMS_API, MARKETING, "The earn rules in force", versioned=True
+)
 EARN_RULES_PUT = Route(
     "PUT",
     "/admin/earn-rules",
@@ -115,11 +118,12 @@ EARN_RULES_PUT = Route(
     "Change the earn rules (versioned)",
     idempotent=True,
     max_body_bytes=64 * 1024,  # up to 200 category and 200 store multipliers
+    versioned=True,
 )
 EARN_RULES_VERSION = Route(
     "GET", "/admin/earn-rules/{version}", PROGRAMS_API, MARKETING, "A past version of the earn rules"
 )
-TIERS_GET = Route("GET", "/admin/tiers", PROGRAMS_API, MARKETING, "The tier program")
+TIERS_GET = Route("GET", "/admin/tiers", PROGRAMS_API, MARKETING, "The tier program", versioned=True)
 TIERS_PUT = Route(
     "PUT",
     "/admin/tiers",
@@ -128,6 +132,7 @@ TIERS_PUT = Route(
     "Change the tier program (versioned)",
     idempotent=True,
     max_body_bytes=CONFIG_BODY_BYTES,
+    versioned=True,
 )
 GRANT_START = Route(
     "POST",
@@ -137,6 +142,7 @@ GRANT_START = Route(
     "Award points, or pre-grant them with a short expiry, to up to 10,000 customers",
     max_body_bytes=512 * 1024,
     idempotent=True,
+    key_required=True,
 )
 GRANT_GET = Route("GET", "/admin/point-grants/{job_id}", PROGRAMS_API, MARKETING, "A grant job's progress")
 GRANT_REPORT = Route(
@@ -168,6 +174,7 @@ COUPON_TEMPLATE_CREATE = Route(
     "Define a coupon template",
     idempotent=True,
     max_body_bytes=CONFIG_BODY_BYTES,
+    key_required=True,
 )
 COUPON_TEMPLATE_LIST = Route("GET", "/admin/coupon-templates", OFFERS_API, MARKETING, "The coupon templates")
 COUPON_TEMPLATE_GET = Route(
@@ -188,6 +195,7 @@ COUPON_ISSUE = Route(
     "Issue coupons to up to 100 customers; each succeeds or fails on its own",
     max_body_bytes=64 * 1024,
     idempotent=True,
+    key_required=True,
 )
 MY_COUPONS = Route("GET", "/me/coupons", OFFERS_API, CUSTOMER, "My coupon wallet")
 CUSTOMER_COUPONS = Route(
@@ -209,6 +217,7 @@ GIFT_CREATE = Route(
     "Define a limited-stock gift",
     idempotent=True,
     max_body_bytes=CONFIG_BODY_BYTES,
+    key_required=True,
 )
 GIFT_LIST = Route("GET", "/admin/gifts", OFFERS_API, MARKETING, "The gifts")
 GIFT_GET = Route("GET", "/admin/gifts/{gift_id}", OFFERS_API, MARKETING, "A gift: stock left, winners")
@@ -219,6 +228,7 @@ GIFT_DRAW = Route(
     MARKETING,
     "Draw winners among the entrants (never beyond the stock)",
     idempotent=True,
+    key_required=True,
 )
 MY_GIFTS = Route("GET", "/me/gifts", OFFERS_API, CUSTOMER, "The gifts I won")
 

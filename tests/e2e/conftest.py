@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,10 @@ class LocalSystem:
     ) -> HttpResponse:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if method in {"POST", "PUT", "PATCH", "DELETE"} and not any(
+            h.lower() == "idempotency-key" for h in all_headers
+        ):
+            all_headers["Idempotency-Key"] = uuid.uuid4().hex  # as a well-behaved client does
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=all_headers)

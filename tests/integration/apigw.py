@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.topology import SYSTEM
+from shared import idempotency
 from shared.topology import Function
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -78,7 +80,9 @@ def api_event(
 ) -> dict[str, Any]:
     """The sample ``name`` with the given fields overridden.
 
-    ``headers`` are merged case-insensitively; a value of ``None`` removes the header.
+    ``headers`` are merged case-insensitively; a value of ``None`` removes the header. A route
+    that requires an ``Idempotency-Key`` gets a fresh one, as a well-behaved client sends, unless
+    ``headers`` names the header (``None``: send none).
     ``body`` may be a dict or list (sent as JSON), a str (sent as is) or None.
     ``claims=None`` removes the authorizer (an unauthenticated call); ``sub`` and
     ``groups`` change single claims (``groups`` is sent as API Gateway sends it, a string).
@@ -108,6 +112,10 @@ def api_event(
         if value is not None:
             event["headers"][header] = value
             event["multiValueHeaders"][header] = [value]
+    named = {h.lower() for h in headers or {}}
+    if idempotency.HEADER.lower() not in named and _key_required(event["httpMethod"], event["resource"]):
+        event["headers"][idempotency.HEADER] = uuid.uuid4().hex
+        event["multiValueHeaders"][idempotency.HEADER] = [event["headers"][idempotency.HEADER]]
     if body is not UNSET:
         event["body"] = (
             body if body is None or isinstance(body, str) else json.dumps(body, ensure_ascii=False)
@@ -123,6 +131,10 @@ def api_event(
     if groups is not None:
         context["authorizer"]["claims"]["cognito:groups"] = groups
     return event
+
+
+def _key_required(method: str, resource: str) -> bool:
+    return any(r.key_required for r in SYSTEM.routes if (r.method, r.path) == (method, resource))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from services.profile.dal.keys import PK, SK, identity_key, profile_key, tombstone_key
+from services.profile.dal.keys import PK, SK, claims, identity_key, profile_key, tombstone_key
 from services.profile.dal.profiles import DynamoProfileStore, anniversary_items
 from services.profile.models.events import CustomerErased
 from services.profile.models.profile import Profile
@@ -70,6 +70,9 @@ class DynamoPrivacyStore:
         if not leftover and stored is None and (subject is None or self._linked(subject) is None):
             raise AlreadyErased(customer_id)
         self.table.batch_write(deletes=leftover)
+        if subject:
+            # The answers kept for their retried requests (24 h) may hold what they sent: gone too.
+            claims(self.table, lock_s=1).forget(subject)
         if subject and self._linked(subject) == customer_id:
             self.table.delete(identity_key(subject))
 

@@ -279,3 +279,31 @@ def test_roles_outside_the_route_are_403(world: dict[str, Any], route: Route) ->
         # Then it is forbidden and nothing is written
         assert (response.status, response.error["code"]) == (403, "forbidden"), groups
         assert world["snapshot"]() == before
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.key_required], ids=lambda r: r.key)
+def test_a_route_whose_retry_would_repeat_its_effect_refuses_a_request_without_a_key(
+    world: dict[str, Any], route: Route
+) -> None:
+    # Given a request a client might retry (a goodwill credit, an import, a consent change...)
+    body = _valid_base(route) if "application/json" in route.media_types else "x"
+    # When it comes without an Idempotency-Key
+    event = _event(route, body=body, headers={"Idempotency-Key": None})
+    # Then it is 428 with a code saying what to send, before anything is written
+    _assert_refused(world, route, event, (428, "idempotency_key_required"))
+
+
+def test_the_routes_that_require_a_key_are_the_ones_whose_retry_would_repeat_an_effect() -> None:
+    # A table of this test's own, so that a route dropping (or gaining) the requirement shows here
+    assert {r.key for r in ROUTES if r.key_required} == {
+        "POST /me/consents",
+        "POST /admin/lifestyle-groups",
+        "POST /customers/{customer_id}/contacts",
+        "POST /imports",
+        "POST /customers/{customer_id}/points/adjustments",
+        "POST /admin/point-grants",
+        "POST /admin/coupon-templates",
+        "POST /admin/coupon-templates/{template_id}/issuances",
+        "POST /admin/gifts",
+        "POST /admin/gifts/{gift_id}/draws",
+    }

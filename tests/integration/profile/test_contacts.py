@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,7 +76,7 @@ def record(
             method="POST",
             resource="/customers/{customer_id}/contacts",
             path_parameters={"customer_id": customer_id},
-            headers={"Content-Type": "application/json", "Idempotency-Key": key},
+            headers={"Content-Type": "application/json", "Idempotency-Key": key or uuid.uuid4().hex},
             body=body,
             sub=AGENT if claims is UNSET else None,
             groups=groups if claims is UNSET else None,

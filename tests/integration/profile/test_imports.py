@@ -9,6 +9,7 @@ import base64
 import csv
 import io
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -148,7 +149,7 @@ def upload(
     base64_body: bool = False,
     claims: Any = UNSET,
 ) -> ApiResponse:
-    headers = {"Content-Type": content_type, "Idempotency-Key": key}
+    headers = {"Content-Type": content_type, "Idempotency-Key": key or uuid.uuid4().hex}
     return api(
         api_event(
             "profile_get_customer",
