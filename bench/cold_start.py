@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import json
 import logging
 import os
@@ -359,6 +358,7 @@ class World:
         self.queue_urls: dict[str, str] = {}
         self.queue_arns: dict[str, str] = {}
         self.secret_arn: str | None = None
+        self.platform_secrets: dict[str, str] | None = None
         self.first_events: dict[str, dict[str, Any]] = {}
         self._snapshot: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
         self.staged: Staged | None = None
@@ -433,20 +433,24 @@ class World:
             self.secret_arn = str(made["ARN"])
         return self.secret_arn
 
+    def _platform_secrets(self) -> dict[str, str]:
+        from infra.local import provision  # noqa: PLC0415
+
+        if self.platform_secrets is None:
+            self.platform_secrets = provision.create_platform_secrets(
+                self.client("secretsmanager"), SYSTEM, STAGE
+            )
+        return self.platform_secrets
+
     def environment(self, fn: Function, *, asset: Path | None = None) -> dict[str, str]:
         from infra.local import provision  # noqa: PLC0415
 
-        accepted = inspect.signature(function_environment).parameters
-        kwargs: dict[str, Any] = {}
-        if "queue_url" in accepted:
-            kwargs["queue_url"] = lambda q: self.queue_urls[q.id]
-        if "topic_arn" in accepted:
-            kwargs["topic_arn"] = lambda t: f"arn:aws:sns:{REGION}:{ACCOUNT}:{SYSTEM.name}-{STAGE}-{t.id}"
-        if "cursor_key" in accepted:
-            kwargs["cursor_key"] = CURSOR_KEY
-        for name in accepted:
-            if "secret" in name and SYSTEM.routes_of(fn):  # the cursor key's secret (Secrets Manager)
-                kwargs[name] = self._secret()
+        kwargs: dict[str, Any] = {
+            "queue_url": lambda q: self.queue_urls[q.id],
+            "topic_arn": lambda t: f"arn:aws:sns:{REGION}:{ACCOUNT}:{SYSTEM.name}-{STAGE}-{t.id}",
+            "cursor_key_secret": self._secret() if SYSTEM.routes_of(fn) else None,
+            "secret_arn": lambda x: self._platform_secrets()[x.id],
+        }
         env = function_environment(
             SYSTEM,
             fn,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from shared.settings import CURSOR_KEY_SECRET_ENV
-from shared.topology import EventBus, Function, Queue, System, Table, Topic
+from shared.topology import EventBus, Function, PlatformSecret, Queue, System, Table, Topic
 
 T = TypeVar("T", Queue, Topic)
 
@@ -27,6 +27,7 @@ def function_environment(
     queue_url: Callable[[Queue], str] | None = None,
     topic_arn: Callable[[Topic], str] | None = None,
     cursor_key_secret: str | None = None,
+    secret_arn: Callable[[PlatformSecret], str] | None = None,
 ) -> dict[str, str]:
     """``queue_url`` and ``topic_arn`` resolve the queues a function sends to (``Queue.env_var``)
     and the topics it publishes to (``Topic.env_var``); a backend must give them as soon as a
@@ -54,6 +55,12 @@ def function_environment(
         if cursor_key_secret is None:
             raise ValueError(f"{function.id} serves routes: pass cursor_key_secret= to function_environment")
         env[CURSOR_KEY_SECRET_ENV] = cursor_key_secret
+    for secret in function.secrets:
+        if secret_arn is None:
+            raise ValueError(
+                f"{function.id} reads secret {secret.id}: pass secret_arn= to function_environment"
+            )
+        env[secret.env_var] = secret_arn(secret)
     env.update(dict(function.environment))
     return env
 

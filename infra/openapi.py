@@ -37,7 +37,6 @@ from shared.topology import Function, Route, System
 
 Json = dict[str, Any]
 SCHEMA_REF = "#/components/schemas/"
-USER_SCOPE = "aws.cognito.signin.user.admin"  # in every user-pool access token
 AUTHORIZER = "cognito"
 VALIDATOR = "params-only"
 INTEGRATION_TIMEOUT_MS = 29_000
@@ -235,8 +234,11 @@ def _integration(route: Route, gateway: Gateway) -> Json:
 
 
 def scopes_of(route: Route) -> list[str]:
-    """The authorizer's scopes: none (an ID token is enough) unless machines may call the route."""
-    return [MACHINE_SCOPE, USER_SCOPE] if Role.MACHINE in route.allow else []
+    """The authorizer's scopes. None on a person's route: API Gateway then takes an ID token (and
+    refuses an access token). On a machine's route, the resource-server scope only the machine app
+    client may ask for: API Gateway then takes an access token carrying it (and refuses ID tokens
+    and people's access tokens, whose scopes are Cognito's own)."""
+    return [MACHINE_SCOPE] if Role.MACHINE in route.allow else []
 
 
 def _parameter(parameter: Json) -> Json:

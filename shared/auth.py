@@ -1,11 +1,18 @@
 """Who is calling: the caller built from the Cognito claims API Gateway passes on.
 
-API Gateway's Cognito authorizer has already verified the token; what reaches
-the function is ``requestContext.authorizer.claims``, every value a string.
-``cognito:groups`` arrives in several encodings depending on the integration
-("a", "a,b", "[a b]", a JSON list, or a real list in tests); all are accepted.
-Machine clients (store and POS systems) authenticate with the client-credentials
-flow: they carry no groups but a resource-server scope, which maps to ``machine``.
+API Gateway's Cognito authorizer has already verified the token; what reaches the function is
+``requestContext.authorizer.claims``, every value a string. The authorizer takes an **ID token**
+on a route that lists no OAuth scopes and an **access token** with a listed scope on a route that
+does (only machine routes list one, ``dangol/machine``). So, as there:
+
+- a person (customer, marketing, agent, admin) is an ID token (``token_use: id``) and their roles
+  are their groups, matched exactly by name; ``cognito:groups`` arrives as "a,b" from a REST API
+  (or "[a b]", a JSON list, or a real list from other integrations and tests);
+- a machine (a till, a store system) is an access token of the client-credentials flow that
+  carries the resource-server scope ``dangol/machine``; only the machine app client may ask for
+  that scope (the pool's configuration, pinned by a template test), so the role is bound to it.
+
+An access token never makes a person's role and an ID token never makes a machine.
 """
 
 from __future__ import annotations
@@ -33,14 +40,13 @@ STAFF: frozenset[Role] = frozenset({Role.MARKETING, Role.AGENT, Role.ADMIN})
 
 
 def parse_groups(raw: Any) -> tuple[str, ...]:
-    """Every encoding of ``cognito:groups`` API Gateway (or a test) may hand us."""
+    """Every encoding of ``cognito:groups`` API Gateway (or a test) may hand us: "a,b" (REST),
+    "[a b]" (HTTP APIs; group names hold no spaces), a JSON list, a list. Names are kept as they are."""
     if raw is None:
         return ()
     if isinstance(raw, list | tuple):
-        return tuple(str(g).strip() for g in raw if str(g).strip())
-    text = str(raw).strip()
-    if not text:
-        return ()
+        return tuple(str(g) for g in raw if str(g))
+    text = str(raw)
     if text.startswith("[") and text.endswith("]"):
         try:
             decoded = json.loads(text)
@@ -48,17 +54,16 @@ def parse_groups(raw: Any) -> tuple[str, ...]:
             decoded = None
         if isinstance(decoded, list) and all(isinstance(g, str) for g in decoded):
             return parse_groups(decoded)
-        text = text[1:-1]
-    parts = text.replace(",", " ").split()
-    return tuple(p for p in parts if p)
+        return tuple(p for p in text[1:-1].split(" ") if p)
+    return tuple(p for p in text.split(",") if p)
 
 
-def _roles(groups: Iterable[str], scopes: Iterable[str]) -> frozenset[Role]:
-    known = {r.value: r for r in Role}
-    roles = {known[g.lower()] for g in groups if g.lower() in known}
-    if MACHINE_SCOPE in scopes:
-        roles.add(Role.MACHINE)
-    return frozenset(roles)
+HUMAN_ROLES = {r.value: r for r in Role if r is not Role.MACHINE}
+
+
+def _human_roles(groups: Iterable[str]) -> frozenset[Role]:
+    """The roles of a person's groups: exactly our role names (``Admin`` or ``x admin`` are none)."""
+    return frozenset(HUMAN_ROLES[g] for g in groups if g in HUMAN_ROLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +81,17 @@ class Caller:
         subject = str(claims.get("sub") or "").strip()
         if not subject:
             raise Unauthorized("The token has no subject.", code="invalid_token")
-        scopes = str(claims.get("scope") or "").split()
-        client_id = claims.get("client_id") or claims.get("aud")
-        return cls(
-            subject=subject,
-            roles=_roles(parse_groups(claims.get("cognito:groups")), scopes),
-            client_id=str(client_id) if client_id else None,
-        )
+        use = claims.get("token_use")
+        if use == "id":
+            roles = _human_roles(parse_groups(claims.get("cognito:groups")))
+            client_id = claims.get("aud")
+        elif use == "access":
+            scopes = str(claims.get("scope") or "").split()
+            roles = frozenset({Role.MACHINE}) if MACHINE_SCOPE in scopes else frozenset()
+            client_id = claims.get("client_id")
+        else:
+            raise Unauthorized("The token is neither an ID nor an access token.", code="invalid_token")
+        return cls(subject=subject, roles=roles, client_id=str(client_id) if client_id else None)
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Caller:

@@ -83,6 +83,19 @@ class TableAccess:
 
 
 @dataclass(frozen=True)
+class PlatformSecret:
+    """A secret of the stage's (generated once, never in a template or an environment); the
+    functions that declare it get its ARN in ``<ID>_SECRET_ARN`` and read it at run time."""
+
+    id: str
+    description: str
+
+    @property
+    def env_var(self) -> str:
+        return f"{self.id.upper().replace('-', '_')}_SECRET_ARN"
+
+
+@dataclass(frozen=True)
 class EventBus:
     id: str
 
@@ -141,6 +154,11 @@ class Function:
     sends_to: tuple[Queue, ...] = ()  # queues it sends messages to
     notifies: tuple[Topic, ...] = ()  # topics it publishes to
     environment: tuple[tuple[str, str], ...] = ()
+    # What it may do to the logins of the stage's user pool (Cognito actions, e.g. AdminDeleteUser);
+    # the pool is the one that issued the token or event it handles.
+    logins: tuple[str, ...] = ()
+    # The platform's secrets it reads at run time (their ARNs in <ID>_SECRET_ARN, shared/secrets.py).
+    secrets: tuple[PlatformSecret, ...] = ()
 
     @property
     def module(self) -> str:
@@ -262,6 +280,19 @@ class Schedule:
     max_event_age_s: int = 3600
 
 
+TRIGGER_EVENTS = ("PostConfirmation",)
+TRIGGER_TIMEOUT_S = 5  # Cognito waits 5 seconds for a trigger, then fails the user's request
+
+
+@dataclass(frozen=True)
+class UserPoolTrigger:
+    """A function the user pool invokes at a moment of a login's life (``PostConfirmation``: a
+    self-signed-up user confirmed their e-mail). Locally, the runtime invokes it at that moment."""
+
+    event: str
+    function: Function
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -274,6 +305,7 @@ class Service:
     subscriptions: tuple[Subscription, ...] = ()
     rules: tuple[Rule, ...] = ()
     schedules: tuple[Schedule, ...] = ()
+    triggers: tuple[UserPoolTrigger, ...] = ()
 
     def routes_of(self, function: Function) -> tuple[Route, ...]:
         return tuple(r for r in self.routes if r.function == function)
@@ -329,6 +361,15 @@ class System:
     @property
     def schedules(self) -> tuple[Schedule, ...]:
         return tuple(x for s in self.services for x in s.schedules)
+
+    @property
+    def triggers(self) -> tuple[UserPoolTrigger, ...]:
+        return tuple(x for s in self.services for x in s.triggers)
+
+    @property
+    def secrets(self) -> tuple[PlatformSecret, ...]:
+        """Every platform secret some function reads, once each, in a stable order."""
+        return tuple(sorted({x for f in self.functions for x in f.secrets}, key=lambda x: x.id))
 
     def routes_of(self, function: Function) -> tuple[Route, ...]:
         return tuple(r for r in self.routes if r.function == function)
@@ -399,6 +440,17 @@ def _check(system: System) -> None:
         for table in svc.tables:
             if not _ID.match(table.id):
                 problems.append(f"table id {table.id!r} must match {_ID.pattern}")
+    for event in TRIGGER_EVENTS:
+        if len([t for t in system.triggers if t.event == event]) > 1:
+            problems.append(f"more than one {event} trigger")
+    for svc in system.services:
+        for trigger in svc.triggers:
+            if trigger.event not in TRIGGER_EVENTS:
+                problems.append(f"trigger {trigger.event}: one of {TRIGGER_EVENTS}")
+            if trigger.function not in svc.functions:
+                problems.append(f"trigger {trigger.event}: its function must belong to {svc.name}")
+            if trigger.function.timeout_s > TRIGGER_TIMEOUT_S:
+                problems.append(f"trigger {trigger.event}: Cognito waits {TRIGGER_TIMEOUT_S} s at most")
     problems += _check_messaging(system)
     if problems:
         raise TopologyError("; ".join(problems))

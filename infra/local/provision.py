@@ -6,6 +6,7 @@ Nothing here names a table, key or index: it all comes from ``SYSTEM``.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,20 @@ def create_cursor_key_secret(client: Any, system: System, stage: str, value: str
     except client.exceptions.ResourceExistsException:
         client.put_secret_value(SecretId=name, SecretString=value)
         return str(client.describe_secret(SecretId=name)["ARN"])
+
+
+def create_platform_secrets(client: Any, system: System, stage: str) -> dict[str, str]:
+    """The stage's platform secrets (each generated, as the stack generates them): id -> ARN."""
+    arns = {}
+    for secret in system.secrets:
+        name = f"{system.name}-{stage}-{secret.id}"
+        try:
+            arns[secret.id] = str(
+                client.create_secret(Name=name, SecretString=secrets.token_urlsafe(36))["ARN"]
+            )
+        except client.exceptions.ResourceExistsException:
+            arns[secret.id] = str(client.describe_secret(SecretId=name)["ARN"])
+    return arns
 
 
 def queue_name(system: System, stage: str, queue_id: str) -> str:

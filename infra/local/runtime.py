@@ -214,6 +214,9 @@ class LocalRuntime:
             CLOCK_FILE_ENV: str(self.clock.path),  # the functions see the simulated clock too
         }
         # A new key each run: cursors of a past run are refused.
+        platform_secrets = provision.create_platform_secrets(
+            self.client("secretsmanager"), self.system, cfg.stage
+        )
         cursor_secret = provision.create_cursor_key_secret(
             self.client("secretsmanager"), self.system, cfg.stage, secrets.token_urlsafe(32)
         )
@@ -227,6 +230,7 @@ class LocalRuntime:
                 queue_url=lambda q: messaging.queue_urls[q.id],
                 topic_arn=lambda t: messaging.topic_arns[t.id],
                 cursor_key_secret=cursor_secret,
+                secret_arn=lambda x: platform_secrets[x.id],
             )
             self.pools[fn.id] = FunctionPool(
                 fn, {**common, **env}, cfg.state_dir / "logs", max_workers=cfg.max_workers

@@ -27,7 +27,7 @@ from infra.config import StageConfig
 from infra.stacks import waf
 from infra.stacks.functions import LOGS_HOLD_NO_PERSONAL_DATA, retention
 from infra.stacks.nag import acknowledge, waive_checkov
-from shared.auth import MACHINE_SCOPE, Role
+from shared.auth import HUMAN_ROLES, MACHINE_SCOPE
 from shared.topology import Function, System
 
 RESOURCE_SERVER, MACHINE_SCOPE_NAME = MACHINE_SCOPE.split("/")
@@ -101,7 +101,7 @@ class UserDirectory(Construct):
                 f"Threat protection needs the Plus plan (about $0.02 per monthly active user, $60k a month"
                 f" at 3M); the stage runs the {stage.cognito_plan} plan on purpose (README: Cognito plan).",
             )
-        for role in Role:
+        for role in HUMAN_ROLES.values():  # a machine is a client, not a user in a group
             cognito.CfnUserPoolGroup(
                 self, f"Group-{role.value}", user_pool_id=self.pool.user_pool_id, group_name=role.value
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -28,7 +29,7 @@ from infra.stacks.functions import RUNTIME
 from infra.stacks.messaging import ALARM_MAIL_DLQ, MAX_RETENTION, Channels
 from infra.stacks.nag import acknowledge, waive_checkov
 from infra.stacks.service import Platform, ServiceStack
-from shared.topology import System
+from shared.topology import PlatformSecret, System
 
 
 class DangolStack(Stack):
@@ -66,6 +67,51 @@ class DangolStack(Stack):
         self.alarms.add_subscription(
             subscriptions.EmailSubscription(stage.alarm_email, dead_letter_queue=undelivered)
         )
+
+    def _platform_secret(self, stage: StageConfig, secret: PlatformSecret) -> secretsmanager.Secret:
+        """A secret of the stage, generated once by Secrets Manager and never rotated: only the
+        functions that declare it may read it, at run time."""
+        resource = secretsmanager.Secret(
+            self,
+            f"Secret-{secret.id}",
+            description=f"{stage.stage_id}: {secret.description}",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+            removal_policy=RemovalPolicy.RETAIN if stage.prod else RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            resource,
+            "AwsSolutions::AwsSolutions-SMG4",
+            f"{secret.id} {secret.description}: rotating it would make what it keyed unrecognisable;"
+            " only the functions that declare it may read it.",
+        )
+        waive_checkov(
+            resource,
+            "CKV_AWS_149",
+            "Encrypted with Secrets Manager's AWS managed key; only the functions that declare it may read"
+            " it (IAM), and it keys pseudonyms, no data.",
+        )
+        return resource
+
+    def _triggers(self, system: System) -> None:
+        """The user pool invokes the functions the topology names for its triggers. The pool (here)
+        refers to the function (in its service's stack) and the permission lives here too: nothing
+        in a service's stack refers to the pool."""
+        cfn_pool = self.users.pool.node.default_child
+        assert isinstance(cfn_pool, cognito.CfnUserPool)
+        for trigger in system.triggers:
+            function = self.services[trigger.function.service].functions[trigger.function.id]
+            lambda_.CfnPermission(
+                self,
+                f"Trigger-{trigger.event}",
+                action="lambda:InvokeFunction",
+                function_name=function.function_arn,
+                principal="cognito-idp.amazonaws.com",
+                source_arn=self.users.pool.user_pool_arn,
+                source_account=self.account,
+            )
+            cfn_pool.add_property_override(f"LambdaConfig.{trigger.event}", function.function_arn)
 
     def _cursor_signing_key(self, stage: StageConfig) -> secretsmanager.Secret:
         """One generated secret per stage signs every list cursor (HMAC). The functions that serve
@@ -142,11 +188,17 @@ class DangolStack(Stack):
             svc.name: ServiceStack(self, system, svc, stage=stage, channels=channels)
             for svc in system.services
         }
-        platform = Platform(bus=self.bus, layer=layer, cursor_secret=self._cursor_signing_key(stage))
+        platform = Platform(
+            bus=self.bus,
+            layer=layer,
+            cursor_secret=self._cursor_signing_key(stage),
+            secrets={x.id: self._platform_secret(stage, x) for x in system.secrets},
+        )
         entries: dict[str, Entry] = {}
         for service in self.services.values():
             entries |= service.add_functions(platform)
         self.api = Api(self, "Api", stage, system=system, users=self.users, entries=entries, served=served)
+        self._triggers(system)
         cloudwatch.Alarm(
             self,
             "Api5xx",

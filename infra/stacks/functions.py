@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -41,7 +41,7 @@ class Wiring:
     code: lambda_.Code
     environment: dict[str, str]
     channels: Channels
-    cursor_secret: secretsmanager.ISecret | None = None
+    secrets: tuple[secretsmanager.ISecret, ...] = ()  # what it reads at run time (shared/secrets.py)
 
 
 def make_function(
@@ -98,12 +98,14 @@ def make_function(
     _grant_logs(role, log_group)
     _grant_tables(role, fn, wiring.tables)
     wiring.channels.grant_to(role, fn)
-    if wiring.cursor_secret is not None:
+    if wiring.secrets:
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue"], resources=[wiring.cursor_secret.secret_arn]
+                actions=["secretsmanager:GetSecretValue"], resources=[s.secret_arn for s in wiring.secrets]
             )
         )
+    if fn.logins:
+        _grant_logins(role, fn)
     if isinstance(dead_letter, str):
         acknowledge(function, "Serverless::Serverless-LambdaDLQ", dead_letter)
         waive_checkov(function, "CKV_AWS_116", dead_letter)
@@ -119,6 +121,25 @@ def make_function(
         "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
     )
     return function
+
+
+def _grant_logins(role: iam.Role, fn: Function) -> None:
+    """What the function may do to the stage's logins. The pool cannot be named here: it invokes a
+    service's function (its trigger), so a reference back from the service would be a cycle. The
+    grant is on the account's pools in the stage's region; the pool is the one that issued the
+    token or event the function handles."""
+    stack = Stack.of(role)
+    pools = f"arn:{stack.partition}:cognito-idp:{stack.region}:{stack.account}:userpool/*"
+    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+    role.add_to_policy(
+        iam.PolicyStatement(actions=[f"cognito-idp:{a}" for a in fn.logins], resources=[pools])
+    )
+    acknowledge(
+        role,
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cognito-idp:{region}:<AWS::AccountId>:userpool/*]",
+        f"{fn.id} may {', '.join(fn.logins)} on the stage's user pool, which cannot be named without a"
+        " reference cycle (the pool invokes a service's function); the account holds one stage's pool.",
+    )
 
 
 def live_alias(scope: Construct, fn: Function, function: lambda_.Function) -> lambda_.Alias:

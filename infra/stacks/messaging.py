@@ -72,9 +72,12 @@ def invoked_asynchronously(system: System, function: Function) -> bool:
 
 def has_async_dlq(system: System, function: Function) -> bool:
     """Whether the function gets a DLQ for its asynchronous invocations: it is a rule's or a
-    schedule's target, or the topology names no synchronous caller (a route or a queue) for it."""
-    synchronous = any(r.function == function for r in system.routes) or any(
-        c.function == function for c in system.consumers
+    schedule's target, or the topology names no synchronous caller (a route, a queue or the user
+    pool, which invokes its triggers synchronously and waits) for it."""
+    synchronous = (
+        any(r.function == function for r in system.routes)
+        or any(c.function == function for c in system.consumers)
+        or any(t.function == function for t in system.triggers)
     )
     return invoked_asynchronously(system, function) or not synchronous
 

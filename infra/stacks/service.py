@@ -57,6 +57,7 @@ class Platform:
     bus: events.IEventBus
     layer: lambda_.ILayerVersion
     cursor_secret: secretsmanager.ISecret
+    secrets: dict[str, secretsmanager.ISecret]  # the platform's secrets, by topology id
 
 
 class ServiceStack(NestedStack):
@@ -100,9 +101,14 @@ class ServiceStack(NestedStack):
                 queue_url=lambda q: channels.queues[q.id].queue_url,
                 topic_arn=lambda t: channels.topics[t.id].topic_arn,
                 cursor_key_secret=platform.cursor_secret.secret_arn,
+                secret_arn=lambda x: platform.secrets[x.id].secret_arn,
             )
-            secret = platform.cursor_secret if serves else None
-            wiring = Wiring(self.tables, platform.bus, platform.layer, code, environment, channels, secret)
+            readable = ([platform.cursor_secret] if serves else []) + [
+                platform.secrets[x.id] for x in fn.secrets
+            ]
+            wiring = Wiring(
+                self.tables, platform.bus, platform.layer, code, environment, channels, tuple(readable)
+            )
             snap_start = serves and stage.snap_start
             function = make_function(
                 self, fn, wiring, stage, dead_letter=self._dead_letter(fn), snap_start=snap_start

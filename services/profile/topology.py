@@ -23,6 +23,7 @@ from shared.topology import (
     Service,
     Table,
     TableAccess,
+    UserPoolTrigger,
 )
 
 BY_EMAIL = Index("by-email", Attr("email_key"), projection="KEYS_ONLY")  # lower-cased e-mail
@@ -338,6 +339,17 @@ IMPORT_REJECTIONS = Route(
     "GET", "/imports/{job_id}/rejections", CRM_API, MARKETING, "The rows an import rejected, with reasons"
 )
 
+SIGNUP = Function(
+    id="profile-signup",
+    service="profile",
+    handler="services.profile.handlers.signup.lambda_handler",
+    description="The user pool's post-confirmation trigger: a self-signed-up login is a customer.",
+    memory_mb=256,
+    timeout_s=5,  # Cognito waits 5 s for a trigger
+    logins=("AdminAddUserToGroup",),
+)
+SIGNUP_TRIGGER = UserPoolTrigger("PostConfirmation", SIGNUP)
+
 SERVICE = Service(
     name="profile",
     tables=(PROFILES,),
@@ -352,6 +364,7 @@ SERVICE = Service(
         NIGHTLY,
         CRM_API,
         IMPORTER,
+        SIGNUP,
     ),
     routes=(
         ME_CREATE,
@@ -402,4 +415,5 @@ SERVICE = Service(
     ),
     rules=(SEGMENT_TRIGGERS,),
     schedules=(OUTBOX_SWEEP, ANNIVERSARY_SWEEP, NIGHTLY_RUN),
+    triggers=(SIGNUP_TRIGGER,),
 )

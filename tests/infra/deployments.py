@@ -121,9 +121,7 @@ PROBE = System(
             schedules=(*profile.SERVICE.schedules, Schedule("probe-tick", "rate(1 hour)", READER)),
             routes=(
                 *profile.SERVICE.routes,
-                Route(
-                    "GET", "/stores/{store_id}/ledger", READER, frozenset({Role.MACHINE, Role.ADMIN}), "Read"
-                ),
+                Route("GET", "/stores/{store_id}/ledger", READER, frozenset({Role.MACHINE}), "Read"),
                 Route("POST", "/stores/{store_id}/ledger", WRITER, frozenset({Role.MACHINE}), "Write"),
             ),
         ),
@@ -139,9 +137,12 @@ def invoked_asynchronously(system: System, fn: Function) -> bool:
 
 def needs_async_dlq(system: System, fn: Function) -> bool:
     """Its failed asynchronous invocations need a dead-letter queue: it is invoked asynchronously,
-    or the topology names no synchronous caller (a route or a queue it consumes) for it."""
-    synchronous = any(r.function == fn for r in system.routes) or any(
-        c.function == fn for c in system.consumers
+    or the topology names no synchronous caller (a route, a queue it consumes, or the user pool,
+    whose triggers are invoked synchronously) for it."""
+    synchronous = (
+        any(r.function == fn for r in system.routes)
+        or any(c.function == fn for c in system.consumers)
+        or any(t.function == fn for t in system.triggers)
     )
     return invoked_asynchronously(system, fn) or not synchronous
 

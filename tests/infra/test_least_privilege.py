@@ -200,6 +200,10 @@ def _reasons(deployment: Deployment, fn: Function) -> dict[str, str]:
         reasons["sqs"] = "it sends to or consumes a queue, or dead-letters its asynchronous invocations"
     if deployment.system.routes_of(fn):
         reasons["secretsmanager"] = "it serves routes, whose list cursors it signs with the stage's key"
+    if fn.secrets:
+        reasons["secretsmanager"] = "it reads the platform secrets it declares"
+    if fn.logins:
+        reasons["cognito-idp"] = "it manages logins of the stage's user pool (topology: logins)"
     if fn.notifies:
         reasons["sns"] = "it publishes to a topic"
         reasons["kms"] = "its topics are encrypted with a key"

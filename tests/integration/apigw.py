@@ -19,6 +19,7 @@ from typing import Any
 
 from infra.topology import SYSTEM
 from shared import idempotency
+from shared.auth import MACHINE_SCOPE
 from shared.topology import Function
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -85,7 +86,8 @@ def api_event(
     ``headers`` names the header (``None``: send none).
     ``body`` may be a dict or list (sent as JSON), a str (sent as is) or None.
     ``claims=None`` removes the authorizer (an unauthenticated call); ``sub`` and
-    ``groups`` change single claims (``groups`` is sent as API Gateway sends it, a string).
+    ``groups`` change single claims (``groups`` is sent as API Gateway sends it, a string);
+    ``groups="machine"`` makes the caller a till (a client-credentials access token).
     """
     event = sample(name)
     context = event["requestContext"]
@@ -128,7 +130,16 @@ def api_event(
         context["authorizer"] = {"claims": dict(claims)}
     if sub is not None:
         context["authorizer"]["claims"].update({"sub": sub, "username": sub})
-    if groups is not None:
+    if groups == "machine":  # a till: a client-credentials access token with the machine scope
+        client = context["authorizer"]["claims"].get("sub") or "pos-test"
+        context["authorizer"]["claims"] = {
+            "sub": client,
+            "client_id": client,
+            "token_use": "access",
+            "scope": MACHINE_SCOPE,
+            "iss": context["authorizer"]["claims"].get("iss", ""),
+        }
+    elif groups is not None:
         context["authorizer"]["claims"]["cognito:groups"] = groups
     return event
 

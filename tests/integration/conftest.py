@@ -62,6 +62,7 @@ def moto() -> Iterator[None]:
         aws.reset_clients()
         secrets.CACHE.forget()
         provision.create_cursor_key_secret(boto3.client("secretsmanager"), SYSTEM, STAGE, CURSOR_KEY)
+        provision.create_platform_secrets(boto3.client("secretsmanager"), SYSTEM, STAGE)
         yield
     aws.reset_clients()
     secrets.CACHE.forget()
@@ -104,6 +105,7 @@ def environment_of(function: Function) -> dict[str, str]:
             f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{provision.queue_name(SYSTEM, STAGE, q.id)}"
         ),
         cursor_key_secret=cursor_key_secret(),
+        secret_arn=lambda x: f"{SYSTEM.name}-{STAGE}-{x.id}",  # Secrets Manager takes a name too
     )
     return env
 

@@ -263,7 +263,7 @@ def test_contacts_of_an_unknown_customer_are_404_and_write_nothing(crm: Invoker)
     assert scan_all(PROFILES) == []
 
 
-MACHINE = {"sub": "pos-gangnam", "scope": "dangol/machine", "client_id": "pos-gangnam"}
+MACHINE = {"sub": "pos-gangnam", "scope": "dangol/machine", "client_id": "pos-gangnam", "token_use": "access"}
 
 
 @pytest.mark.parametrize(

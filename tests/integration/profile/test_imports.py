@@ -597,7 +597,12 @@ def test_only_marketing_and_admins_import_or_read_imports(crm: Invoker, groups: 
 
 def test_a_machine_cannot_import(crm: Invoker) -> None:
     # Given a store system's machine token
-    machine = {"sub": "pos-gangnam", "scope": "dangol/machine", "client_id": "pos-gangnam"}
+    machine = {
+        "sub": "pos-gangnam",
+        "scope": "dangol/machine",
+        "client_id": "pos-gangnam",
+        "token_use": "access",
+    }
     # When it uploads a file
     response = upload(crm, to_csv([good_row(1)]), claims=machine)
     # Then it is refused

@@ -26,7 +26,7 @@ LEAD = "11111111-2222-4333-8444-555555555555"  # the staff member who assigns
 MANAGER = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 OTHER_MANAGER = "99999999-8888-4777-8666-555555555555"
 UNKNOWN = "cus_01JK2M3N4P5Q6R7S8T9V0W1X2Y"
-MACHINE = {"sub": "pos-gangnam", "scope": "dangol/machine", "client_id": "pos-gangnam"}
+MACHINE = {"sub": "pos-gangnam", "scope": "dangol/machine", "client_id": "pos-gangnam", "token_use": "access"}
 
 
 @pytest.fixture

@@ -194,7 +194,7 @@ def test_a_machine_token_is_refused_even_with_its_scope(api: Invoker) -> None:
         resource=VALUE_MODEL_GET.path,
         path=VALUE_MODEL_GET.path,
         path_parameters=None,
-        claims={"sub": "pos-system", "client_id": "pos", "scope": "dangol/machine"},
+        claims={"sub": "pos-system", "client_id": "pos", "scope": "dangol/machine", "token_use": "access"},
     )
     response = api(event)
     assert (response.status, response.error["code"]) == (403, "forbidden")
