@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from shared.api import CORS_ORIGIN_ENV
 from shared.settings import CURSOR_KEY_SECRET_ENV
 from shared.topology import EventBus, Function, PlatformSecret, Queue, System, Table, Topic
 
@@ -28,6 +29,7 @@ def function_environment(
     topic_arn: Callable[[Topic], str] | None = None,
     cursor_key_secret: str | None = None,
     secret_arn: Callable[[PlatformSecret], str] | None = None,
+    cors_origin: str = "*",
 ) -> dict[str, str]:
     """``queue_url`` and ``topic_arn`` resolve the queues a function sends to (``Queue.env_var``)
     and the topics it publishes to (``Topic.env_var``); a backend must give them as soon as a
@@ -55,6 +57,7 @@ def function_environment(
         if cursor_key_secret is None:
             raise ValueError(f"{function.id} serves routes: pass cursor_key_secret= to function_environment")
         env[CURSOR_KEY_SECRET_ENV] = cursor_key_secret
+        env[CORS_ORIGIN_ENV] = cors_origin  # the stage's one CORS policy, as the preflights say
     for secret in function.secrets:
         if secret_arn is None:
             raise ValueError(

@@ -30,9 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.api import operation_id, roles_text
+from shared.api import CORS_MAX_AGE_S, CORS_REQUEST_HEADERS, operation_id, roles_text
 from shared.auth import MACHINE_SCOPE, Role
-from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.topology import Function, Route, System
 
 Json = dict[str, Any]
@@ -41,8 +40,8 @@ AUTHORIZER = "cognito"
 VALIDATOR = "params-only"
 INTEGRATION_TIMEOUT_MS = 29_000
 HTTP_ERROR = 400
-REQUEST_HEADERS = ("Authorization", "Content-Type", IDEMPOTENCY_HEADER, "If-Match")
-PREFLIGHT_MAX_AGE_S = 600  # as the functions' CORS answers (shared/api.py)
+REQUEST_HEADERS = CORS_REQUEST_HEADERS  # the stage's one CORS policy (shared/api.py)
+PREFLIGHT_MAX_AGE_S = CORS_MAX_AGE_S
 DESCRIPTION = (
     "The dangol CRM API. Every route needs a Cognito token (Authorization: Bearer <ID token>); "
     "errors are {error: {code, message, details}}; mutating routes honour Idempotency-Key."

@@ -22,6 +22,7 @@ import base64
 import binascii
 import functools
 import json
+import os
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -55,6 +56,13 @@ from shared.topology import Function, Route, Service
 
 F = TypeVar("F", bound=Callable[..., Any])
 JSON = "application/json"
+
+# The stage's one CORS policy: API Gateway's preflights and gateway responses (infra/openapi.py) and
+# every function's answers say the same. The origin is the stage's (CORS_ORIGIN, "*" locally).
+CORS_ORIGIN_ENV = "CORS_ORIGIN"
+CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", idempotency.HEADER, "If-Match")
+CORS_EXPOSED_HEADERS = ("ETag", "Retry-After", idempotency.REPLAYED_HEADER)
+CORS_MAX_AGE_S = 600
 CALLER = "caller"
 _log = make_logger()
 snapstart.register()  # API functions run with SnapStart: re-seed `random` after each restore
@@ -149,10 +157,10 @@ class DangolResolver(APIGatewayRestResolver):
             enable_validation=True,
             serializer=serialize,
             cors=CORSConfig(
-                allow_origin="*",
-                allow_headers=["Authorization", "Content-Type", idempotency.HEADER, "If-Match"],
-                expose_headers=["ETag", "Retry-After", idempotency.REPLAYED_HEADER],
-                max_age=600,
+                allow_origin=os.environ.get(CORS_ORIGIN_ENV) or "*",
+                allow_headers=list(CORS_REQUEST_HEADERS),
+                expose_headers=list(CORS_EXPOSED_HEADERS),
+                max_age=CORS_MAX_AGE_S,
             ),
         )
         self.service = service

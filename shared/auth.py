@@ -37,6 +37,9 @@ class Role(StrEnum):
 
 
 STAFF: frozenset[Role] = frozenset({Role.MARKETING, Role.AGENT, Role.ADMIN})
+# Who may see one customer's personal data (contact details, purchases, points, contacts): those who
+# serve customers one by one. Marketing works with segments and counts, never a person's details.
+CARE: frozenset[Role] = frozenset({Role.AGENT, Role.ADMIN})
 
 
 def parse_groups(raw: Any) -> tuple[str, ...]:
@@ -66,13 +69,22 @@ def _human_roles(groups: Iterable[str]) -> frozenset[Role]:
     return frozenset(HUMAN_ROLES[g] for g in groups if g in HUMAN_ROLES)
 
 
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """An authenticated principal. ``subject`` is the Cognito ``sub`` (or client id)."""
+    """An authenticated principal. ``subject`` is the Cognito ``sub`` (or client id). A person's
+    ``username`` (``cognito:username``), ``email`` and ``issuer`` (the pool's URL) come from their
+    ID token: what erasure needs to reach the login, and sign-up to recognise a returning person."""
 
     subject: str
     roles: frozenset[Role]
     client_id: str | None = None
+    username: str | None = None
+    email: str | None = None
+    issuer: str | None = None
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any] | None) -> Caller:
@@ -82,16 +94,21 @@ class Caller:
         if not subject:
             raise Unauthorized("The token has no subject.", code="invalid_token")
         use = claims.get("token_use")
+        issuer = _text(claims.get("iss"))
         if use == "id":
-            roles = _human_roles(parse_groups(claims.get("cognito:groups")))
-            client_id = claims.get("aud")
-        elif use == "access":
+            return cls(
+                subject=subject,
+                roles=_human_roles(parse_groups(claims.get("cognito:groups"))),
+                client_id=_text(claims.get("aud")),
+                username=_text(claims.get("cognito:username")),
+                email=_text(claims.get("email")),
+                issuer=issuer,
+            )
+        if use == "access":
             scopes = str(claims.get("scope") or "").split()
             roles = frozenset({Role.MACHINE}) if MACHINE_SCOPE in scopes else frozenset()
-            client_id = claims.get("client_id")
-        else:
-            raise Unauthorized("The token is neither an ID nor an access token.", code="invalid_token")
-        return cls(subject=subject, roles=roles, client_id=str(client_id) if client_id else None)
+            return cls(subject=subject, roles=roles, client_id=_text(claims.get("client_id")), issuer=issuer)
+        raise Unauthorized("The token is neither an ID nor an access token.", code="invalid_token")
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Caller:

@@ -102,6 +102,7 @@ class ServiceStack(NestedStack):
                 topic_arn=lambda t: channels.topics[t.id].topic_arn,
                 cursor_key_secret=platform.cursor_secret.secret_arn,
                 secret_arn=lambda x: platform.secrets[x.id].secret_arn,
+                cors_origin=stage.cors_origin,
             )
             readable = ([platform.cursor_secret] if serves else []) + [
                 platform.secrets[x.id] for x in fn.secrets

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from shared.auth import STAFF, Role
+from shared.auth import CARE, Role
 from shared.platform import BUS
 from shared.topology import (
     CONFIG_BODY_BYTES,
@@ -16,6 +16,7 @@ from shared.topology import (
     Consumer,
     Function,
     Index,
+    PlatformSecret,
     Queue,
     Route,
     Rule,
@@ -42,6 +43,11 @@ PROFILES = Table(
     ttl_attribute="expires_at",
 )
 
+# Keys the digest of an erased login's e-mail, so a later sign-up by the same person is recognised
+# (no second sign-up bonus) without keeping the address: a list of e-mails cannot be tried against
+# the digests without this key, which lives only in Secrets Manager.
+LOGIN_PEPPER = PlatformSecret("login-pepper", "Keys the digests of erased logins' e-mails")
+
 API = Function(
     id="profile-api",
     service="profile",
@@ -51,6 +57,8 @@ API = Function(
     timeout_s=10,
     tables=(TableAccess(PROFILES, indexes=(BY_EMAIL.name, BY_PHONE.name, CUSTOMER_LIST.name)),),
     publishes_to=BUS,
+    logins=("AdminGetUser", "AdminDeleteUser"),  # erasure deletes the login
+    secrets=(LOGIN_PEPPER,),
 )
 
 OUTBOX_SWEEPER = Function(
@@ -86,23 +94,29 @@ ME_CREATE = Route("POST", "/me", API, CUSTOMER, "Create my profile", idempotent=
 ME_GET = Route("GET", "/me", API, CUSTOMER, "Read my profile", versioned=True)
 ME_UPDATE = Route("PATCH", "/me", API, CUSTOMER, "Update my profile", idempotent=True, versioned=True)
 CUSTOMER_GET = Route(
-    "GET", "/customers/{customer_id}", API, STAFF, "Read a customer's profile (staff)", versioned=True
+    "GET", "/customers/{customer_id}", API, CARE, "Read a customer's profile (agents)", versioned=True
 )
-CUSTOMER_FIND = Route("GET", "/customers", API, STAFF, "Find customers by exact e-mail or phone (staff)")
+CUSTOMER_FIND = Route(
+    "GET",
+    "/customers",
+    API,
+    CARE,
+    "Find customers by exact e-mail or phone (agents); without either, list every customer (admin, audited)",
+)
 MY_CONSENTS = Route("GET", "/me/consents", API, CUSTOMER, "Read my consents")
 MY_CONSENT_CHANGE = Route(
     "POST", "/me/consents", API, CUSTOMER, "Give or withdraw a consent", idempotent=True, key_required=True
 )
 CUSTOMER_CONSENTS = Route(
-    "GET", "/customers/{customer_id}/consents", API, STAFF, "A customer's consents and their log (staff)"
+    "GET", "/customers/{customer_id}/consents", API, CARE, "A customer's consents and their log (agents)"
 )
 
 CUSTOMER_UPDATE = Route(
     "PATCH",
     "/customers/{customer_id}",
     API,
-    STAFF,
-    "Update a customer's profile (staff)",
+    CARE,
+    "Update a customer's profile (agents)",
     idempotent=True,
     versioned=True,
 )
@@ -168,10 +182,10 @@ VISIT_BATCH = Route(
     "POST", "/visits/batch", INTAKE_API, MACHINE, "Record up to 100 visits", max_body_bytes=512 * 1024
 )
 CUSTOMER_USUAL = Route(
-    "GET", "/customers/{customer_id}/usual", INTAKE_API, STAFF, "A customer's usual items by time of day"
+    "GET", "/customers/{customer_id}/usual", INTAKE_API, CARE, "A customer's usual items by time of day"
 )
 CUSTOMER_PURCHASES = Route(
-    "GET", "/customers/{customer_id}/purchases", INTAKE_API, STAFF, "A customer's purchases, newest first"
+    "GET", "/customers/{customer_id}/purchases", INTAKE_API, CARE, "A customer's purchases, newest first"
 )
 STORE_POPULARITY = Route(
     "GET", "/stores/{store_id}/popularity", INTAKE_API, MARKETING, "What sells at each local hour of day"
@@ -276,7 +290,7 @@ GROUP_DELETE = Route(
     versioned=True,
 )
 CUSTOMER_VALUE = Route(
-    "GET", "/customers/{customer_id}/value", SEGMENTS_API, STAFF, "A customer's value score and segment"
+    "GET", "/customers/{customer_id}/value", SEGMENTS_API, CARE, "A customer's value score and segment"
 )
 
 # -- the contact log, dedicated managers and bulk import -------------------------------------
@@ -307,22 +321,22 @@ CONTACT_RECORD = Route(
     "POST",
     "/customers/{customer_id}/contacts",
     CRM_API,
-    STAFF,
+    CARE,
     "Record a contact",
     idempotent=True,
     max_body_bytes=CONFIG_BODY_BYTES,  # a 2,000-character note, \u-escaped, is 12 KB
     key_required=True,
 )
 CONTACT_LIST = Route(
-    "GET", "/customers/{customer_id}/contacts", CRM_API, STAFF, "A customer's contacts, newest first"
+    "GET", "/customers/{customer_id}/contacts", CRM_API, CARE, "A customer's contacts, newest first"
 )
 MANAGER_ASSIGN = Route(
-    "PUT", "/customers/{customer_id}/manager", CRM_API, STAFF, "Assign a dedicated manager", idempotent=True
+    "PUT", "/customers/{customer_id}/manager", CRM_API, CARE, "Assign a dedicated manager", idempotent=True
 )
 MANAGER_UNASSIGN = Route(
-    "DELETE", "/customers/{customer_id}/manager", CRM_API, STAFF, "Remove the dedicated manager"
+    "DELETE", "/customers/{customer_id}/manager", CRM_API, CARE, "Remove the dedicated manager"
 )
-MY_MANAGED = Route("GET", "/staff/me/customers", CRM_API, STAFF, "The customers I manage")
+MY_MANAGED = Route("GET", "/staff/me/customers", CRM_API, CARE, "The customers I manage")
 IMPORT_START = Route(
     "POST",
     "/imports",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from shared.auth import STAFF, Role
+from shared.auth import CARE, Role
 from shared.platform import BUS
 from shared.topology import (
     CONFIG_BODY_BYTES,
@@ -60,10 +60,10 @@ API = Function(
 MY_POINTS = Route("GET", "/me/points", API, CUSTOMER, "My points: balance, tier, progress, expiring soon")
 MY_HISTORY = Route("GET", "/me/points/history", API, CUSTOMER, "My points history, newest first")
 CUSTOMER_POINTS = Route(
-    "GET", "/customers/{customer_id}/points", API, STAFF, "A customer's points and tier (staff)"
+    "GET", "/customers/{customer_id}/points", API, CARE, "A customer's points and tier (agents)"
 )
 CUSTOMER_HISTORY = Route(
-    "GET", "/customers/{customer_id}/points/history", API, STAFF, "A customer's ledger, newest first (staff)"
+    "GET", "/customers/{customer_id}/points/history", API, CARE, "A customer's ledger, newest first (agents)"
 )
 GOODWILL_ADJUST = Route(
     "POST",
@@ -74,14 +74,22 @@ GOODWILL_ADJUST = Route(
     idempotent=True,
     key_required=True,
 )
+MEMBER_CODE_CREATE = Route(
+    "POST", "/me/member-code", API, CUSTOMER, "A member code for the counter (5 minutes, one checkout)"
+)
+MEMBER_CODE_GET = Route(
+    "GET", "/member-codes/{code}", API, MACHINE, "Who a member code shows at the counter (uses nothing)"
+)
 HOLD_PLACE = Route(
     "PUT",
     "/customers/{customer_id}/holds/{order_id}",
     API,
     MACHINE,
-    "Hold points for an order (idempotent per order id)",
+    "Hold points for an order, with the customer's member code (idempotent per order id)",
 )
-HOLD_GET = Route("GET", "/customers/{customer_id}/holds/{order_id}", API, MACHINE, "An order's hold")
+HOLD_GET = Route(
+    "GET", "/customers/{customer_id}/holds/{order_id}", API, MACHINE, "An order's hold (the placing till's)"
+)
 HOLD_CAPTURE = Route(
     "POST",
     "/customers/{customer_id}/holds/{order_id}/capture",
@@ -199,7 +207,7 @@ COUPON_ISSUE = Route(
 )
 MY_COUPONS = Route("GET", "/me/coupons", OFFERS_API, CUSTOMER, "My coupon wallet")
 CUSTOMER_COUPONS = Route(
-    "GET", "/customers/{customer_id}/coupons", OFFERS_API, STAFF, "A customer's coupons (staff)"
+    "GET", "/customers/{customer_id}/coupons", OFFERS_API, CARE, "A customer's coupons (agents)"
 )
 # The code travels in the body: a bearer secret has no place in a path that access logs keep.
 COUPON_REDEEM = Route(
@@ -313,6 +321,8 @@ SERVICE = Service(
     tables=(REWARDS,),
     functions=(API, PROGRAMS_API, OFFERS_API, EVENTS, GRANTER, EXPIRER, NIGHTLY, OUTBOX_SWEEPER),
     routes=(
+        MEMBER_CODE_CREATE,
+        MEMBER_CODE_GET,
         MY_POINTS,
         MY_HISTORY,
         CUSTOMER_POINTS,

@@ -129,7 +129,10 @@ def api_event(
     elif claims is not UNSET:
         context["authorizer"] = {"claims": dict(claims)}
     if sub is not None:
-        context["authorizer"]["claims"].update({"sub": sub, "username": sub})
+        claims_now = context["authorizer"]["claims"]
+        claims_now.update({"sub": sub, "username": sub})
+        if claims_now.get("token_use") == "id":
+            claims_now["cognito:username"] = sub  # a pool signing in by e-mail: the username is the sub
     if groups == "machine":  # a till: a client-credentials access token with the machine scope
         client = context["authorizer"]["claims"].get("sub") or "pos-test"
         context["authorizer"]["claims"] = {
@@ -141,7 +144,19 @@ def api_event(
         }
     elif groups is not None:
         context["authorizer"]["claims"]["cognito:groups"] = groups
+    if POOL.issuer and "authorizer" in context:
+        context["authorizer"]["claims"]["iss"] = POOL.issuer
     return event
+
+
+class _Pool:
+    """The user pool of the running test's moto (set by the ``moto`` fixture): every token's
+    issuer, as on AWS, where customers and staff sign in to the stage's one pool."""
+
+    issuer: str | None = None
+
+
+POOL = _Pool()
 
 
 def _key_required(method: str, resource: str) -> bool:

@@ -28,7 +28,7 @@ from services.profile.topology import API as PROFILE_API
 from shared import aws, secrets
 from shared.dynamo import DynamoTable
 from shared.topology import Function, Queue, Table
-from tests.integration.apigw import ACCOUNT, REGION, Invoker, LambdaContext
+from tests.integration.apigw import ACCOUNT, POOL, REGION, Invoker, LambdaContext
 
 STAGE = "test"
 CURSOR_KEY = "k" * 40
@@ -63,7 +63,10 @@ def moto() -> Iterator[None]:
         secrets.CACHE.forget()
         provision.create_cursor_key_secret(boto3.client("secretsmanager"), SYSTEM, STAGE, CURSOR_KEY)
         provision.create_platform_secrets(boto3.client("secretsmanager"), SYSTEM, STAGE)
+        pool = boto3.client("cognito-idp").create_user_pool(PoolName=f"{SYSTEM.name}-{STAGE}")["UserPool"]
+        POOL.issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{pool['Id']}"
         yield
+    POOL.issuer = None
     aws.reset_clients()
     secrets.CACHE.forget()
 

@@ -21,6 +21,7 @@ from shared.topology import Function
 from tests.integration.apigw import ApiResponse, Invoker, api_event
 from tests.integration.conftest import STAGE, BusWatch, QueueDrain, table
 
+HOLD = "/customers/{customer_id}/holds/{order_id}"
 WATCHED = ["PointsEarned", "PointsExpired", "PointsExpiring", "TierChanged", "GiftGranted", "CouponIssued"]
 
 
@@ -87,9 +88,28 @@ class Rewards:
             self.events()
 
     def points(self, customer_id: str) -> dict[str, Any]:
-        response = self.call(self.api, "GET", "/customers/{customer_id}/points", {"customer_id": customer_id})
+        params = {"customer_id": customer_id}
+        response = self.call(self.api, "GET", "/customers/{customer_id}/points", params, groups="agent")
         assert response.status == 200, response.body
         return dict(response.json())
+
+    def member_code(self, customer_id: str) -> str:
+        """The code a registered customer's app shows at the counter (their login: ``sub-<id>``)."""
+        made = self.call(
+            self.api, "POST", "/me/member-code", body=None, groups="customer", sub=f"sub-{customer_id}"
+        )
+        assert made.status == 201, made.body
+        return str(made.json()["code"])
+
+    def hold(self, customer_id: str, order_id: str, points: int, **more: Any) -> ApiResponse:
+        """A till holds points for an order, with the customer's member code."""
+        body = {"points": points, "member_code": self.member_code(customer_id), **more}
+        params = {"customer_id": customer_id, "order_id": order_id}
+        return self.call(self.api, "PUT", HOLD, params, body=body, groups="machine")
+
+    def capture(self, customer_id: str, order_id: str) -> ApiResponse:
+        params = {"customer_id": customer_id, "order_id": order_id}
+        return self.call(self.api, "POST", f"{HOLD}/capture", params, body={}, groups="machine")
 
     def call(
         self,

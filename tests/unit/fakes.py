@@ -329,7 +329,9 @@ class FakeProfileStore:
         self.updates: list[UpdateCall] = []
         self.events: list[Any] = []  # what was recorded with each committed change, in order
 
-    def create(self, subject: str, profile: Profile, events: Any = ()) -> None:
+    def create(
+        self, subject: str, profile: Profile, events: Any = (), *, username: str | None = None
+    ) -> None:
         if subject in self.identities or profile.customer_id in self.profiles:
             raise ProfileExists
         self.identities[subject] = profile.customer_id

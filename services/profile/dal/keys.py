@@ -29,6 +29,16 @@ def tombstone_key(customer_id: str) -> Key:
     return {PK: f"ERASED#{customer_id}", SK: "ERASED"}
 
 
+def erased_login_key(subject: str) -> Key:
+    """An erased login's subject: its tokens (valid up to an hour after) make no new profile."""
+    return {PK: f"ERASEDLOGIN#{subject}", SK: "LOGIN"}
+
+
+def returning_key(digest: str) -> Key:
+    """The keyed digest of an erased login's e-mail: a later sign-up with it is a returning person."""
+    return {PK: f"RETURNING#{digest}", SK: "EMAIL"}
+
+
 def outbox(table: DynamoTable) -> Outbox:
     """The profile table's outbox (``OUTBOX#<shard>`` items)."""
     return Outbox(table, partition_key=PK, sort_key=SK, ttl_attribute=TTL)

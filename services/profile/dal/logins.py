@@ -37,6 +37,15 @@ class CognitoLogins:
         """Put a self-signed-up login in the ``customer`` group (and no other)."""
         self._call("admin_add_user_to_group", UserPoolId=pool_id, Username=username, GroupName=CUSTOMER_GROUP)
 
+    def email_of(self, pool_id: str, username: str) -> str | None:
+        """The login's e-mail (None: no such login, or it has none)."""
+        try:
+            user = self._call("admin_get_user", UserPoolId=pool_id, Username=username)
+        except LookupError:
+            return None
+        attributes = {a["Name"]: a.get("Value") for a in user.get("UserAttributes", [])}
+        return attributes.get("email") or None
+
     def delete(self, pool_id: str, username: str) -> bool:
         """Delete the login (erasure): its e-mail and every attribute go with it. False if gone."""
         try:
@@ -45,11 +54,11 @@ class CognitoLogins:
             return False
         return True
 
-    def _call(self, operation: str, **params: Any) -> None:
+    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - at first use
 
         try:
-            getattr(self.client, operation)(**params)
+            return dict(getattr(self.client, operation)(**params))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "UserNotFoundException":
                 raise LookupError(params.get("Username")) from None

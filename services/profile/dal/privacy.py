@@ -4,8 +4,12 @@ Erasure runs in two steps so that it is never half-done in a way that shows:
 1. one transaction deletes the profile and its anniversary index entries, writes the tombstone
    ``ERASED#<id>`` (no personal data) and records ``CustomerErased`` in the outbox;
 2. every other item of the customer's partition (consents, purchases, visits, the usual, value,
-   contacts…) is deleted in batches, and last the link from the Cognito subject.
+   contacts…) is deleted in batches; then the login is forgotten (``forget_login``: the logic
+   deletes it from the user pool) and last the link from the Cognito subject goes.
 Step 2 is re-runnable: erasing again after a crash finds the tombstone and finishes the job.
+Two markers outlive the customer, neither personal data on its own: the erased login's subject
+(for a day: its tokens make no new profile) and a keyed digest of its e-mail (for two years: the
+same person signing up again is a new customer without a second sign-up bonus).
 What stays is pseudonymous: purchase and import claims keyed by the store's own ids (so a
 replayed purchase or a re-imported file cannot bring the person back), store popularity counts
 and the other services' own records, which ``CustomerErased`` tells them to erase.
@@ -13,10 +17,21 @@ and the other services' own records, which ``CustomerErased`` tells them to eras
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from services.profile.dal.keys import PK, SK, claims, identity_key, profile_key, tombstone_key
+from services.profile.dal.keys import (
+    PK,
+    SK,
+    TTL,
+    claims,
+    erased_login_key,
+    identity_key,
+    profile_key,
+    returning_key,
+    tombstone_key,
+)
 from services.profile.dal.profiles import DynamoProfileStore, anniversary_items
 from services.profile.models.events import CustomerErased
 from services.profile.models.profile import Profile
@@ -25,6 +40,12 @@ from shared.dynamo import ConditionFailed, Item, Key, transact_write
 
 # Storage detail, not the customer's data: left out of an export.
 _INTERNAL = frozenset({PK, SK, "type", "listed", "subject", "email_key", "phone_key", "expires_at"})
+
+
+ERASED_LOGIN_KEPT = timedelta(days=1)  # longer than any token of the login lives (1 h)
+RETURNING_KEPT = timedelta(days=730)  # the sign-up bonus's abuse window (docs/decisions.md)
+
+ForgetLogin = Callable[[str, str | None], None]  # (subject, username) -> the login is gone
 
 
 class AlreadyErased(Exception):
@@ -55,7 +76,14 @@ class DynamoPrivacyStore:
     def erased(self, customer_id: str) -> bool:
         return self.table.get(tombstone_key(customer_id)) is not None
 
-    def erase(self, customer_id: str, *, by: Literal["customer", "admin"], at: datetime) -> None:
+    def erase(
+        self,
+        customer_id: str,
+        *,
+        by: Literal["customer", "admin"],
+        at: datetime,
+        forget_login: ForgetLogin | None = None,
+    ) -> None:
         """Erase the customer (see the module's docstring); AlreadyErased when nothing was left."""
         stored = self.table.get(profile_key(customer_id))
         subject = str(stored["subject"]) if stored and stored.get("subject") else None
@@ -73,12 +101,42 @@ class DynamoPrivacyStore:
         if subject:
             # The answers kept for their retried requests (24 h) may hold what they sent: gone too.
             claims(self.table, lock_s=1).forget(subject)
-        if subject and self._linked(subject) == customer_id:
+        link = self.table.get(identity_key(subject)) if subject else None
+        if subject and link and link.get("customer_id") == customer_id:
+            if forget_login is not None:
+                forget_login(subject, str(link["username"]) if link.get("username") else None)
             self.table.delete(identity_key(subject))
 
     def _linked(self, subject: str) -> str | None:
         link = self.table.get(identity_key(subject))
         return str(link["customer_id"]) if link else None
+
+    # -- what outlives an erased login ----------------------------------------------------------
+
+    def remember_erased_login(self, subject: str, email_digest: str | None, *, at: datetime) -> None:
+        self.table.put(
+            {
+                **erased_login_key(subject),
+                "type": "erased-login",
+                "erased_at": iso(at),
+                TTL: int((at + ERASED_LOGIN_KEPT).timestamp()),
+            }
+        )
+        if email_digest:
+            self.table.put(
+                {
+                    **returning_key(email_digest),
+                    "type": "returning",
+                    "erased_at": iso(at),
+                    TTL: int((at + RETURNING_KEPT).timestamp()),
+                }
+            )
+
+    def login_erased(self, subject: str) -> bool:
+        return self.table.get(erased_login_key(subject)) is not None
+
+    def returning(self, email_digest: str) -> bool:
+        return self.table.get(returning_key(email_digest)) is not None
 
     def _remove_profile(
         self, profile: Profile, subject: str | None, *, by: Literal["customer", "admin"], at: datetime

@@ -47,7 +47,9 @@ class VersionMismatch(Exception):
 class ProfileStore(Protocol):
     """Writes record their events atomically with the change (the outbox) and publish them."""
 
-    def create(self, subject: str, profile: Profile, events: Sequence[DomainEvent]) -> None: ...
+    def create(
+        self, subject: str, profile: Profile, events: Sequence[DomainEvent], *, username: str | None = None
+    ) -> None: ...
     def get(self, customer_id: str) -> Profile | None: ...
     def customer_id_of(self, subject: str) -> str | None: ...
     def find(self, *, email: str | None = None, phone: str | None = None) -> list[Profile]: ...
@@ -115,8 +117,14 @@ class DynamoProfileStore:
         self.publisher = publisher
         self.outbox = outbox(table)
 
-    def create(self, subject: str, profile: Profile, events: Sequence[DomainEvent]) -> None:
+    def create(
+        self, subject: str, profile: Profile, events: Sequence[DomainEvent], *, username: str | None = None
+    ) -> None:
+        """The profile, the link from its login (with the login's username, which erasure needs to
+        delete it), its index entries and its events, in one transaction."""
         link = {**identity_key(subject), "type": "identity", "customer_id": profile.customer_id}
+        if username:
+            link["username"] = username
         absent = {"condition": "attribute_not_exists(#pk)", "names": {"#pk": PK}}
         pending = [self.outbox.item(self.outbox.envelope(e, profile.created_at)) for e in events]
         try:

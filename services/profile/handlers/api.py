@@ -10,9 +10,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
 
+from services.profile.dal.audit import record_access
 from services.profile.dal.consent import DynamoConsentStore
 from services.profile.dal.keys import claims
+from services.profile.dal.logins import CognitoLogins, pool_of
 from services.profile.dal.privacy import DynamoPrivacyStore
 from services.profile.dal.profiles import DynamoProfileStore
 from services.profile.handlers.env import ProfileSettings, publisher
@@ -36,6 +39,7 @@ from services.profile.topology import (
     CUSTOMER_FIND,
     CUSTOMER_GET,
     CUSTOMER_UPDATE,
+    LOGIN_PEPPER,
     ME_CREATE,
     ME_GET,
     ME_UPDATE,
@@ -47,11 +51,12 @@ from services.profile.topology import (
     MY_EXPORT,
     SERVICE,
 )
-from shared import aws
+from shared import aws, secrets
 from shared.api import make_resolver, no_content, parse_if_match, respond
+from shared.auth import Role
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.idempotency import IdempotencyStore
 from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
@@ -63,7 +68,14 @@ metrics = make_metrics()
 
 
 class ApiSettings(ProfileSettings, ListSettings):
-    """The profile API's settings: the profile functions' plus the cursor signing key."""
+    """The profile API's settings: the profile functions' plus the cursor signing key and the key
+    of erased logins' e-mail digests (both read from Secrets Manager at first use)."""
+
+    login_pepper_secret: str = Field(alias=LOGIN_PEPPER.env_var, min_length=1)
+
+    @property
+    def login_pepper(self) -> str:
+        return secrets.secret_string(self.login_pepper_secret)
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,7 @@ class Dependencies:
     consents: DynamoConsentStore
     privacy: DynamoPrivacyStore
     idempotency: IdempotencyStore
+    logins: CognitoLogins
 
 
 @functools.cache
@@ -87,6 +100,7 @@ def dependencies() -> Dependencies:
         consents=DynamoConsentStore(store),
         privacy=DynamoPrivacyStore(store),
         idempotency=claims(table, lock_s=API.timeout_s),
+        logins=CognitoLogins(),
     )
 
 
@@ -99,8 +113,16 @@ def _with_etag(profile: Profile, status: int = 200) -> Response[Profile]:
 
 @app.on(ME_CREATE, status=201, description="Created", errors=(409,))
 def create_me(body: ProfileCreate) -> Response[Profile]:
+    deps, caller = dependencies(), app.caller
+    privacy.usable_login(deps.privacy, caller.subject)
     profile = profiles.register(
-        dependencies().store, app.caller.subject, body, clock=utc_now, new_id=lambda: new_id("cus")
+        deps.store,
+        caller.subject,
+        body,
+        clock=utc_now,
+        new_id=lambda: new_id("cus"),
+        username=caller.username,
+        returning=privacy.returning(deps.privacy, caller.email, lambda: deps.settings.login_pepper),
     )
     metrics.add_metric(name="ProfileCreated", unit="Count", value=1)
     logger.info("profile created", extra={"customer_id": profile.customer_id})
@@ -137,7 +159,7 @@ def update_customer(
     return _with_etag(profile)
 
 
-@app.on(CUSTOMER_FIND, errors=(400,))
+@app.on(CUSTOMER_FIND, errors=(400,))  # 403 listing_not_allowed: always declared
 def find_customers(
     email: Annotated[
         str | None, Query(min_length=3, max_length=254, description="Exact e-mail, any case")
@@ -146,10 +168,24 @@ def find_customers(
     limit: Annotated[int | None, Query(description="Page size, 1..100 (25)")] = None,
     cursor: Annotated[str | None, Query(max_length=2048, description="next_cursor of the last page")] = None,
 ) -> Page[Profile]:
-    """By exact e-mail or phone (an index lookup), or else every customer in sign-up order, paged."""
+    """By exact e-mail or phone (an index lookup), or else every customer in sign-up order, paged:
+    that listing of everyone's personal data is an administrator's alone, and each page read is
+    recorded (who, when, which page) in the access audit."""
     deps = dependencies()
     if email is not None or phone is not None:
         return Page[Profile](items=profiles.find(deps.store, email=email, phone=phone))
+    if not app.caller.has_any({Role.ADMIN}):
+        raise Forbidden(
+            "Listing every customer is for administrators; find one by e-mail or phone.",
+            code="listing_not_allowed",
+        )
+    record_access(
+        deps.store.table,
+        actor=app.caller.subject,
+        action="list-customers",
+        detail={"limit": limit or 0, "continued": cursor is not None},
+        at=utc_now(),
+    )
     size, scope = page_size(limit), CUSTOMER_FIND.key
     start = decode_cursor(cursor, scope=scope, key=deps.settings.cursor_key)
     items, last = deps.store.page(limit=size, start=start)
@@ -160,13 +196,21 @@ def find_customers(
 
 @app.on(CUSTOMER_EXPORT)
 def export_customer(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> CustomerExport:
+    exported = privacy.export(dependencies().privacy, customer_id, clock=utc_now)
+    record_access(
+        dependencies().store.table,
+        actor=app.caller.subject,
+        action="export-customer",
+        detail={"customer_id": customer_id},
+        at=exported.exported_at,
+    )
     logger.info("customer data exported", extra={"customer_id": customer_id, "by": "admin"})
-    return privacy.export(dependencies().privacy, customer_id, clock=utc_now)
+    return exported
 
 
 @app.on(CUSTOMER_ERASE, status=204, description="Erased", errors=(409,))
 def erase_customer(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> Response[None]:
-    privacy.erase(dependencies().privacy, customer_id, by="admin", clock=utc_now)
+    privacy.erase(dependencies().privacy, customer_id, by="admin", clock=utc_now, login=_login_erasure())
     logger.info("customer erased", extra={"customer_id": customer_id, "by": "admin"})
     return no_content()
 
@@ -179,9 +223,17 @@ def export_me() -> CustomerExport:
 @app.on(MY_ERASE, status=204, description="Erased", errors=(409,))
 def erase_me() -> Response[None]:
     customer_id = _my_customer_id()
-    privacy.erase(dependencies().privacy, customer_id, by="customer", clock=utc_now)
+    privacy.erase(dependencies().privacy, customer_id, by="customer", clock=utc_now, login=_login_erasure())
     logger.info("customer erased", extra={"customer_id": customer_id, "by": "customer"})
     return no_content()
+
+
+def _login_erasure() -> privacy.LoginErasure | None:
+    """The pool is the caller's (customers and staff sign in to the same one)."""
+    deps, issuer = dependencies(), app.caller.issuer
+    if not issuer:
+        return None
+    return privacy.LoginErasure(deps.logins, pool_of(issuer), lambda: deps.settings.login_pepper)
 
 
 @app.on(MY_DEVICE_PUT, errors=(404,))

@@ -27,8 +27,17 @@ def _no_profile() -> NotFound:
 
 
 def register(
-    store: ProfileStore, subject: str, data: ProfileCreate, *, clock: Clock, new_id: Callable[[], str]
+    store: ProfileStore,
+    subject: str,
+    data: ProfileCreate,
+    *,
+    clock: Clock,
+    new_id: Callable[[], str],
+    username: str | None = None,
+    returning: bool = False,
 ) -> Profile:
+    """A new customer for the caller's login. ``returning``: the person had an erased login (see
+    ``privacy.returning``): a new customer, but the event says so (no second sign-up bonus)."""
     now = clock()
     profile = Profile(
         customer_id=new_id(),
@@ -38,10 +47,14 @@ def register(
         **data.model_dump(),
     )
     registered = CustomerRegistered(
-        customer_id=profile.customer_id, subject=subject, locale=profile.locale, time_zone=profile.time_zone
+        customer_id=profile.customer_id,
+        subject=subject,
+        locale=profile.locale,
+        time_zone=profile.time_zone,
+        returning=returning,
     )
     try:
-        store.create(subject, profile, [registered])
+        store.create(subject, profile, [registered], username=username)
     except ProfileExists:
         raise Conflict(
             "You already have a profile; update it with PATCH /me.", code="profile_exists"

@@ -13,12 +13,14 @@ from shared.events import DomainEvent
 
 class CustomerRegistered(DomainEvent):
     """A customer signed up. ``subject`` is their login's opaque id (Cognito ``sub``, no personal
-    data): other services link a caller's ``/me`` to the customer id with it."""
+    data): other services link a caller's ``/me`` to the customer id with it. ``returning``: the
+    same person had an erased login before (no second sign-up bonus)."""
 
     customer_id: str
     subject: str
     locale: str
     time_zone: str
+    returning: bool = False
 
 
 class ProfileUpdated(DomainEvent):

@@ -92,6 +92,7 @@ def _account(item: Item) -> AccountState:
         tier=item.get("tier"),
         tier_since=item.get("tier_since"),
         subject=item.get("subject"),
+        erased_at=item.get("erased_at"),
     )
 
 

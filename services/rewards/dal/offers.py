@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from services.rewards.dal.accounts import open_accounts
+from services.rewards.dal.accounts import account_states, open_accounts
 from services.rewards.dal.identity import customer_id_of
 from services.rewards.dal.keys import PK, SK, account_key, account_pk, outbox
 from services.rewards.models.events import CouponIssued, GiftGranted
@@ -134,8 +134,8 @@ class DynamoOfferStore:
     def has_account(self, customer_id: str) -> bool:
         return bool(open_accounts(self.table, [customer_id]))
 
-    def accounts_among(self, customer_ids: Sequence[str]) -> set[str]:
-        return open_accounts(self.table, customer_ids)
+    def accounts_among(self, customer_ids: Sequence[str]) -> dict[str, bool]:
+        return account_states(self.table, customer_ids)
 
     def _commit(self, actions: Sequence[Action], events: Sequence[DomainEvent], at: datetime) -> None:
         """One transaction with the events' outbox items; conflicts are retried with backoff.

@@ -3,7 +3,8 @@
 Customers reach only ``/me/...`` (their login's ``subject`` resolves to their account);
 ``/customers/{id}/...`` are staff's (views, goodwill) or store systems' (holds), as the topology
 allows. Goodwill honours ``Idempotency-Key`` through the resolver and through its source; holds are
-idempotent by their order id.
+idempotent by their order id. A hold needs the customer's member code (``logic/presence.py``) and
+is the placing till's alone: another client neither sees nor closes it.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from pydantic import Field
 from services.rewards.dal.identity import customer_id_of
 from services.rewards.dal.keys import claims
 from services.rewards.dal.ledger import DynamoLedgerStore
+from services.rewards.dal.presence import DynamoMemberCodes
 from services.rewards.dal.programs import DynamoProgramStore
 from services.rewards.dal.tiering import DynamoTierStore
 from services.rewards.handlers.env import RewardsSettings, publisher
-from services.rewards.logic import ledger, tiering
+from services.rewards.logic import ledger, presence, tiering
 from services.rewards.models.ledger import (
     ID_PATTERN,
     ORDER_ID_PATTERN,
@@ -37,6 +39,7 @@ from services.rewards.models.ledger import (
     HoldRequest,
     ReleaseRequest,
 )
+from services.rewards.models.presence import MEMBER_CODE_PATTERN, MemberAtCounter, MemberCode
 from services.rewards.topology import (
     API,
     CUSTOMER_HISTORY,
@@ -46,6 +49,8 @@ from services.rewards.topology import (
     HOLD_GET,
     HOLD_PLACE,
     HOLD_RELEASE,
+    MEMBER_CODE_CREATE,
+    MEMBER_CODE_GET,
     MY_HISTORY,
     MY_POINTS,
     SERVICE,
@@ -85,6 +90,7 @@ class Dependencies:
     tiers: DynamoTierStore
     programs: DynamoProgramStore
     idempotency: IdempotencyStore
+    member_codes: DynamoMemberCodes
 
 
 @functools.cache
@@ -100,6 +106,7 @@ def dependencies() -> Dependencies:
         tiers=DynamoTierStore(table, events),
         programs=DynamoProgramStore(table, cache_s=60),
         idempotency=claims(table, lock_s=API.timeout_s),
+        member_codes=DynamoMemberCodes(table),
     )
 
 
@@ -126,6 +133,25 @@ def _history(scope: str, customer_id: str, limit: int | None, cursor: str | None
     after = resume_after(cursor, scope=scope, key=key)
     entries, last = ledger.history(dependencies().ledger, customer_id, after=after, limit=size)
     return Page[Entry](items=entries, next_cursor=cursor_after(last, scope=scope, key=key))
+
+
+@app.on(MEMBER_CODE_CREATE, status=201, description="Made", errors=(404,))
+def make_member_code() -> Response[MemberCode]:
+    code = presence.issue(dependencies().member_codes, _me(), now=utc_now())
+    return respond(code, status=201)
+
+
+@app.on(MEMBER_CODE_GET, errors=(403,))
+def who_is_at_the_counter(code: Annotated[str, Path(pattern=MEMBER_CODE_PATTERN)]) -> MemberAtCounter:
+    return presence.who(dependencies().member_codes, code, now=utc_now())
+
+
+def _placed_here(customer_id: str, order_id: str) -> Hold:
+    """The order's hold if this till placed it (404 ``hold_not_found`` for any other client)."""
+    hold = dependencies().ledger.hold(customer_id, order_id)
+    if hold is None or hold.actor != app.caller.subject:
+        raise NotFound("No hold for this order.", code="hold_not_found")
+    return hold
 
 
 @app.on(MY_POINTS, errors=(404,))
@@ -178,10 +204,22 @@ def adjust_points(customer_id: CustomerId, body: AdjustmentRequest) -> Response[
 
 
 @app.on(
-    HOLD_PLACE, status=201, description="Held", errors=(404, 409), also={200: "The same hold, already placed"}
+    HOLD_PLACE,
+    status=201,
+    description="Held",
+    errors=(403, 404, 409),
+    also={200: "The same hold, already placed"},
 )
 def place_hold(customer_id: CustomerId, order_id: OrderId, body: HoldRequest) -> Response[Hold]:
     deps, now = dependencies(), utc_now()
+    presence.present(
+        deps.member_codes,
+        body.member_code,
+        customer_id,
+        client=app.caller.subject,
+        order_id=order_id,
+        now=now,
+    )
     minutes = body.minutes or deps.settings.hold_minutes
     hold, created = ledger.place_hold(
         deps.ledger,
@@ -199,14 +237,12 @@ def place_hold(customer_id: CustomerId, order_id: OrderId, body: HoldRequest) ->
 
 @app.on(HOLD_GET, errors=(404,))
 def get_hold(customer_id: CustomerId, order_id: OrderId) -> Hold:
-    hold = dependencies().ledger.hold(customer_id, order_id)
-    if hold is None:
-        raise NotFound("No hold for this order.", code="hold_not_found")
-    return hold
+    return _placed_here(customer_id, order_id)
 
 
 @app.on(HOLD_CAPTURE, errors=(400, 404, 409))
 def capture_hold(customer_id: CustomerId, order_id: OrderId, body: CaptureRequest) -> Hold:
+    _placed_here(customer_id, order_id)
     hold = ledger.capture(
         dependencies().ledger,
         customer_id=customer_id,
@@ -221,6 +257,7 @@ def capture_hold(customer_id: CustomerId, order_id: OrderId, body: CaptureReques
 
 @app.on(HOLD_RELEASE, errors=(404, 409))
 def release_hold(customer_id: CustomerId, order_id: OrderId, body: ReleaseRequest) -> Hold:
+    _placed_here(customer_id, order_id)
     hold = ledger.release(
         dependencies().ledger,
         customer_id=customer_id,

@@ -15,8 +15,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.rewards.dal.keys import claims
 from services.rewards.dal.offers import DynamoOfferStore
+from services.rewards.dal.presence import DynamoMemberCodes
 from services.rewards.handlers.env import RewardsSettings, publisher
-from services.rewards.logic import coupons, gifts
+from services.rewards.logic import coupons, gifts, presence
 from services.rewards.models.offers import (
     CUSTOMER_ID_PATTERN,
     GIFT_ID_PATTERN,
@@ -80,6 +81,7 @@ class Dependencies:
     settings: OffersApiSettings
     store: DynamoOfferStore
     idempotency: IdempotencyStore
+    member_codes: DynamoMemberCodes
 
 
 @functools.cache
@@ -91,6 +93,7 @@ def dependencies() -> Dependencies:
         settings=settings,
         store=DynamoOfferStore(table, publisher(settings)),
         idempotency=claims(table, lock_s=OFFERS_API.timeout_s),
+        member_codes=DynamoMemberCodes(table),
     )
 
 
@@ -186,9 +189,18 @@ def customer_coupons(customer_id: CustomerId, limit: Limit = None, cursor: Curso
     return Page[Coupon](items=found, next_cursor=_cursor(last, scope))
 
 
-@app.on(COUPON_REDEEM, errors=(404, 409))
+@app.on(COUPON_REDEEM, errors=(403, 404, 409))
 def redeem_coupon(body: RedeemRequest) -> Redemption:
-    redeemed = coupons.redeem(dependencies().store, body.code, body, clock=utc_now)
+    deps = dependencies()
+    presence.present(
+        deps.member_codes,
+        body.member_code,
+        body.customer_id,
+        client=app.caller.subject,
+        order_id=body.order_id,
+        now=utc_now(),
+    )
+    redeemed = coupons.redeem(deps.store, body.code, body, clock=utc_now)
     logger.info("coupon redeemed", extra={"coupon_id": redeemed.coupon_id, "discount": redeemed.discount})
     return redeemed
 

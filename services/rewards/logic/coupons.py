@@ -43,7 +43,9 @@ _STOPPERS: frozenset[IssueStatus] = frozenset({"template_retired", "max_issued_r
 class AccountLookup(Protocol):
     def customer_of(self, subject: str) -> str | None: ...
     def has_account(self, customer_id: str) -> bool: ...
-    def accounts_among(self, customer_ids: Sequence[str]) -> set[str]: ...
+    def accounts_among(self, customer_ids: Sequence[str]) -> dict[str, bool]:
+        """Those with an account, each with whether it was erased."""
+        ...
 
 
 class CouponStore(AccountLookup, Protocol):
@@ -199,8 +201,9 @@ def issue(
     stop: IssueStatus | None = None
     known = store.accounts_among(customer_ids)  # one read per 100: no transaction for strangers
     for customer_id in customer_ids:
-        if stop is not None or customer_id not in known:
-            results.append(IssueResult(customer_id=customer_id, status=stop or "unknown_customer"))
+        if stop is not None or customer_id not in known or known[customer_id]:
+            refusal: IssueStatus = "customer_erased" if known.get(customer_id) else "unknown_customer"
+            results.append(IssueResult(customer_id=customer_id, status=stop or refusal))
             continue
         code = make_code()
         coupon = CouponRecord(

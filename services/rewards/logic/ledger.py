@@ -32,7 +32,7 @@ from services.rewards.models.ledger import (
     StaleRead,
 )
 from shared.clock import iso
-from shared.errors import BadRequest, Conflict, NotFound
+from shared.errors import BadRequest, Conflict, NotFound, Unprocessable
 from shared.ids import ulid
 
 T = TypeVar("T")
@@ -109,6 +109,18 @@ class Drift:
 
 def _no_account() -> NotFound:
     return NotFound("This customer has no points account.", code="account_not_found")
+
+
+def _live(account: AccountState | None) -> AccountState:
+    """The account, if it exists and its person was not erased: 404 ``account_not_found``, or 422
+    ``customer_erased`` (an erased account keeps its numbers for the books and takes nothing new)."""
+    if account is None:
+        raise _no_account()
+    if account.erased_at:
+        raise Unprocessable(
+            "This customer was erased; the account takes nothing new.", code="customer_erased"
+        )
+    return account
 
 
 def _insufficient() -> Conflict:
@@ -533,9 +545,7 @@ def adjust(
         )
 
     def attempt() -> Applied:
-        account = store.account(customer_id)
-        if account is None:
-            raise _no_account()
+        account = _live(store.account(customer_id))
         replay = _replay(store, customer_id, source, points)
         if replay is not None:
             return replay
@@ -568,9 +578,7 @@ def _spend_once(
     if replay is not None:
         return replay
     lots = store.open_lots(customer_id)  # each lot's write is conditioned on what is read here
-    account = store.account(customer_id)
-    if account is None:
-        raise _no_account()
+    account = _live(store.account(customer_id))
     _consistent(account, lots)
     if _spendable(lots, now) < points:
         raise _insufficient()
@@ -602,12 +610,10 @@ def place_hold(
         raise BadRequest("Points must be at least 1.", code="invalid_points")
 
     def attempt() -> tuple[Hold, bool]:
-        account = store.account(customer_id)
-        if account is None:
-            raise _no_account()
+        account = _live(store.account(customer_id))
         existing = store.hold(customer_id, order_id)
         if existing is not None:
-            if existing.points != points:
+            if existing.points != points or existing.actor != actor:
                 raise Conflict("This order already holds other points.", code="order_id_reused")
             return existing, False
         lots = store.open_lots(customer_id)

@@ -112,12 +112,13 @@ def purchase_refunded(ports: Rewarding, refund: inbound.PurchaseRefunded, *, now
 
 
 def customer_registered(ports: Rewarding, customer: inbound.CustomerRegistered, *, now: datetime) -> None:
-    """Open the account, link the login, credit the sign-up points."""
+    """Open the account, link the login, credit the sign-up points (once per person: a returning
+    one, whose earlier login was erased, gets none)."""
     ledger.open_account(ports.ledger, customer.customer_id, now=now)
     if customer.subject:
         ports.accounts.link(customer.subject, customer.customer_id)
     rules = ports.programs.earn_rules()
-    if rules.signup_points > 0:
+    if rules.signup_points > 0 and not customer.returning:
         ledger.credit(
             ports.ledger,
             customer_id=customer.customer_id,

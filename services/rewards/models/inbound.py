@@ -19,6 +19,7 @@ class _Inbound(BaseModel):
 class CustomerRegistered(_Inbound):
     customer_id: str = Field(pattern=ID)
     subject: str | None = Field(default=None, min_length=1, max_length=128)  # the login's sub
+    returning: bool = False  # the person had an erased login: no second sign-up bonus
 
 
 class CustomerImported(_Inbound):

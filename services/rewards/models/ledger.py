@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from services.rewards.models.events import LotKind
+from services.rewards.models.presence import MEMBER_CODE_PATTERN
 from services.rewards.models.programs import TierProgress
 from shared.clock import iso
 from shared.events import DomainEvent
@@ -149,6 +150,9 @@ class AdjustmentRequest(_Body):
 
 
 class HoldRequest(_Body):
+    member_code: str = Field(
+        pattern=MEMBER_CODE_PATTERN, description="The code the customer's app shows (POST /me/member-code)"
+    )
     points: StrictInt = Field(ge=1, le=10_000_000)
     store_id: str | None = Field(default=None, pattern=STORE_ID_PATTERN)
     minutes: StrictInt | None = Field(default=None, ge=1, le=MAX_HOLD_MINUTES)
@@ -185,6 +189,7 @@ class AccountState:
     tier: str | None = None
     tier_since: str | None = None
     subject: str | None = None
+    erased_at: str | None = None  # the person was erased: the account takes nothing new
 
 
 @dataclass(frozen=True)

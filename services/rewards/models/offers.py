@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.rewards.models.presence import MEMBER_CODE_PATTERN
 from shared.ids import prefixed_pattern
 from shared.types import Timestamp
 
@@ -149,7 +150,9 @@ class IssueRequest(_Input):
     ]
 
 
-IssueStatus = Literal["issued", "limit_reached", "unknown_customer", "max_issued_reached", "template_retired"]
+IssueStatus = Literal[
+    "issued", "limit_reached", "unknown_customer", "customer_erased", "max_issued_reached", "template_retired"
+]
 
 
 class IssueResult(_Output):
@@ -209,6 +212,9 @@ class RedeemRequest(_Input):
     code: str = Field(pattern=CODE_PATTERN, description="The coupon code as typed (case and dashes ignored)")
     order_id: OrderId
     customer_id: CustomerId
+    member_code: str = Field(
+        pattern=MEMBER_CODE_PATTERN, description="The code the customer's app shows (POST /me/member-code)"
+    )
     order_total: Amount
     currency: Currency
     store_id: StoreId | None = None

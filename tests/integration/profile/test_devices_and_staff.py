@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from services.profile.topology import PROFILES
 from tests.integration.apigw import Invoker, api_event
-from tests.integration.conftest import CURSOR_KEY
+from tests.integration.conftest import CURSOR_KEY, scan_all
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 SUB = "sub-devices"
@@ -183,14 +184,16 @@ def test_a_staff_edit_of_an_unknown_customer_is_404(profile_api: Invoker) -> Non
 # --- the customer list -----------------------------------------------------------------------
 
 
-def list_page(api: Invoker, groups: str = "marketing", **query: str) -> Any:
+def list_page(api: Invoker, groups: str = "admin", **query: str) -> Any:
     return call(api, "GET", "/customers", groups=groups, sub="staff-1", query=query or None)
 
 
-def test_staff_page_through_every_customer_in_sign_up_order(profile_api: Invoker) -> None:
+def test_an_admin_pages_through_every_customer_in_sign_up_order_and_each_page_is_audited(
+    profile_api: Invoker,
+) -> None:
     # Given seven customers
     created = [create(profile_api, sub=f"sub-list-{n}", name=f"고객{n}") for n in range(7)]
-    # When marketing reads them three at a time
+    # When an administrator reads them three at a time
     seen: list[str] = []
     cursor: str | None = None
     pages = 0
@@ -206,6 +209,24 @@ def test_staff_page_through_every_customer_in_sign_up_order(profile_api: Invoker
     # Then each customer appears once, in sign-up order, over three pages
     assert seen == created
     assert pages == 3
+    # And the access audit records each page read: who, what, which page (never the data)
+    audit = [i for i in scan_all(PROFILES) if i["pk"]["S"].startswith("AUDIT#")]
+    assert len(audit) == 3
+    assert {(i["actor"]["S"], i["action"]["S"]) for i in audit} == {("staff-1", "list-customers")}
+    assert not any("고객" in str(i) for i in audit)
+
+
+@pytest.mark.parametrize(("groups", "code"), [("agent", "listing_not_allowed"), ("marketing", "forbidden")])
+def test_only_an_admin_lists_everyone_while_agents_find_one_by_e_mail(
+    profile_api: Invoker, groups: str, code: str
+) -> None:
+    # Given a customer
+    create(profile_api, sub="sub-find-1", name="찾을 고객")
+    # When an agent or marketing asks for every customer
+    listing = list_page(profile_api, groups=groups)
+    # Then it is refused (an agent finds one customer by e-mail or phone), and nothing is audited
+    assert (listing.status, listing.error["code"]) == (403, code)
+    assert not [i for i in scan_all(PROFILES) if i["pk"]["S"].startswith("AUDIT#")]
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten"])

@@ -57,6 +57,7 @@ def test_registering_publishes_customer_registered_without_personal_data(
         "subject": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
         "locale": created.json()["locale"],
         "time_zone": created.json()["time_zone"],
+        "returning": False,
     }
     assert event["detail"]["metadata"]["schema_version"] == "1"
     assert created.json()["email"] not in json.dumps(event)

@@ -4,14 +4,16 @@ the service (the profile, its indexes, consents, the login link), announced by C
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 
+from services.profile.dal.logins import pool_of
 from services.profile.topology import PROFILES
 from shared.dynamo import DynamoTable
-from tests.integration.apigw import Invoker, api_event
+from tests.integration.apigw import POOL, Invoker, api_event
 from tests.integration.conftest import scan_all
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -27,7 +29,8 @@ def call(
     return api(api_event("profile_get_me", method=method, resource=resource, sub=sub, groups=groups, **kw))
 
 
-def create(api: Invoker, sub: str = SUB) -> str:
+def sign_up(api: Invoker, sub: str = SUB, *, login_email: str | None = None) -> Any:
+    """POST /me with the login's ID token (its ``email`` claim: ``login_email``)."""
     body = {
         "display_name": "지울 사람",
         "email": EMAIL,
@@ -35,26 +38,38 @@ def create(api: Invoker, sub: str = SUB) -> str:
         "birthday": "1990-03-14",
         "anniversaries": [{"kind": "wedding", "date": "2015-05-20"}],
     }
-    response = api(api_event("profile_create_me", sub=sub, body=body))
+    event = api_event("profile_create_me", sub=sub, body=body)
+    if login_email is not None:
+        event["requestContext"]["authorizer"]["claims"]["email"] = login_email
+    return api(event)
+
+
+def create(api: Invoker, sub: str = SUB) -> str:
+    response = sign_up(api, sub)
     assert response.status == 201, response.body
     return str(response.json()["customer_id"])
 
 
-@pytest.fixture
-def erased_events(bus: str) -> Any:
+def on_the_bus(bus: str, detail_type: str) -> Callable[[], list[dict[str, Any]]]:
+    """The ``detail.data`` of each event of this type published from now on."""
     sqs, events = boto3.client("sqs"), boto3.client("events")
-    url = sqs.create_queue(QueueName="erased")["QueueUrl"]
+    url = sqs.create_queue(QueueName=detail_type)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(
-        Name="erased", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["CustomerErased"]})
+        Name=detail_type, EventBusName=bus, EventPattern=json.dumps({"detail-type": [detail_type]})
     )
-    events.put_targets(Rule="erased", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    events.put_targets(Rule=detail_type, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
 
     def received() -> list[dict[str, Any]]:
         out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
         return [json.loads(m["Body"])["detail"]["data"] for m in out.get("Messages", [])]
 
     return received
+
+
+@pytest.fixture
+def erased_events(bus: str) -> Callable[[], list[dict[str, Any]]]:
+    return on_the_bus(bus, "CustomerErased")
 
 
 def mentions(customer_id: str) -> list[dict[str, Any]]:
@@ -126,14 +141,35 @@ def test_erasure_removes_the_person_from_every_item_and_publishes_customer_erase
     assert erased_events() == []
 
 
-def test_an_erased_customer_can_sign_up_again_as_a_new_customer(profile_api: Invoker) -> None:
-    # Given an erased customer
-    first = create(profile_api)
+def test_erasure_deletes_the_login_and_the_same_person_returns_as_a_new_customer(
+    profile_api: Invoker, bus: str
+) -> None:
+    # Given a login of the pool with its e-mail, and its customer
+    idp, pool = boto3.client("cognito-idp"), pool_of(str(POOL.issuer))
+    attributes = [{"Name": "email", "Value": "Erase.Me@Example.com"}]
+    idp.admin_create_user(UserPoolId=pool, Username=SUB, UserAttributes=attributes, MessageAction="SUPPRESS")
+    registered = on_the_bus(bus, "CustomerRegistered")
+    first = sign_up(profile_api, login_email="Erase.Me@Example.com")
+    assert first.status == 201, first.body
+    # When they erase themselves
     assert call(profile_api, "DELETE", "/me").status == 204
-    # When the same login signs up again
-    second = create(profile_api)
-    # Then they are a new customer
-    assert second != first
+    # Then the login is gone from the pool, e-mail and all
+    with pytest.raises(idp.exceptions.UserNotFoundException):
+        idp.admin_get_user(UserPoolId=pool, Username=SUB)
+    # And its tokens, valid up to an hour after, make no new profile
+    zombie = sign_up(profile_api, login_email="Erase.Me@Example.com")
+    assert (zombie.status, zombie.json()["error"]["code"]) == (403, "login_erased")
+    # When the same person signs up again with a new login (the e-mail typed in another case)
+    second = sign_up(profile_api, "sub-privacy-again", login_email=" erase.me@example.COM")
+    # Then they are a new customer, and the event says they return (no second sign-up bonus)
+    assert second.status == 201, second.body
+    assert second.json()["customer_id"] != first.json()["customer_id"]
+    returning = {e["customer_id"]: e["returning"] for e in registered()}
+    assert returning == {first.json()["customer_id"]: False, second.json()["customer_id"]: True}
+    # And a stranger with another e-mail is not taken for them
+    stranger = sign_up(profile_api, "sub-privacy-stranger", login_email="someone.else@example.com")
+    assert stranger.status == 201
+    assert registered()[0]["returning"] is False
 
 
 def test_an_admin_erases_a_customer_and_agents_or_other_customers_may_not(profile_api: Invoker) -> None:

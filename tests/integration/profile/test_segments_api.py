@@ -386,7 +386,7 @@ def test_a_customers_value_404s_tell_unknown_from_not_yet_assessed(
     assert (bad_id.status, bad_id.error["code"]) == (422, "validation_error")
 
 
-def test_staff_read_a_customers_score_segment_and_components(
+def test_agents_read_a_customers_score_segment_and_components(
     api: Invoker, profile_api: Invoker, bus: str
 ) -> None:
     # Given a customer with a purchase history, assessed by the segmenter's logic
@@ -407,8 +407,11 @@ def test_staff_read_a_customers_score_segment_and_components(
     )
     store = DynamoSegmentStore(profiles, EventPublisher(bus, "dangol.profile"))
     refresh(store, customer_id, definitions(store), now=now)
-    # When staff (agent, marketing or admin) read their value
-    for groups in ("[agent]", "[marketing]", "[admin]"):
+    # Then marketing, who work with segments and counts, may not read one customer's value
+    refused = call(api, CUSTOMER_VALUE, params={"customer_id": customer_id}, groups="[marketing]")
+    assert (refused.status, refused.error["code"]) == (403, "forbidden")
+    # When an agent or an admin reads it
+    for groups in ("[agent]", "[admin]"):
         response = call(api, CUSTOMER_VALUE, params={"customer_id": customer_id}, groups=groups)
         # Then they see the score, segment, components and the model version
         assert response.status == 200, response.body

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from services.rewards.dal.identity import link_subject
+from services.rewards.dal.presence import DynamoMemberCodes
+from services.rewards.logic.presence import digest
 from services.rewards.topology import (
     API,
     CUSTOMER_HISTORY,
@@ -20,6 +22,8 @@ from services.rewards.topology import (
     HOLD_GET,
     HOLD_PLACE,
     HOLD_RELEASE,
+    MEMBER_CODE_CREATE,
+    MEMBER_CODE_GET,
     MY_HISTORY,
     MY_POINTS,
     REWARDS,
@@ -107,9 +111,15 @@ def test_a_customer_reads_their_own_points_and_history_only(api: Invoker, custom
     assert (stranger.status, stranger.error["code"]) == (404, "account_not_found")
 
 
-def test_staff_read_any_customers_points_and_ledger(api: Invoker, customer: str) -> None:
-    view = call(api, CUSTOMER_POINTS, role="marketing", params={"customer_id": customer})
+def test_agents_read_any_customers_points_and_ledger_and_marketing_may_not(
+    api: Invoker, customer: str
+) -> None:
+    view = call(api, CUSTOMER_POINTS, role="agent", params={"customer_id": customer})
     assert view.status == 200
+    # Marketing works with segments and counts, not one person's data
+    for route in (CUSTOMER_POINTS, CUSTOMER_HISTORY):
+        refused = call(api, route, role="marketing", params={"customer_id": customer})
+        assert (refused.status, refused.error["code"]) == (403, "forbidden")
     assert (view.json()["balance"], view.json()["expiring_within_30_days"]) == (150, 50)
     ledger_page = call(api, CUSTOMER_HISTORY, params={"customer_id": customer})
     assert len(ledger_page.json()["items"]) == 2
@@ -183,16 +193,26 @@ def test_goodwill_is_for_agents_and_admins_on_known_accounts(api: Invoker, custo
 # --- holds at the counter ------------------------------------------------------------------------
 
 
+def member_code(api: Invoker, sub: str = "me") -> str:
+    """The code the customer's app shows at the counter (POST /me/member-code)."""
+    made = call(api, MEMBER_CODE_CREATE, role="customer", sub=sub)
+    assert made.status == 201, made.body
+    return str(made.json()["code"])
+
+
 def test_a_store_holds_captures_part_and_the_rest_goes_back(api: Invoker, customer: str) -> None:
     order = {"customer_id": customer, "order_id": "pos-1:0042"}
-    # When a till holds 120 points for an order, twice (a retry)
-    held = call(api, HOLD_PLACE, params=order, body={"points": 120, "store_id": "gangnam"}, role="machine")
-    again = call(api, HOLD_PLACE, params=order, body={"points": 120, "store_id": "gangnam"}, role="machine")
+    # Given the customer shows their member code at the till
+    code = member_code(api)
+    # When the till holds 120 points for the order, twice (a retry)
+    body = {"points": 120, "store_id": "gangnam", "member_code": code}
+    held = call(api, HOLD_PLACE, params=order, body=body, role="machine")
+    again = call(api, HOLD_PLACE, params=order, body=body, role="machine")
     # Then it is held once
     assert (held.status, again.status) == (201, 200), held.body
     assert (held.json()["status"], held.json()["points"]) == ("held", 120)
     assert call(api, CUSTOMER_POINTS, params={"customer_id": customer}).json()["held"] == 120
-    reused = call(api, HOLD_PLACE, params=order, body={"points": 99}, role="machine")
+    reused = call(api, HOLD_PLACE, params=order, body={"points": 99, "member_code": code}, role="machine")
     assert (reused.status, reused.error["code"]) == (409, "order_id_reused")
     # When 100 are captured
     captured = call(api, HOLD_CAPTURE, params=order, body={"points": 100}, role="machine")
@@ -208,9 +228,8 @@ def test_a_store_holds_captures_part_and_the_rest_goes_back(api: Invoker, custom
 
 def test_a_release_gives_everything_back(api: Invoker, customer: str) -> None:
     order = {"customer_id": customer, "order_id": "o-7"}
-    assert (
-        call(api, HOLD_PLACE, params=order, body={"points": 150, "minutes": 5}, role="machine").status == 201
-    )
+    body = {"points": 150, "minutes": 5, "member_code": member_code(api)}
+    assert call(api, HOLD_PLACE, params=order, body=body, role="machine").status == 201
     released = call(api, HOLD_RELEASE, params=order, body={}, role="machine")
     assert (released.status, released.json()["status"]) == (200, "released")
     assert call(api, CUSTOMER_POINTS, params={"customer_id": customer}).json()["balance"] == 150
@@ -219,11 +238,19 @@ def test_a_release_gives_everything_back(api: Invoker, customer: str) -> None:
 @pytest.mark.parametrize(
     ("route", "order_id", "body", "status", "code"),
     [
-        (HOLD_PLACE, "o-1", {"points": 0}, 422, "validation_error"),
-        (HOLD_PLACE, "o-1", {"points": 10, "minutes": 1441}, 422, "validation_error"),
-        (HOLD_PLACE, "o-1", {"points": 10, "store_id": "a#b"}, 422, "validation_error"),
-        (HOLD_PLACE, "o 1", {"points": 10}, 422, "validation_error"),
-        (HOLD_PLACE, "o-1", {"points": 1_000}, 409, "insufficient_points"),
+        (HOLD_PLACE, "o-1", {"points": 0, "member_code": "CODE"}, 422, "validation_error"),
+        (HOLD_PLACE, "o-1", {"points": 10, "minutes": 1441, "member_code": "CODE"}, 422, "validation_error"),
+        (
+            HOLD_PLACE,
+            "o-1",
+            {"points": 10, "store_id": "a#b", "member_code": "CODE"},
+            422,
+            "validation_error",
+        ),
+        (HOLD_PLACE, "o 1", {"points": 10, "member_code": "CODE"}, 422, "validation_error"),
+        (HOLD_PLACE, "o-1", {"points": 10}, 422, "validation_error"),
+        (HOLD_PLACE, "o-1", {"points": 10, "member_code": "ABCDE-FGHJK"}, 403, "member_code_invalid"),
+        (HOLD_PLACE, "o-1", {"points": 1_000, "member_code": "CODE"}, 409, "insufficient_points"),
         (HOLD_PLACE, "o-1", "{not json", 400, "malformed_json"),
         (HOLD_CAPTURE, "missing", {}, 404, "hold_not_found"),
         (HOLD_RELEASE, "missing", {}, 404, "hold_not_found"),
@@ -233,16 +260,23 @@ def test_a_release_gives_everything_back(api: Invoker, customer: str) -> None:
 def test_bad_hold_requests_are_a_4xx_and_write_nothing(
     api: Invoker, customer: str, *, route: Route, order_id: str, body: Any, status: int, code: str
 ) -> None:
-    before = scan_all(REWARDS)
+    if isinstance(body, dict) and body.get("member_code") == "CODE":
+        body = {**body, "member_code": member_code(api)}
+    # The member code records the checkout it was shown for (by design: see logic/presence.py)
+    before = _without_member_codes(scan_all(REWARDS))
     params = {"customer_id": customer, "order_id": order_id}
     response = call(api, route, params=params, body=body, role="machine")
     assert (response.status, response.error["code"]) == (status, code)
-    assert scan_all(REWARDS) == before
+    assert _without_member_codes(scan_all(REWARDS)) == before
+
+
+def _without_member_codes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [i for i in items if not i["pk"]["S"].startswith("MEMBERCODE#")]
 
 
 def test_capturing_more_than_held_is_refused(api: Invoker, customer: str) -> None:
     order = {"customer_id": customer, "order_id": "o-9"}
-    call(api, HOLD_PLACE, params=order, body={"points": 10}, role="machine")
+    call(api, HOLD_PLACE, params=order, body={"points": 10, "member_code": member_code(api)}, role="machine")
     over = call(api, HOLD_CAPTURE, params=order, body={"points": 11}, role="machine")
     assert (over.status, over.error["code"]) == (400, "invalid_points")
 
@@ -258,3 +292,93 @@ def test_hold_routes_are_for_store_systems_only(api: Invoker, customer: str, rol
     ):
         refused = call(api, route, params=order, body=body, role=role)
         assert (refused.status, refused.error["code"]) == (403, "forbidden")
+
+
+# --- presence at the counter: member codes -------------------------------------------------------
+
+
+def test_a_till_sees_who_a_member_code_shows_and_nothing_is_used(api: Invoker, customer: str) -> None:
+    # Given the customer's app shows a fresh code
+    made = call(api, MEMBER_CODE_CREATE, role="customer", sub="me")
+    assert made.status == 201, made.body
+    code = made.json()["code"]
+    assert made.json()["qr"] == f"dangol:member:{code}"
+    assert made.json()["expires_at"] > utc_now().isoformat()
+    # When a till looks it up (typed in lower case, without the dash)
+    seen = call(api, MEMBER_CODE_GET, params={"code": code.replace("-", "").lower()}, role="machine")
+    # Then it shows the customer
+    assert (seen.status, seen.json()["customer_id"]) == (200, customer)
+    # And an unknown code shows no one, and a customer cannot look codes up
+    unknown = call(api, MEMBER_CODE_GET, params={"code": "ABCDE-FGHJK"}, role="machine")
+    assert (unknown.status, unknown.error["code"]) == (403, "member_code_invalid")
+    assert call(api, MEMBER_CODE_GET, params={"code": code}, role="customer", sub="me").status == 403
+
+
+def test_a_hold_needs_the_customers_own_live_code_for_one_checkout(
+    api: Invoker, bus: str, customer: str
+) -> None:
+    # Given a second customer, and each customer's code
+    other = new_id("cus")
+    earn(make_store(bus), other, 500, "purchase:o", now=utc_now(), expires_at=utc_now() + timedelta(days=30))
+    link_subject(table(REWARDS), "other", other)
+    mine, theirs = member_code(api), member_code(api, sub="other")
+    order = {"customer_id": customer, "order_id": "till-1:0001"}
+    # When a till holds points with another customer's code
+    wrong = call(api, HOLD_PLACE, params=order, body={"points": 10, "member_code": theirs}, role="machine")
+    # Then it is refused, as a code that expired is
+    assert (wrong.status, wrong.error["code"]) == (403, "member_code_invalid")
+    stale = "QRSTV-WXYZ0"
+    DynamoMemberCodes(table(REWARDS)).create(
+        digest(stale), customer, expires_at=utc_now() - timedelta(seconds=1)
+    )
+    expired = call(api, HOLD_PLACE, params=order, body={"points": 10, "member_code": stale}, role="machine")
+    assert (expired.status, expired.error["code"]) == (403, "member_code_invalid")
+    # When the till holds with the customer's own code
+    held = call(api, HOLD_PLACE, params=order, body={"points": 10, "member_code": mine}, role="machine")
+    assert held.status == 201, held.body
+    # Then the code serves that checkout only: another order, or another till, is refused
+    later = {"customer_id": customer, "order_id": "till-1:0002"}
+    again = call(api, HOLD_PLACE, params=later, body={"points": 10, "member_code": mine}, role="machine")
+    assert (again.status, again.error["code"]) == (409, "member_code_used")
+    elsewhere = call(
+        api, HOLD_PLACE, params=order, body={"points": 10, "member_code": mine}, role="machine", sub="till-2"
+    )
+    assert elsewhere.status in (403, 409), elsewhere.body
+    # And the balance lost only the one hold
+    assert call(api, CUSTOMER_POINTS, params={"customer_id": customer}).json()["held"] == 10
+
+
+def test_only_the_till_that_placed_a_hold_sees_captures_or_releases_it(api: Invoker, customer: str) -> None:
+    # Given a hold placed by one till
+    order = {"customer_id": customer, "order_id": "till-1:0003"}
+    body = {"points": 20, "member_code": member_code(api)}
+    assert call(api, HOLD_PLACE, params=order, body=body, role="machine").status == 201
+    # When another store system reads, captures or releases it
+    for route, payload in ((HOLD_GET, UNSET), (HOLD_CAPTURE, {}), (HOLD_RELEASE, {})):
+        other = call(api, route, params=order, body=payload, role="machine", sub="till-2")
+        # Then there is no such hold for it
+        assert (other.status, other.error["code"]) == (404, "hold_not_found"), route.key
+    # And the hold is still held for its till
+    assert call(api, HOLD_GET, params=order, role="machine").json()["status"] == "held"
+
+
+def test_an_erased_customers_account_takes_no_hold_and_no_goodwill(
+    api: Invoker, bus: str, customer: str
+) -> None:
+    # Given a code shown just before the customer was erased
+    code = member_code(api)
+    make_store(bus).pseudonymise(customer, now=utc_now())
+    # When a till holds points and an agent grants goodwill
+    order = {"customer_id": customer, "order_id": "till-1:0004"}
+    hold = call(api, HOLD_PLACE, params=order, body={"points": 10, "member_code": code}, role="machine")
+    goodwill = call(
+        api,
+        GOODWILL_ADJUST,
+        params={"customer_id": customer},
+        body={"points": 100, "reason": "sorry"},
+        headers={"Idempotency-Key": "erased-1"},
+    )
+    # Then both are refused with the reason, and the app can make no new code
+    assert (hold.status, hold.error["code"]) == (422, "customer_erased")
+    assert (goodwill.status, goodwill.error["code"]) == (422, "customer_erased")
+    assert call(api, MEMBER_CODE_CREATE, role="customer", sub="me").status == 404

@@ -40,6 +40,20 @@ def test_a_new_customer_gets_sign_up_points_and_their_login_reaches_them(rewards
     assert len(items(customer_id, "ENTRY#")) == 1
 
 
+def test_a_returning_person_gets_an_account_but_no_second_sign_up_bonus(rewards: Rewards) -> None:
+    # Given a person whose earlier login was erased, signing up again (the profile says returning)
+    customer_id = new_id("cus")
+    data = {"customer_id": customer_id, "subject": "sub-again", "locale": "ko-KR", "time_zone": "Asia/Seoul"}
+    # When CustomerRegistered arrives
+    rewards.profile_event("CustomerRegistered", {**data, "returning": True})
+    rewards.events()
+    # Then they have an account their login reaches, with no sign-up points
+    me = rewards.call(rewards.api, "GET", "/me/points", groups="customer", sub="sub-again")
+    assert (me.status, me.json()["balance"]) == (200, 0)
+    assert items(customer_id, "LOT#") == []
+    assert rewards.published("PointsEarned") == []
+
+
 def test_a_purchase_earns_at_once_by_the_rules_and_a_replay_earns_nothing(rewards: Rewards) -> None:
     # Given a registered customer (1,000 sign-up points)
     customer_id = rewards.register()
@@ -77,14 +91,9 @@ def test_a_refund_of_points_already_spent_leaves_a_debt_the_next_earn_settles(re
     # Given a customer who earned 500 points and spent everything at the counter
     customer_id = rewards.register()
     purchase_id = rewards.purchase(customer_id, 50_000)
-    order = {"customer_id": customer_id, "order_id": "order-1"}
-    resource = "/customers/{customer_id}/holds/{order_id}"
-    held = rewards.call(rewards.api, "PUT", resource, order, body={"points": 1500}, groups="machine")
+    held = rewards.hold(customer_id, "order-1", 1500)
     assert held.status == 201, held.body
-    assert (
-        rewards.call(rewards.api, "POST", f"{resource}/capture", order, body={}, groups="machine").status
-        == 200
-    )
+    assert rewards.capture(customer_id, "order-1").status == 200
     # When the purchase is refunded
     rewards.refund(customer_id, purchase_id)
     # Then the balance stays at zero and the 500 points are owed

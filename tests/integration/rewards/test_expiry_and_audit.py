@@ -69,7 +69,7 @@ def test_an_uncaptured_hold_gives_its_points_back_by_itself(rewards: Rewards) ->
     # Given points held for an order for 5 minutes, never captured
     customer_id = rewards.register()
     order = {"customer_id": customer_id, "order_id": "till-7:0042"}
-    held = rewards.call(rewards.api, "PUT", HOLD, order, body={"points": 600, "minutes": 5}, groups="machine")
+    held = rewards.hold(order["customer_id"], order["order_id"], 600, minutes=5)
     assert held.status == 201, held.body
     assert rewards.points(customer_id)["balance"] == 400
     # When the expiry runs after the hold's time
@@ -100,7 +100,7 @@ def test_the_nightly_verification_finds_no_drift_and_reports_it(
     first, second = rewards.register(), rewards.register()
     purchase_id = rewards.purchase(first, 20_000)
     order = {"customer_id": second, "order_id": "o-1"}
-    assert rewards.call(rewards.api, "PUT", HOLD, order, body={"points": 300}, groups="machine").status == 201
+    assert rewards.hold(order["customer_id"], order["order_id"], 300).status == 201
     rewards.refund(first, purchase_id)
     # When the nightly run verifies every account
     summary = nightly()

@@ -84,16 +84,8 @@ def test_a_pre_grant_is_spent_like_any_points_and_what_is_left_is_clawed_back(re
     rewards.grants()
     # And one of them buys for 50,000 won and redeems 2,500 points at the counter while it is open
     rewards.purchase(spender, 50_000)
-    order = {"customer_id": spender, "order_id": "order-pg"}
-    resource = "/customers/{customer_id}/holds/{order_id}"
-    assert (
-        rewards.call(rewards.api, "PUT", resource, order, body={"points": 2500}, groups="machine").status
-        == 201
-    )
-    assert (
-        rewards.call(rewards.api, "POST", f"{resource}/capture", order, body={}, groups="machine").status
-        == 200
-    )
+    assert rewards.hold(spender, "order-pg", 2500).status == 201
+    assert rewards.capture(spender, "order-pg").status == 200
     # Then the redemption drew the pre-grant first (it expires first)
     report = job(rewards, job_id, "/report")
     assert (report["issued_points"], report["used_points"], report["open"]) == (4000, 2000, True)

@@ -15,7 +15,8 @@ import pytest
 
 from services.rewards.dal.keys import account_key, subject_key
 from services.rewards.dal.offers import DynamoOfferStore
-from services.rewards.logic import gifts
+from services.rewards.dal.presence import DynamoMemberCodes
+from services.rewards.logic import gifts, presence
 from services.rewards.topology import (
     COUPON_ISSUE,
     COUPON_REDEEM,
@@ -33,7 +34,7 @@ from services.rewards.topology import (
     OFFERS_API,
     REWARDS,
 )
-from shared.clock import CLOCK_FILE_ENV, ClockState
+from shared.clock import CLOCK_FILE_ENV, ClockState, utc_now
 from shared.events import EventPublisher
 from shared.topology import Function, Route
 from tests.integration.apigw import UNSET, ApiResponse, Invoker, api_event
@@ -150,6 +151,11 @@ def wallet(api: Invoker, customer: str) -> list[dict[str, Any]]:
     return list(response.json()["items"])
 
 
+def shown_code(customer: str) -> str:
+    """The member code the customer's app shows at the counter (made as POST /me/member-code does)."""
+    return presence.issue(DynamoMemberCodes(table(REWARDS)), customer, now=utc_now()).code
+
+
 def redeem(api: Invoker, code: str, **body: Any) -> ApiResponse:
     order = {
         "code": code,
@@ -159,13 +165,15 @@ def redeem(api: Invoker, code: str, **body: Any) -> ApiResponse:
         "currency": "KRW",
         **body,
     }
+    order.setdefault("member_code", shown_code(order["customer_id"]))
     return call(api, COUPON_REDEEM, body=order, role="machine")
 
 
 def dump() -> list[dict[str, Any]]:
-    """The table's items without idempotency claims (a failed request releases its claim)."""
+    """The table's items without idempotency claims (a failed request releases its claim) and
+    member codes (each redemption here is shown a fresh one)."""
     return sorted(
-        (i for i in scan_all(REWARDS) if not i["pk"]["S"].startswith("IDEMPOTENCY")),
+        (i for i in scan_all(REWARDS) if not i["pk"]["S"].startswith(("IDEMPOTENCY", "MEMBERCODE#"))),
         key=lambda i: (i["pk"]["S"], i["sk"]["S"]),
     )
 
@@ -281,6 +289,23 @@ def test_a_coupon_is_redeemed_once_and_a_replay_of_the_order_gets_the_same_resul
     # And Ann's wallet shows it redeemed for that order
     (coupon,) = wallet(api, ANN)
     assert (coupon["status"], coupon["order_id"]) == ("redeemed", "ord-1")
+
+
+@pytest.mark.usefixtures("accounts")
+def test_a_coupon_is_redeemed_only_with_its_owners_member_code(api: Invoker) -> None:
+    # Given Ann's coupon
+    issue(api, new_template(api), ANN)
+    code = wallet(api, ANN)[0]["code"]
+    # When a till redeems it with no member code, or with Bob's
+    bare = {"code": code, "order_id": "ord-5", "customer_id": ANN, "order_total": 25000, "currency": "KRW"}
+    without = call(api, COUPON_REDEEM, body=bare, role="machine")
+    with_bobs = redeem(api, code, order_id="ord-5", member_code=shown_code(BOB))
+    # Then neither redeems it
+    assert (without.status, without.error["code"]) == (422, "validation_error")
+    assert (with_bobs.status, with_bobs.error["code"]) == (403, "member_code_invalid")
+    assert wallet(api, ANN)[0]["status"] == "issued"
+    # And with Ann's own code it is redeemed
+    assert redeem(api, code, order_id="ord-5").status == 200
 
 
 @pytest.mark.usefixtures("accounts")

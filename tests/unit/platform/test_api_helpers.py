@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.api import error_response, etag, parse_if_match
+from shared.api import (
+    CORS_MAX_AGE_S,
+    CORS_ORIGIN_ENV,
+    CORS_REQUEST_HEADERS,
+    error_response,
+    etag,
+    make_resolver,
+    parse_if_match,
+)
 from shared.errors import BadRequest, Conflict, DangolError, NotFound, Throttled, Unprocessable
 from tests.unit.fakes import PROPERTIES
 
@@ -109,3 +117,24 @@ def test_non_ascii_messages_are_sent_as_they_are() -> None:
 
     # Then the body carries the text itself, not escapes
     assert "프로필이 없습니다." in response.body
+
+
+@pytest.mark.parametrize("origin", ["https://app.dangol.example", "*"])
+def test_a_functions_cors_answers_use_the_stages_origin_and_the_gateways_headers(
+    monkeypatch: pytest.MonkeyPatch, origin: str
+) -> None:
+    # Given the stage's origin in the function's environment (as the stacks and the runtime set it)
+    monkeypatch.setenv(CORS_ORIGIN_ENV, origin)
+    # When a function's resolver is made
+    from services.profile.topology import API, SERVICE
+
+    cors = make_resolver(SERVICE, API)._cors
+    assert cors is not None
+    # Then, asked from the stage's web app, it answers with that origin and the preflight's headers
+    answer = cors.to_dict(cors.allowed_origin("https://app.dangol.example"))
+    assert answer["Access-Control-Allow-Origin"] == origin
+    assert set(answer["Access-Control-Allow-Headers"].split(",")) >= set(CORS_REQUEST_HEADERS)
+    assert answer["Access-Control-Max-Age"] == str(CORS_MAX_AGE_S)
+    # And another site gets no origin from a stage that names one
+    if origin != "*":
+        assert cors.allowed_origin("https://evil.example") is None

@@ -194,6 +194,29 @@ def test_the_client_of_an_id_token_is_its_audience() -> None:
     assert caller.client_id == "web-app"
 
 
+def test_a_persons_login_username_email_and_pool_come_from_their_id_token() -> None:
+    # Given an ID token's claims as API Gateway passes them
+    issuer = "https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_AbC123"
+    claims = {"sub": "u-1", "cognito:username": "u-1", "email": "Ji@Example.com", "iss": issuer, **ID}
+    # When the caller is built
+    caller = Caller.from_claims(claims)
+    # Then erasure and sign-up can reach the login
+    assert (caller.username, caller.email, caller.issuer) == ("u-1", "Ji@Example.com", issuer)
+
+
+def test_a_machine_has_no_login_username_or_email() -> None:
+    claims = {
+        "sub": "pos",
+        "client_id": "pos",
+        "scope": MACHINE_SCOPE,
+        "username": "pos",
+        "email": "x@y",
+        **ACCESS,
+    }
+    caller = Caller.from_claims(claims)
+    assert (caller.username, caller.email) == (None, None)
+
+
 def test_from_event_reads_the_authorizer_claims() -> None:
     # Given an API Gateway REST event with Cognito authorizer claims
     event = {
