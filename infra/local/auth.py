@@ -1,14 +1,22 @@
 """Token checks as API Gateway's Cognito user-pool authorizer makes them.
 
-Signature against the pool's JWKS (RS256), issuer, expiry (and not-before),
-token use (id or access) and audience/client: a missing, expired or forged
-token is refused before any function runs. The claims reach the function as
-API Gateway passes them: every value a string, ``cognito:groups`` joined by commas.
+Signature against the pool's JWKS (RS256), issuer, expiry (and not-before), then the token's
+use, which depends on the route's OAuth scopes (``infra.openapi.scopes_of``), as there:
+
+- a route without scopes takes an **ID token** (``token_use: id``) issued to one of the pool's
+  app clients (``aud``); an access token is refused;
+- a route with scopes takes an **access token** (``token_use: access``) of one of the pool's app
+  clients (``client_id``) whose ``scope`` holds at least one of the route's scopes; an ID token,
+  or a person's access token (Cognito's own scopes only), is refused.
+
+A missing, expired, forged or wrong-kind token is refused (401) before any function runs. The
+claims reach the function as API Gateway passes them: every value a string, ``cognito:groups``
+joined by commas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jwt
@@ -25,7 +33,8 @@ class TokenVerifier:
         self.client_ids = frozenset(client_ids)
         self.leeway_s = leeway_s
 
-    def verify(self, authorization: str | None) -> dict[str, Any]:
+    def verify(self, authorization: str | None, scopes: Sequence[str] = ()) -> dict[str, Any]:
+        """The token's claims if the authorizer of a route with these OAuth scopes takes it."""
         if not authorization or not authorization.strip():
             raise Unauthorized("The Authorization header is missing.")
         token = authorization.strip()
@@ -49,8 +58,18 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise Unauthorized("The token is not valid.", code="invalid_token") from None
         use = claims.get("token_use")
-        client = claims.get("aud") if use == "id" else claims.get("client_id")
-        if use not in {"id", "access"} or client not in self.client_ids:
+        if scopes:
+            if use != "access":
+                raise Unauthorized("This route takes an access token with its scope.", code="invalid_token")
+            granted = str(claims.get("scope") or "").split()
+            if not set(granted) & set(scopes):
+                raise Unauthorized("The token does not carry this route's scope.", code="invalid_token")
+            client = claims.get("client_id")
+        else:
+            if use != "id":
+                raise Unauthorized("This route takes an ID token.", code="invalid_token")
+            client = claims.get("aud")
+        if client not in self.client_ids:
             raise Unauthorized("The token was not issued to a known app client.", code="invalid_token")
         return claims
 

@@ -6,7 +6,8 @@ more rule that matches every event and sends it to a tap queue; the tap reads
 it, appends the event to the archive (``<state>/events.jsonl``, and in memory
 for ``GET /_local/events``) and, for each rule that targets a function, matches
 the pattern and invokes the function as EventBridge would (asynchronously, with
-the rule's retries, then its DLQ).
+the rule's retries, then its DLQ). The tap queue is long-polled (``long_poll_s``), so an idle
+bus costs nothing and an event is archived as soon as it arrives.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class BusTap:
         pools: dict[str, FunctionPool],
         dead_letter: Callable[[Rule, dict[str, Any], str], None],
         keep: int = 1000,
+        long_poll_s: int = 20,
     ) -> None:
         self.sqs = sqs
         self.tap_url = tap_url
@@ -51,6 +53,7 @@ class BusTap:
         self.function_rules = [
             (rule, EventPattern.load(rule.pattern)) for rule in rules if isinstance(rule.target, Function)
         ]
+        self.long_poll_s = long_poll_s
         self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
         self.count = 0
         self._stop = threading.Event()
@@ -62,8 +65,9 @@ class BusTap:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop; a wait for events is not waited for (nothing received, nothing half done)."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=0.2)
 
     def events(self, detail_type: str | None = None, source: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
@@ -76,7 +80,9 @@ class BusTap:
         ]
 
     def drain_once(self) -> int:
-        messages = self.sqs.receive_message(QueueUrl=self.tap_url, MaxNumberOfMessages=10).get("Messages", [])
+        messages = self.sqs.receive_message(
+            QueueUrl=self.tap_url, MaxNumberOfMessages=10, WaitTimeSeconds=self.long_poll_s
+        ).get("Messages", [])
         for message in messages:
             event = json.loads(message["Body"])
             with self._lock:
@@ -113,8 +119,9 @@ class BusTap:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
-                if self.drain_once() == 0:
-                    self._stop.wait(0.1)
+                if self.drain_once() == 0 and time.monotonic() - started < max(self.long_poll_s, 1) / 2:
+                    self._stop.wait(0.1)  # answered early with nothing: never spin
             except Exception:
                 self._stop.wait(0.5)

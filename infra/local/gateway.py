@@ -6,24 +6,34 @@ build the REST proxy event (v1: resource, path and query parameters,
 multi-value headers, stage, request context with the authorizer's claims),
 invoke the route's function and turn its result into the HTTP response.
 Also serves ``/openapi.json`` and the offline ``/docs`` page.
+
+Besides the API, the runtime's own endpoints, none of which sends CORS headers or serves a
+browser (a request with an ``Origin`` or ``Sec-Fetch-Site`` header is refused with 403):
+
+- ``/_local/*``: what a developer or a test may ask the running system (event archive, queues,
+  schedules, the clock); it takes the run's secret in ``X-Dangol-Local-Secret`` (401 without);
+- ``POST /oauth2/token`` and ``POST /cognito``: the user pool's token endpoint and Cognito's
+  own API (``infra.local.oauth``, ``infra.local.cognito_api``), as endpoints given by the runtime.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import re
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
+from infra import openapi as infra_openapi
 from infra.local import openapi
 from infra.local.auth import TokenVerifier, as_api_gateway_claims
 from infra.local.lambdas import FunctionPool, InvocationError
@@ -31,8 +41,12 @@ from shared.errors import DangolError, MethodNotAllowed, NotFound, PayloadTooLar
 from shared.topology import Route
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
-ADMIN_PREFIX = "/_local/"  # the local runtime's own endpoints (archive, clock): loopback only, no token
+ADMIN_PREFIX = "/_local/"  # the local runtime's own endpoints (archive, clock): the run's secret
+LOCAL_SECRET_HEADER = "X-Dangol-Local-Secret"  # noqa: S105 - a header's name
 Admin = Callable[[str, str, dict[str, list[str]], bytes], tuple[int, Any]]
+# An endpoint of the runtime's own (the token endpoint, Cognito's API): (method, headers, body) ->
+# (status, headers, body).
+Endpoint = Callable[[str, list[tuple[str, str]], bytes], tuple[int, list[tuple[str, str]], bytes]]
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "Authorization,Content-Type,Idempotency-Key,If-Match",
@@ -80,11 +94,23 @@ class Reply:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    cors: bool = True  # False: the answer carries no CORS header at all (the runtime's own endpoints)
 
 
 def error_reply(exc: DangolError) -> Reply:
     headers = [("Content-Type", "application/json"), *exc.headers.items()]
     return Reply(exc.status, headers, json.dumps(exc.body(), ensure_ascii=False).encode())
+
+
+def from_browser(headers: list[tuple[str, str]]) -> bool:
+    """A browser sends ``Origin`` with every cross-origin (and every POST) request and the
+    ``Sec-Fetch-*`` headers with every request; no SDK, CLI or test client sends either."""
+    names = {k.lower() for k, _ in headers}
+    return "origin" in names or "sec-fetch-site" in names
+
+
+def _refused(message: str, status: int, code: str) -> Reply:
+    return Reply(status, [("Content-Type", "application/json")], _error_body(code, message), cors=False)
 
 
 class Gateway:
@@ -98,27 +124,34 @@ class Gateway:
         spec: Callable[[], dict[str, Any]],
         access_log: bool = True,
         admin: Admin | None = None,
+        local_secret: str | None = None,
+        endpoints: Mapping[str, Endpoint] | None = None,
     ) -> None:
         self.router = Router(routes)
+        self.scopes = {r.key: tuple(infra_openapi.scopes_of(r)) for r in routes}
         self.pools = pools
         self.verifier = verifier
         self.stage = stage
         self.spec = spec
         self.access_log = access_log
         self.admin = admin
+        self.local_secret = local_secret
+        self.endpoints = dict(endpoints or {})
 
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
     ) -> Reply:
         url = urlsplit(target)
         path = url.path or "/"
+        if path.startswith(ADMIN_PREFIX) or path == ADMIN_PREFIX.rstrip("/"):
+            return self._local(method, path, url.query, headers, body)
+        if (endpoint := self.endpoints.get(path.rstrip("/") or "/")) is not None:
+            if from_browser(headers):
+                return _refused("Browser requests are not served here.", 403, "origin_refused")
+            status, answer_headers, answer = endpoint(method, headers, body)
+            return Reply(status, answer_headers, answer, cors=False)
         if method == "GET" and (static := self._static(path)) is not None:
             return static
-        if path.startswith(ADMIN_PREFIX) and self.admin is not None:
-            status, payload = self.admin(method, path.removeprefix(ADMIN_PREFIX), parse_qs(url.query), body)
-            return Reply(
-                status, [("Content-Type", "application/json")], json.dumps(payload, default=str).encode()
-            )
         try:
             if len(body) > MAX_PAYLOAD_BYTES:
                 raise PayloadTooLarge("The body is larger than 10 MB.")
@@ -128,7 +161,7 @@ class Gateway:
                 return Reply(204, list(CORS_HEADERS.items()), b"")
             route, params = self.router.match(method, path)
             authorization = next((v for k, v in headers if k.lower() == "authorization"), None)
-            claims = self.verifier().verify(authorization)
+            claims = self.verifier().verify(authorization, self.scopes[route.key])
         except DangolError as exc:
             return error_reply(exc)
         event = self.event(
@@ -150,6 +183,31 @@ class Gateway:
                 status, [("Content-Type", "application/json")], _error_body(code, "Internal server error")
             )
         return self._reply(result)
+
+    def _local(
+        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes
+    ) -> Reply:
+        """``/_local/*``: never to a browser, only with the run's secret, never with CORS headers."""
+        if from_browser(headers):
+            return _refused("Browser requests are not served here.", 403, "origin_refused")
+        if self.local_secret is not None:
+            given = next((v for k, v in headers if k.lower() == LOCAL_SECRET_HEADER.lower()), "")
+            if not hmac.compare_digest(given.encode(), self.local_secret.encode()):
+                return _refused(
+                    f"/_local/ takes this run's secret in {LOCAL_SECRET_HEADER} "
+                    "(printed by `make run`, in the state directory's local.json).",
+                    401,
+                    "unauthorized",
+                )
+        if self.admin is None:
+            return _refused("No such local endpoint.", 404, "route_not_found")
+        status, payload = self.admin(method, path.removeprefix(ADMIN_PREFIX), parse_qs(query), body)
+        return Reply(
+            status,
+            [("Content-Type", "application/json")],
+            json.dumps(payload, default=str).encode(),
+            cors=False,
+        )
 
     def _static(self, path: str) -> Reply | None:
         if path == "/openapi.json":
@@ -267,7 +325,7 @@ class _Handler(BaseHTTPRequestHandler):
         names = {n.lower() for n, _ in reply.headers}
         for name, value in reply.headers:
             self.send_header(name, value)
-        if "access-control-allow-origin" not in names:
+        if reply.cors and "access-control-allow-origin" not in names:
             self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()

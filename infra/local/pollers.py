@@ -10,6 +10,11 @@ function invoked with real SQS events, as Lambda's poller does.
 - ``retry_after_s`` (local only, default None = as AWS) shortens how long a
   failed message stays invisible, so that redelivery and dead-lettering can be
   watched in seconds instead of six function timeouts.
+- ``long_poll_s`` (the runtime passes 20, as Lambda's pollers): an empty queue is waited on
+  with SQS long polling (``WaitTimeSeconds``; moto wakes the wait when a message is sent, and
+  ``infra.local.moto_server`` lets other requests in meanwhile), so an idle poller costs
+  nothing and a message is picked up at once. 0 (the default, for tests that call
+  ``poll_once``) returns at once.
 """
 
 from __future__ import annotations
@@ -84,6 +89,7 @@ class QueuePoller:
         region: str,
         retry_after_s: int | None = None,
         idle_wait_s: float = 0.2,
+        long_poll_s: int = 0,
     ) -> None:
         self.consumer = consumer
         self.pool = pool
@@ -93,6 +99,8 @@ class QueuePoller:
         self.region = region
         self.retry_after_s = retry_after_s
         self.idle_wait_s = idle_wait_s
+        self.long_poll_s = long_poll_s
+        self.busy = False  # a batch is in the function
         self.stats = PollerStats()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"poll-{consumer.queue.id}", daemon=True)
@@ -105,29 +113,42 @@ class QueuePoller:
         self._stop.set()
 
     def stop(self, wait_s: float | None = None) -> None:
+        """Stop; a batch in the function is waited for (``wait_s``), a wait for messages is not:
+        nothing was received, so nothing is left half done."""
         self._stop.set()
-        self._thread.join(timeout=self.consumer.function.timeout_s + 5 if wait_s is None else wait_s)
+        wait = self.consumer.function.timeout_s + 5 if wait_s is None else wait_s
+        deadline = time.monotonic() + wait
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            self._thread.join(timeout=0.05)
+            if not self.busy:
+                break
 
     def _receive(self) -> list[MessageTypeDef]:
-        """Gather up to a batch, waiting at most the batching window once something arrived."""
+        """Gather up to a batch: wait (long poll) for the first messages, then at most the
+        batching window for more."""
         wanted = self.consumer.batch_size
         gathered: list[MessageTypeDef] = []
         deadline: float | None = None
         while len(gathered) < wanted and not self._stop.is_set():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            wait = self.long_poll_s if left is None else int(min(left, 20))
             received = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=min(10, wanted - len(gathered)),
                 VisibilityTimeout=self.consumer.visibility_timeout_s,
+                WaitTimeSeconds=wait,
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             gathered += received
-            if gathered and deadline is None:
+            if not gathered:
+                break
+            if deadline is None:
                 deadline = time.monotonic() + self.consumer.window_s
-            if not received and (deadline is None or time.monotonic() >= deadline):
-                break
-            if received and deadline is not None and time.monotonic() >= deadline:
-                break
+            elif not received and wait == 0:  # under a second of the window left: look again shortly
+                self._stop.wait(min(0.05, max(0.0, deadline - time.monotonic())))
         return gathered
 
     def poll_once(self) -> int:
@@ -140,6 +161,7 @@ class QueuePoller:
         self.stats.delivered += len(records)
         self.stats.sizes.append(len(records))
         failed: set[str]
+        self.busy = True
         try:
             result = self.pool.invoke({"Records": records}).result
             reported = (result or {}).get("batchItemFailures", []) if isinstance(result, dict) else []
@@ -147,6 +169,8 @@ class QueuePoller:
         except InvocationError:
             self.stats.invocation_errors += 1
             failed = {r["messageId"] for r in records}
+        finally:
+            self.busy = False
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             entries = [
@@ -168,8 +192,11 @@ class QueuePoller:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
-                if self.poll_once() == 0:
+                # An empty answer sooner than the long poll promised (no long polling, or moto
+                # woken early): wait a little before asking again, never spin.
+                if self.poll_once() == 0 and time.monotonic() - started < max(self.long_poll_s, 1) / 2:
                     self._stop.wait(self.idle_wait_s)
             except Exception:  # moto stopping, a transient error: keep polling until told to stop
                 self._stop.wait(1.0)

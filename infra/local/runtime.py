@@ -1,10 +1,18 @@
 """The whole system on one laptop: moto, the topology's resources, Cognito with
-demo users, function pools, the gateway and demo data; stopped cleanly together."""
+demo users and the tills' machine client, function pools, the gateway and demo data; stopped
+cleanly together.
+
+Each run has a secret of its own (``local_secret``): ``/_local/*`` takes it in the
+``X-Dangol-Local-Secret`` header; it is in ``<state>/local.json`` (mode 0600) for
+``dangol-local`` and the tests, with the app clients, the demo users and the URLs.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -19,9 +27,11 @@ from infra.local import cognito, provision
 from infra.local.auth import TokenVerifier
 from infra.local.bus import TAP_PATTERN, BusTap
 from infra.local.clock import SimulatedClock
-from infra.local.gateway import Gateway, GatewayServer
+from infra.local.cognito_api import COGNITO_PATH, CognitoEndpoint
+from infra.local.gateway import LOCAL_SECRET_HEADER, Gateway, GatewayServer
 from infra.local.lambdas import FunctionPool
 from infra.local.moto_server import MotoServer
+from infra.local.oauth import TOKEN_PATH, TokenEndpoint
 from infra.local.pollers import QueuePoller
 from infra.local.schedules import ScheduleEntry, Scheduler
 from infra.local.timekeeper import Timekeeper
@@ -47,6 +57,7 @@ class Config:
     access_log: bool = True
     max_workers: int = 4
     retry_after_s: int | None = None  # local only: how soon a failed SQS message comes back (None: as AWS)
+    long_poll_s: int = 20  # SQS long polling of the queue pollers and the bus tap, as Lambda's pollers
 
 
 @dataclass
@@ -56,15 +67,28 @@ class Started:
     pool: cognito.Pool
     users: dict[str, cognito.DemoUser]
     subjects: dict[str, str] = field(default_factory=dict)
+    local_secret: str = ""
+
+    @property
+    def token_url(self) -> str:
+        return self.url + TOKEN_PATH
+
+    @property
+    def cognito_url(self) -> str:
+        return self.url + COGNITO_PATH
 
 
 class LocalRuntime:
     def __init__(self, system: System, config: Config = Config()) -> None:
         self.system = system
         self.config = config
+        self.state_dir = config.state_dir.resolve()  # workers run in their code asset's folder
         self.pools: dict[str, FunctionPool] = {}
         self._verifier: TokenVerifier | None = None
         self._spec: dict[str, Any] = {}
+        self.local_secret = secrets.token_urlsafe(32)  # a new one each run: /_local/* takes it
+        self._oauth: TokenEndpoint | None = None
+        self._cognito: CognitoEndpoint | None = None
         gateway = Gateway(
             system.routes,
             self.pools,
@@ -73,6 +97,8 @@ class LocalRuntime:
             spec=lambda: self._spec,
             access_log=config.access_log,
             admin=self.admin,
+            local_secret=self.local_secret,
+            endpoints={TOKEN_PATH: self._token_endpoint, COGNITO_PATH: self._cognito_endpoint},
         )
         # Bind first: if the port is taken we fail before starting anything else.
         self.server = GatewayServer(gateway, host=config.host, port=config.port)
@@ -81,13 +107,34 @@ class LocalRuntime:
         self.messaging: provision.Messaging | None = None
         self.pollers: list[QueuePoller] = []
         self.tap: BusTap | None = None
-        self.clock = SimulatedClock(config.state_dir / "clock.json")
+        self.clock = SimulatedClock(self.state_dir / "clock.json")
         self.timekeeper: Timekeeper | None = None
+        self._serving = False
+        self._scheduler_client: Any = None
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def local_headers(self) -> dict[str, str]:
+        """What a request to ``/_local/*`` of this run carries."""
+        return {LOCAL_SECRET_HEADER: self.local_secret}
+
+    def _token_endpoint(
+        self, method: str, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        if self._oauth is None:
+            return 503, [("Content-Type", "application/json")], b'{"error": "temporarily_unavailable"}'
+        return self._oauth.handle(method, headers, body)
+
+    def _cognito_endpoint(
+        self, method: str, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        if self._cognito is None:
+            return 503, [("Content-Type", "application/json")], b'{"__type": "InternalErrorException"}'
+        return self._cognito.handle(method, headers, body)
 
     def admin(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> tuple[int, Any]:
         """``/_local/...``: what a developer or a test may ask the running system."""
@@ -181,7 +228,7 @@ class LocalRuntime:
 
     def start(self) -> Started:
         cfg = self.config
-        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
         self.clock.reset()  # every run starts at real time; `dangol-local clock` moves it
         moto_url = self.moto.start()
         provision.create_tables(self.client("dynamodb"), self.system, cfg.stage)
@@ -194,11 +241,19 @@ class LocalRuntime:
         )
         users = {u.username: u for u in (*cognito.DEMO_USERS, *cognito.DEMO_CUSTOMERS)}
         subjects = {u.username: cognito.add_user(idp, pool, u) for u in users.values()}
-        self._verifier = TokenVerifier(pool.jwks(), issuer=pool.issuer, client_ids=[pool.client_id])
+        self._verifier = TokenVerifier(pool.jwks(), issuer=pool.issuer, client_ids=pool.client_ids)
+        self._oauth = TokenEndpoint(self.client("cognito-idp"), pool.pool_id, pool.issuer)
         self._start_functions(moto_url)
+        self._cognito = CognitoEndpoint(
+            moto_url,
+            self.client("cognito-idp"),
+            pool,
+            {t.event: self.pools[t.function.id] for t in self.system.triggers},
+        )
         self._start_backbone(bus)
         self.server.serve_in_thread()
-        self.started = Started(self.url, moto_url, pool, users, subjects)
+        self._serving = True
+        self.started = Started(self.url, moto_url, pool, users, subjects, self.local_secret)
         self._write_state(self.started)
         return self.started
 
@@ -211,7 +266,7 @@ class LocalRuntime:
             "AWS_ENDPOINT_URL": moto_url,
             "AWS_REGION": cfg.region,
             "AWS_DEFAULT_REGION": cfg.region,
-            CLOCK_FILE_ENV: str(self.clock.path),  # the functions see the simulated clock too
+            CLOCK_FILE_ENV: str(self.state_dir / "clock.json"),  # the functions see the simulated clock too
         }
         # A new key each run: cursors of a past run are refused.
         platform_secrets = provision.create_platform_secrets(
@@ -233,12 +288,21 @@ class LocalRuntime:
                 secret_arn=lambda x: platform_secrets[x.id],
             )
             self.pools[fn.id] = FunctionPool(
-                fn, {**common, **env}, cfg.state_dir / "logs", max_workers=cfg.max_workers
+                fn,
+                {**common, **env},
+                self.state_dir / "logs",
+                max_workers=cfg.max_workers,
+                code_dir=self.state_dir / "code",
             )
-        # Warm one worker per API function (its cold start) while asking it for its OpenAPI part.
+        # Warm one worker per API function (its cold start) while asking it for its OpenAPI part,
+        # and one per user-pool trigger (Cognito waits 5 s for a trigger, init included).
         api_functions = {r.function.id for r in self.system.routes}
+        triggers = {t.function.id for t in self.system.triggers}
         with ThreadPoolExecutor(max_workers=4) as executor:
+            warming = [executor.submit(self.pools[fid].warm) for fid in sorted(triggers)]
             parts = list(executor.map(lambda fid: self.pools[fid].openapi(), sorted(api_functions)))
+            for warmed in warming:
+                warmed.result()
         self._spec = infra_openapi.merge(self.system, parts, server_url=self.url, version=_version())
 
     def _start_backbone(self, bus: str) -> None:
@@ -266,10 +330,11 @@ class LocalRuntime:
         self.tap = BusTap(
             sqs,
             tap_url=tap_url,
-            archive=cfg.state_dir / "events.jsonl",
+            archive=self.state_dir / "events.jsonl",
             rules=self.system.rules,
             pools=self.pools,
             dead_letter=dead_letter,
+            long_poll_s=cfg.long_poll_s,
         )
         self.tap.start()
         scheduler = Scheduler.from_topology(self.system.schedules, now=self.clock.now())
@@ -281,8 +346,13 @@ class LocalRuntime:
             if url is not None:
                 sqs.send_message(QueueUrl=url, MessageBody=body)
 
-        self.timekeeper = Timekeeper(
-            scheduler, self.clock, pools=self.pools, send=send, api_schedules=self._api_schedules
+        self.timekeeper = Timekeeper(  # a tick a second: schedules are by the minute; idle costs little
+            scheduler,
+            self.clock,
+            pools=self.pools,
+            send=send,
+            api_schedules=self._api_schedules,
+            tick_s=TICK_S,
         )
         self.timekeeper.start()
         for consumer in self.system.consumers:
@@ -294,13 +364,16 @@ class LocalRuntime:
                 queue_arn=messaging.queue_arns[consumer.queue.id],
                 region=cfg.region,
                 retry_after_s=cfg.retry_after_s,
+                long_poll_s=cfg.long_poll_s,
             )
             poller.start()
             self.pollers.append(poller)
 
     def _api_schedules(self) -> list[ScheduleEntry]:
         """The schedules services created through the EventBridge Scheduler API (on moto)."""
-        client = self.client("scheduler")
+        if self._scheduler_client is None:  # one client: making one every 2 s cost the idle CPU
+            self._scheduler_client = self.client("scheduler")
+        client = self._scheduler_client
         entries = []
         for summary in client.list_schedules().get("Schedules", []):
             found = client.get_schedule(Name=summary["Name"], GroupName=summary.get("GroupName", "default"))
@@ -322,13 +395,17 @@ class LocalRuntime:
         return entries
 
     def _write_state(self, started: Started) -> None:
-        self.config.state_dir.mkdir(parents=True, exist_ok=True)
         state = {
             "url": started.url,
             "moto_url": started.moto_url,
+            "token_url": started.token_url,
+            "cognito_url": started.cognito_url,
             "region": self.config.region,
             "pool_id": started.pool.pool_id,
             "client_id": started.pool.client_id,
+            "machine_client_id": started.pool.machine_client_id,
+            "machine_client_secret": started.pool.machine_client_secret,
+            "local_secret": started.local_secret,
             "users": {
                 u.username: {
                     "password": u.password,
@@ -338,12 +415,13 @@ class LocalRuntime:
                 for u in started.users.values()
             },
         }
-        path = self.config.state_dir / "local.json"
-        path.write_text(json.dumps(state, indent=2))
-        path.chmod(0o600)
+        write_private(self.state_dir / STATE_FILE, json.dumps(state, indent=2))
 
     def stop(self) -> None:
-        self.server.shutdown()
+        """Stop what was started, in reverse; safe after a start that was interrupted."""
+        if self._serving:
+            self.server.shutdown()
+            self._serving = False
         self.server.server_close()
         if self.timekeeper is not None:
             self.timekeeper.stop()
@@ -353,12 +431,15 @@ class LocalRuntime:
             poller.stop(wait_s=STOP_WAIT_S)
         if self.tap is not None:
             self.tap.stop()
+        for pool in self.pools.values():  # every worker told at once, then each waited for
+            pool.begin_close()
         for pool in self.pools.values():
             pool.close()
         self.moto.stop()
-        (self.config.state_dir / "local.json").unlink(missing_ok=True)
+        (self.state_dir / STATE_FILE).unlink(missing_ok=True)
 
 
+TICK_S = 1.0
 STOP_WAIT_S = 10  # Ctrl-C lets a batch in flight finish this long; its worker is then stopped
 
 
@@ -369,8 +450,24 @@ def _version() -> str:
         return "0.0.0"
 
 
+STATE_FILE = "local.json"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, from its first byte (created 0600, then renamed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # 0600
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def load_state(state_dir: Path) -> dict[str, Any]:
-    path = state_dir / "local.json"
+    path = state_dir / STATE_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: is the local system running (make run)?")
     return dict(json.loads(path.read_text()))

@@ -1,13 +1,24 @@
-"""Demo data, created through the public API as a client would create it."""
+"""Demo data, created through the public API as a client would create it, and retried as a
+client retries: a connection that fails, 429 and 502/503/504 are tried again with exponential
+backoff and jitter (every call carries an Idempotency-Key or its own id, so a retry changes
+nothing twice), so ``make run`` starts on a slow machine too."""
 
 from __future__ import annotations
 
+import base64
 import json
+import random
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+RETRIED_STATUSES = frozenset({429, 502, 503, 504})
+ATTEMPTS = 6
+BACKOFF_S = 0.5  # then 1, 2, 4, 8 (at most), each with jitter
 
 DEMO_PROFILES: dict[str, dict[str, Any]] = {
     "minji": {"display_name": "김민지", "email": "minji@demo.dangol.dev", "phone": "+821012345678"},
@@ -21,6 +32,39 @@ DEMO_PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+def with_retries(
+    send: Callable[[], tuple[int, Any]],
+    *,
+    attempts: int = ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[int, Any]:
+    """``send()`` until it answers something a client would not retry, at most ``attempts`` times."""
+    for attempt in range(attempts):
+        last = attempt == attempts - 1
+        try:
+            status, body = send()
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # refused, reset, timed out
+            if last:
+                raise
+        else:
+            if status not in RETRIED_STATUSES or last:
+                return status, body
+        sleep(min(BACKOFF_S * 2**attempt, 8.0) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _send(request: urllib.request.Request) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own gateway
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        try:
+            return err.code, json.loads(raw or b"null")
+        except ValueError:
+            return err.code, raw.decode("utf-8", "replace")
+
+
 def call(
     url: str, method: str, path: str, token: str, *, body: Any = None, headers: dict[str, str] | None = None
 ) -> Any:
@@ -31,11 +75,24 @@ def call(
         method=method,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", **(headers or {})},
     )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
+    return with_retries(lambda: _send(request))
+
+
+def client_credentials(token_url: str, client_id: str, secret: str, scope: str | None = None) -> str:
+    """An access token for a machine app client, from the pool's ``/oauth2/token`` (as a till
+    gets one: HTTP Basic, ``grant_type=client_credentials``)."""
+    form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310 - our own gateway on loopback
+        token_url,
+        data=urllib.parse.urlencode(form).encode(),
+        method="POST",
+        headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    status, body = with_retries(lambda: _send(request))
+    if status != 200:
+        raise RuntimeError(f"{token_url} refused the client credentials: {status} {body}")
+    return str(body["access_token"])
 
 
 def seed_profiles(url: str, tokens: dict[str, str]) -> dict[str, str]:
@@ -58,7 +115,7 @@ def seed_profiles(url: str, tokens: dict[str, str]) -> dict[str, str]:
     return created
 
 
-def _wait_for_accounts(url: str, tokens: dict[str, str], usernames: list[str], timeout_s: float = 20) -> None:
+def _wait_for_accounts(url: str, tokens: dict[str, str], usernames: list[str], timeout_s: float = 60) -> None:
     """The rewards accounts open when CustomerRegistered reaches the rewards service (a moment)."""
     deadline = time.monotonic() + timeout_s
     for username in usernames:
@@ -68,11 +125,12 @@ def _wait_for_accounts(url: str, tokens: dict[str, str], usernames: list[str], t
             time.sleep(0.1)
 
 
-def seed_rewards(url: str, tokens: dict[str, str], customers: dict[str, str]) -> None:
+def seed_rewards(url: str, tokens: dict[str, str], customers: dict[str, str], till: str) -> None:
     """A welcome coupon in every demo wallet, a limited gift event running, and one purchase for
-    minji (her points, her gift). Idempotent: every call carries its own Idempotency-Key or id."""
+    minji (her points, her gift) by the till (``till``: the machine client's access token).
+    Idempotent: every call carries its own Idempotency-Key or id."""
     _wait_for_accounts(url, tokens, list(customers))
-    marketer, till = tokens["marketer"], tokens["pos-gangnam"]
+    marketer = tokens["marketer"]
     now = datetime.now(UTC).replace(microsecond=0)
     status, template = call(
         url,

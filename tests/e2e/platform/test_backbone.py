@@ -96,7 +96,11 @@ def test_an_event_goes_bus_rule_queue_consumer_and_into_the_archive(runtime: Loc
     # When the rule routes it to the inbox queue and the poller feeds the consumer
     wait_for(lambda: applied(runtime, f"event:{event_id}") == 1, what="the consumer to apply the event")
     # Then it was applied once and the archive (GET /_local/events) holds it
-    with urllib.request.urlopen(f"{runtime.url}/_local/events?detail_type=PurchaseRecorded") as response:
+    with urllib.request.urlopen(
+        urllib.request.Request(
+            f"{runtime.url}/_local/events?detail_type=PurchaseRecorded", headers=runtime.local_headers
+        )
+    ) as response:
         archived = json.load(response)["events"]
     assert event_id in {e["detail"]["metadata"]["event_id"] for e in archived}
     lines = (runtime.config.state_dir / "events.jsonl").read_text().splitlines()
@@ -252,14 +256,20 @@ def test_the_poller_builds_real_sqs_events(runtime: LocalRuntime) -> None:
 
 def _clock(runtime: LocalRuntime, order: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
-        f"{runtime.url}/_local/clock", data=json.dumps(order).encode(), method="POST"
+        f"{runtime.url}/_local/clock",
+        data=json.dumps(order).encode(),
+        method="POST",
+        headers=runtime.local_headers,
     )
     with urllib.request.urlopen(request) as response:
         return dict(json.load(response))
 
 
 def _fired(runtime: LocalRuntime, name: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{runtime.url}/_local/schedules?name={name}") as response:
+    request = urllib.request.Request(
+        f"{runtime.url}/_local/schedules?name={name}", headers=runtime.local_headers
+    )
+    with urllib.request.urlopen(request) as response:
         return list(json.load(response)["fired"])
 
 

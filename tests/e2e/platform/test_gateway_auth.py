@@ -1,13 +1,20 @@
-"""The local gateway checks tokens as API Gateway's Cognito authorizer does:
-no function runs for a missing, expired or forged token."""
+"""The local gateway checks tokens as API Gateway's Cognito authorizer does: no function runs
+for a missing, expired or forged token, nor for a token of the wrong kind: a route without
+OAuth scopes takes ID tokens only, a route with scopes (the machine routes, dangol/machine)
+access tokens carrying one of them only (the token-type matrix below)."""
 
 from __future__ import annotations
 
 import pytest
 
+from infra.openapi import scopes_of
 from infra.topology import SYSTEM
+from services.profile.topology import ME_GET
+from services.rewards.topology import HOLD_GET
+from shared.auth import MACHINE_SCOPE
+from shared.topology import Route
 from tests.e2e import tokens
-from tests.e2e.conftest import LocalSystem
+from tests.e2e.conftest import HttpResponse, LocalSystem
 
 
 def concrete(path: str) -> str:
@@ -72,14 +79,76 @@ def test_malformed_authorization_headers_are_refused(local: LocalSystem, garbage
     assert response.status == 401
 
 
-def test_access_tokens_are_accepted_like_id_tokens(local: LocalSystem) -> None:
-    # Given the customer's access token
-    token = local.token("customer", access=True)
-    # When it reads the profile
-    response = local.request("GET", "/me", token=token)
-    # Then the authorizer lets it through and the caller is the same customer
-    assert response.status == 200
-    assert response.json()["email"] == "minji@demo.dangol.dev"
+PEOPLE = ["customer", "marketing", "agent", "admin"]
+UNSCOPED, SCOPED = ME_GET, HOLD_GET  # a person's route (no OAuth scopes), a till's (dangol/machine)
+
+
+def test_the_two_routes_of_the_matrix_are_what_they_stand_for() -> None:
+    # Given the routes the matrix below calls
+    # Then one lists no scopes (an ID token's route) and the other the machine scope only
+    assert scopes_of(UNSCOPED) == []
+    assert scopes_of(SCOPED) == [MACHINE_SCOPE]
+
+
+def _call(local: LocalSystem, route: Route, token: str) -> HttpResponse:
+    customer_id = local.request("GET", "/me", token=local.token("customer")).json()["customer_id"]
+    path = route.path.replace("{customer_id}", customer_id).replace("{order_id}", "e2e-matrix")
+    return local.request(route.method, path, token=token)
+
+
+@pytest.mark.parametrize("role", PEOPLE)
+def test_a_persons_id_token_passes_the_authorizer_only_where_no_scope_is_listed(
+    local: LocalSystem, role: str
+) -> None:
+    # Given a person's ID token (what the app gets at sign-in)
+    token = local.token(role)
+    # When it calls a route without scopes and a machine route
+    person_route, machine_route = _call(local, UNSCOPED, token), _call(local, SCOPED, token)
+    # Then the first reaches the function (which answers by role), the second is refused before it
+    assert person_route.status != 401, person_route.body
+    assert person_route.status == (200 if role == "customer" else 403)
+    assert (machine_route.status, machine_route.json()["error"]["code"]) == (401, "invalid_token")
+
+
+@pytest.mark.parametrize("role", PEOPLE)
+def test_a_persons_access_token_passes_nowhere(local: LocalSystem, role: str) -> None:
+    # Given a person's ACCESS token (scope aws.cognito.signin.user.admin, Cognito's own)
+    token = local.token(role, access=True)
+    assert tokens.claims_of(token)["token_use"] == "access"
+    # When it calls a route without scopes and a machine route
+    person_route, machine_route = _call(local, UNSCOPED, token), _call(local, SCOPED, token)
+    # Then both refuse it before any function runs, as API Gateway's Cognito authorizer does
+    assert (person_route.status, person_route.json()["error"]["code"]) == (401, "invalid_token")
+    assert (machine_route.status, machine_route.json()["error"]["code"]) == (401, "invalid_token")
+
+
+def test_the_tills_access_token_passes_only_where_the_machine_scope_is_listed(local: LocalSystem) -> None:
+    # Given the till's access token (client credentials, scope dangol/machine)
+    token = local.token("machine")
+    assert tokens.claims_of(token)["scope"] == MACHINE_SCOPE
+    # When it calls a machine route and a person's route
+    machine_route, person_route = _call(local, SCOPED, token), _call(local, UNSCOPED, token)
+    # Then the machine route reaches the function (no such hold yet), the person's refuses it
+    assert (machine_route.status, machine_route.json()["error"]["code"]) == (404, "hold_not_found")
+    assert (person_route.status, person_route.json()["error"]["code"]) == (401, "invalid_token")
+
+
+def test_an_access_token_without_the_routes_scope_is_refused(local: LocalSystem) -> None:
+    # Given a validly signed machine-client access token whose scope is not the route's
+    claims = {**tokens.claims_of(local.token("machine")), "scope": "aws.cognito.signin.user.admin"}
+    # When it calls a machine route
+    response = _call(local, SCOPED, tokens.sign(claims))
+    # Then it is refused
+    assert (response.status, response.json()["error"]["code"]) == (401, "invalid_token")
+
+
+def test_an_access_token_of_an_unknown_client_is_refused(local: LocalSystem) -> None:
+    # Given a validly signed access token with the machine scope, for a client the pool does not have
+    claims = {**tokens.claims_of(local.token("machine")), "client_id": "someone-else", "sub": "someone-else"}
+    # When it calls a machine route
+    response = _call(local, SCOPED, tokens.sign(claims))
+    # Then it is refused
+    assert (response.status, response.json()["error"]["code"]) == (401, "invalid_token")
 
 
 def test_unknown_paths_are_404_and_wrong_methods_405(local: LocalSystem) -> None:
