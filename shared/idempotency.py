@@ -28,6 +28,7 @@ from typing import Any
 
 from shared.dynamo import ConditionFailed, DynamoTable
 from shared.errors import BadRequest, Conflict, Unprocessable
+from shared.topology import Table
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -66,6 +67,20 @@ class IdempotencyStore:
     belong to someone (``owner``: a caller's requests, whose stored answers may hold their personal
     data), under ``IDEMPOTENCY#<owner>#<shard>`` / ``<scope>#<key>``, so that ``forget(owner)``
     finds and deletes them all when that person is erased."""
+
+    @classmethod
+    def of(
+        cls, table: DynamoTable, declared: Table, *, lock_s: int, ttl_s: int = 24 * 3600
+    ) -> IdempotencyStore:
+        """The claims of a service's declared table (``IDEMPOTENCY#...`` items beside its own)."""
+        return cls(
+            table,
+            partition_key=declared.partition_key.name,
+            sort_key=declared.sort_key_name,
+            ttl_attribute=declared.ttl_name,
+            lock_s=lock_s,
+            ttl_s=ttl_s,
+        )
 
     def __init__(
         self,

@@ -112,8 +112,8 @@ def exclusive(table: Table, job: str) -> Callable[[H], H]:
                 DynamoTable(os.environ[table.env_var]),
                 job,
                 partition_key=table.partition_key.name,
-                sort_key=table.sort_key.name if table.sort_key else "sk",
-                ttl_attribute=table.ttl_attribute or "expires_at",
+                sort_key=table.sort_key_name,
+                ttl_attribute=table.ttl_name,
             )
 
         @functools.wraps(handler)

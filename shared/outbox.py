@@ -19,6 +19,7 @@ from typing import Any
 from shared.dynamo import DynamoTable, Item
 from shared.events import DomainEvent, Envelope, EventPublisher, PublishError, RecordedEvent
 from shared.observability import make_logger
+from shared.topology import Table
 
 SHARDS = 8
 PREFIX = "OUTBOX#"
@@ -32,6 +33,16 @@ class Outbox:
         self.pk = partition_key
         self.sk = sort_key
         self.ttl_attribute = ttl_attribute
+
+    @classmethod
+    def of(cls, table: DynamoTable, declared: Table) -> Outbox:
+        """The outbox (``OUTBOX#<shard>`` items) of a service's declared table."""
+        return cls(
+            table,
+            partition_key=declared.partition_key.name,
+            sort_key=declared.sort_key_name,
+            ttl_attribute=declared.ttl_name,
+        )
 
     def envelope(self, event: DomainEvent, at: datetime) -> Envelope:
         return Envelope(event, occurred_at=at)

@@ -15,6 +15,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared import secrets
+from shared.events import EventPublisher
+from shared.platform import BUS
 
 
 class ConfigurationError(RuntimeError):
@@ -27,6 +29,23 @@ class Settings(BaseModel):
     stage: str = Field(alias="STAGE", min_length=1, max_length=32)
     region: str = Field(alias="AWS_REGION", min_length=1)
     service: str = Field(alias="POWERTOOLS_SERVICE_NAME", min_length=1)
+
+
+class ServiceSettings(Settings):
+    """What every function of a service reads: the system's bus, which it publishes to as
+    ``dangol.<service>``, and its service's own table (a subclass aliases the table's variable and
+    returns it from ``table``)."""
+
+    event_bus: str = Field(alias=BUS.env_var, min_length=1)
+
+    @property
+    def table(self) -> str:
+        raise NotImplementedError(f"{type(self).__name__} names its service's table")
+
+    def publisher(self) -> EventPublisher:
+        """The service's publisher. Its EventBridge client is made at its first publish: a request
+        that publishes nothing (a read) makes none."""
+        return EventPublisher(self.event_bus, f"dangol.{self.service}")
 
 
 CURSOR_KEY_SECRET_ENV = "CURSOR_KEY_SECRET_ARN"  # noqa: S105 - the name of a variable holding an ARN

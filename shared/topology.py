@@ -61,6 +61,14 @@ class Table:
         """The environment variable a function reads this table's name from."""
         return f"{self.id.upper().replace('-', '_')}_TABLE"
 
+    @property
+    def sort_key_name(self) -> str:
+        return self.sort_key.name if self.sort_key else "sk"
+
+    @property
+    def ttl_name(self) -> str:
+        return self.ttl_attribute or "expires_at"
+
     def index(self, name: str) -> Index:
         for idx in self.indexes:
             if idx.name == name:

@@ -12,8 +12,8 @@ from shared.idempotency import IdempotencyStore
 from shared.outbox import Outbox
 
 PK = PROFILES.partition_key.name
-SK = PROFILES.sort_key.name if PROFILES.sort_key else "sk"
-TTL = PROFILES.ttl_attribute or "expires_at"
+SK = PROFILES.sort_key_name
+TTL = PROFILES.ttl_name
 
 
 def profile_key(customer_id: str) -> Key:
@@ -41,11 +41,9 @@ def returning_key(digest: str) -> Key:
 
 def outbox(table: DynamoTable) -> Outbox:
     """The profile table's outbox (``OUTBOX#<shard>`` items)."""
-    return Outbox(table, partition_key=PK, sort_key=SK, ttl_attribute=TTL)
+    return Outbox.of(table, PROFILES)
 
 
 def claims(table: DynamoTable, *, lock_s: int, ttl_s: int = 24 * 3600) -> IdempotencyStore:
     """Idempotency claims (request keys, announcements) in the profile table."""
-    return IdempotencyStore(
-        table, partition_key=PK, sort_key=SK, ttl_attribute=TTL, lock_s=lock_s, ttl_s=ttl_s
-    )
+    return IdempotencyStore.of(table, PROFILES, lock_s=lock_s, ttl_s=ttl_s)

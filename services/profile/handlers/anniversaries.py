@@ -13,7 +13,7 @@ from pydantic import Field
 
 from services.profile.dal.keys import PK, claims
 from services.profile.dal.profiles import ANNIVERSARY_SHARDS, anniversary_partition
-from services.profile.handlers.env import ProfileSettings, publisher
+from services.profile.handlers.env import ProfileSettings
 from services.profile.logic.anniversaries import due, month_days_to_read
 from services.profile.models.events import AnniversaryUpcoming
 from services.profile.topology import ANNIVERSARY_FINDER, PROFILES
@@ -42,7 +42,7 @@ def dependencies() -> tuple[FinderSettings, DynamoTable, IdempotencyStore, Event
     settings = load(FinderSettings)
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
     # A claim outlives the day it is due: the month-day cannot match again that year.
-    return settings, table, claims(table, lock_s=60, ttl_s=3 * 86400), publisher(settings)
+    return settings, table, claims(table, lock_s=60, ttl_s=3 * 86400), settings.publisher()
 
 
 @logger.inject_lambda_context(clear_state=True)

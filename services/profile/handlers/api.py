@@ -18,12 +18,11 @@ from services.profile.dal.keys import claims
 from services.profile.dal.logins import CognitoLogins, pool_of
 from services.profile.dal.privacy import DynamoPrivacyStore
 from services.profile.dal.profiles import DynamoProfileStore
-from services.profile.handlers.env import ProfileSettings, publisher
+from services.profile.handlers.env import ProfileSettings
 from services.profile.logic import consent, privacy, profiles
 from services.profile.models.consent import ConsentChange, ConsentState
 from services.profile.models.privacy import CustomerExport
 from services.profile.models.profile import (
-    CUSTOMER_ID_PATTERN,
     DEVICE_ID_PATTERN,
     PHONE_PATTERN,
     DeviceRegistration,
@@ -61,6 +60,7 @@ from shared.idempotency import IdempotencyStore
 from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
 from shared.pagination import Page, decode_cursor, encode_cursor, page_size
+from shared.params import Cursor, CustomerId, Limit
 from shared.settings import ListSettings, load
 
 logger = make_logger()
@@ -93,7 +93,7 @@ def dependencies() -> Dependencies:
     """Built once per cold start, on first use (settings validated here)."""
     settings = load(ApiSettings)
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
-    store = DynamoProfileStore(table, publisher(settings))
+    store = DynamoProfileStore(table, settings.publisher())
     return Dependencies(
         settings=settings,
         store=store,
@@ -144,14 +144,12 @@ def update_me(body: ProfileUpdate) -> Response[Profile]:
 
 
 @app.on(CUSTOMER_GET, errors=(404,))
-def get_customer(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> Response[Profile]:
+def get_customer(customer_id: CustomerId) -> Response[Profile]:
     return _with_etag(profiles.customer(dependencies().store, customer_id))
 
 
 @app.on(CUSTOMER_UPDATE, errors=(404, 412))
-def update_customer(
-    customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)], body: ProfileUpdate
-) -> Response[Profile]:
+def update_customer(customer_id: CustomerId, body: ProfileUpdate) -> Response[Profile]:
     expected = parse_if_match(app.current_event.headers.get("If-Match"))
     profile = profiles.update_customer(
         dependencies().store, customer_id, body, expected_version=expected, clock=utc_now
@@ -165,8 +163,8 @@ def find_customers(
         str | None, Query(min_length=3, max_length=254, description="Exact e-mail, any case")
     ] = None,
     phone: Annotated[str | None, Query(pattern=PHONE_PATTERN, description="Exact E.164 phone")] = None,
-    limit: Annotated[int | None, Query(description="Page size, 1..100 (25)")] = None,
-    cursor: Annotated[str | None, Query(max_length=2048, description="next_cursor of the last page")] = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
 ) -> Page[Profile]:
     """By exact e-mail or phone (an index lookup), or else every customer in sign-up order, paged:
     that listing of everyone's personal data is an administrator's alone, and each page read is
@@ -195,7 +193,7 @@ def find_customers(
 
 
 @app.on(CUSTOMER_EXPORT)
-def export_customer(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> CustomerExport:
+def export_customer(customer_id: CustomerId) -> CustomerExport:
     exported = privacy.export(dependencies().privacy, customer_id, clock=utc_now)
     record_access(
         dependencies().store.table,
@@ -209,7 +207,7 @@ def export_customer(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN
 
 
 @app.on(CUSTOMER_ERASE, status=204, description="Erased", errors=(409,))
-def erase_customer(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> Response[None]:
+def erase_customer(customer_id: CustomerId) -> Response[None]:
     privacy.erase(dependencies().privacy, customer_id, by="admin", clock=utc_now, login=_login_erasure())
     logger.info("customer erased", extra={"customer_id": customer_id, "by": "admin"})
     return no_content()
@@ -274,7 +272,7 @@ def change_my_consent(body: ConsentChange) -> Response[ConsentState]:
 
 
 @app.on(CUSTOMER_CONSENTS, errors=(404,))
-def customer_consents(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> ConsentState:
+def customer_consents(customer_id: CustomerId) -> ConsentState:
     profiles.customer(dependencies().store, customer_id)
     return dependencies().consents.state(customer_id, history=100)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
@@ -22,7 +22,7 @@ from pydantic import Field
 from services.profile.dal.contacts import DynamoContactStore
 from services.profile.dal.imports import DynamoImportStore
 from services.profile.dal.keys import claims
-from services.profile.handlers.env import ProfileSettings, publisher
+from services.profile.handlers.env import ProfileSettings
 from services.profile.logic import contacts, imports
 from services.profile.models.crm import (
     Contact,
@@ -32,7 +32,6 @@ from services.profile.models.crm import (
     ManagerAssignment,
 )
 from services.profile.models.imports import JOB_ID_PATTERN, ImportJob, Rejection
-from services.profile.models.profile import CUSTOMER_ID_PATTERN
 from services.profile.topology import (
     CONTACT_LIST,
     CONTACT_RECORD,
@@ -54,6 +53,7 @@ from shared.idempotency import IdempotencyStore
 from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
 from shared.pagination import Page, decode_cursor, encode_cursor, page_size
+from shared.params import Cursor, CustomerId, Limit
 from shared.queues import SqsSender
 from shared.settings import ListSettings, load
 
@@ -63,10 +63,7 @@ if TYPE_CHECKING:
 logger = make_logger()
 metrics = make_metrics()
 
-CustomerId = Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]
 JobId = Annotated[str, Path(pattern=JOB_ID_PATTERN)]
-Limit = Annotated[int | None, Query(description="Page size, 1..100 (25)")]
-Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the last page")]
 
 
 class CrmSettings(ProfileSettings, ListSettings):
@@ -92,7 +89,7 @@ def dependencies() -> Dependencies:
     return Dependencies(
         settings=settings,
         contacts=DynamoContactStore(table),
-        imports=DynamoImportStore(table, publisher(settings)),
+        imports=DynamoImportStore(table, settings.publisher()),
         queue=SqsSender(_sqs, settings.imports_queue_url, failure_code="import_not_queued"),
         idempotency=claims(table, lock_s=CRM_API.timeout_s),
     )

@@ -33,7 +33,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from services.profile.dal.imports import DynamoImportStore
-from services.profile.handlers.env import ProfileSettings, publisher
+from services.profile.handlers.env import ProfileSettings
 from services.profile.logic import imports
 from services.profile.models.imports import ImportChunk
 from services.profile.topology import IMPORTER, IMPORTS_QUEUE
@@ -59,7 +59,7 @@ class Dependencies:
 def dependencies() -> Dependencies:
     settings = load(ProfileSettings)
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
-    return Dependencies(settings=settings, store=DynamoImportStore(table, publisher(settings)))
+    return Dependencies(settings=settings, store=DynamoImportStore(table, settings.publisher()))
 
 
 def parse(record: SQSRecord) -> ImportChunk:

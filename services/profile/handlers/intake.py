@@ -34,7 +34,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, ValidationError
 
 from services.profile.dal.behaviour import DEFAULT_WINDOW_DAYS, DynamoBehaviourStore
-from services.profile.handlers.env import ProfileSettings, publisher
+from services.profile.handlers.env import ProfileSettings
 from services.profile.logic import behaviour
 from services.profile.models.behaviour import PurchaseInput, RefundInput, RefundMessage, VisitInput
 from services.profile.topology import INTAKE
@@ -72,7 +72,7 @@ class IntakeQueueSettings(ProfileSettings):
 def dependencies() -> DynamoBehaviourStore:
     settings = load(IntakeQueueSettings)
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
-    return DynamoBehaviourStore(table, publisher(settings), window_days=settings.window_days)
+    return DynamoBehaviourStore(table, settings.publisher(), window_days=settings.window_days)
 
 
 def _fields(exc: ValidationError) -> list[dict[str, Any]]:

@@ -22,10 +22,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from services.profile.dal.behaviour import DEFAULT_WINDOW_DAYS, DynamoBehaviourStore
-from services.profile.handlers.env import ProfileSettings, publisher
+from services.profile.handlers.env import ProfileSettings
 from services.profile.logic import behaviour
 from services.profile.models.behaviour import (
-    CUSTOMER_ID_PATTERN,
     EXTERNAL_ID_PATTERN,
     STORE_ID_PATTERN,
     BatchResult,
@@ -59,6 +58,7 @@ from shared.idempotency import REPLAYED_HEADER
 from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
 from shared.pagination import Page, decode_cursor, encode_cursor, page_size
+from shared.params import Cursor, CustomerId, Limit
 from shared.settings import ListSettings, load
 
 logger = make_logger()
@@ -82,13 +82,11 @@ def dependencies() -> Dependencies:
     """Built once per cold start, on first use (settings validated here)."""
     settings = load(IntakeSettings)
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
-    store = DynamoBehaviourStore(table, publisher(settings), window_days=settings.window_days)
+    store = DynamoBehaviourStore(table, settings.publisher(), window_days=settings.window_days)
     return Dependencies(settings=settings, store=store)
 
 
 app = make_resolver(SERVICE, INTAKE_API)
-
-CustomerId = Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]
 
 
 REPLAYED = "Recorded before with the same content: the first result"
@@ -160,8 +158,8 @@ def customer_usual(
 @app.on(CUSTOMER_PURCHASES, errors=(400,))
 def customer_purchases(
     customer_id: CustomerId,
-    limit: Annotated[int | None, Query(description="Page size, 1..100 (25)")] = None,
-    cursor: Annotated[str | None, Query(max_length=2048, description="next_cursor of the last page")] = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
 ) -> Page[Purchase]:
     key, scope = dependencies().settings.cursor_key, f"{CUSTOMER_PURCHASES.key}#{customer_id}"
     size, start = page_size(limit), decode_cursor(cursor, scope=scope, key=key)

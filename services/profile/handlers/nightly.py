@@ -19,7 +19,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.profile.dal.segments import DynamoSegmentStore
-from services.profile.handlers.env import ProfileSettings, publisher
+from services.profile.handlers.env import ProfileSettings
 from services.profile.logic import value
 from services.profile.topology import NIGHTLY, PROFILES
 from shared import aws
@@ -40,7 +40,7 @@ WORKERS = 8  # customers whose result changed are re-read and written 8 at a tim
 def dependencies() -> DynamoSegmentStore:
     settings = load(ProfileSettings)
     return DynamoSegmentStore(
-        DynamoTable(settings.profiles_table, aws.client("dynamodb")), publisher(settings)
+        DynamoTable(settings.profiles_table, aws.client("dynamodb")), settings.publisher()
     )
 
 

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.profile.dal.segments import DynamoSegmentStore
-from services.profile.handlers.env import ProfileSettings, publisher
+from services.profile.handlers.env import ProfileSettings
 from services.profile.logic import value
 from services.profile.models.events import (
     CustomerImported,
@@ -52,7 +52,7 @@ TRIGGERS: dict[str, type[DomainEvent]] = {
 def dependencies() -> DynamoSegmentStore:
     settings = load(ProfileSettings)
     return DynamoSegmentStore(
-        DynamoTable(settings.profiles_table, aws.client("dynamodb")), publisher(settings)
+        DynamoTable(settings.profiles_table, aws.client("dynamodb")), settings.publisher()
     )
 
 

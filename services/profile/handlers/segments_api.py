@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.profile.dal.keys import claims
 from services.profile.dal.segments import DynamoSegmentStore
-from services.profile.handlers.env import ProfileSettings, publisher
+from services.profile.handlers.env import ProfileSettings
 from services.profile.logic import groups, value
-from services.profile.models.profile import CUSTOMER_ID_PATTERN
 from services.profile.models.segments import (
     GROUP_ID_PATTERN,
     CustomerValue,
@@ -50,6 +49,7 @@ from shared.dynamo import DynamoTable
 from shared.idempotency import IdempotencyStore
 from shared.observability import make_logger, make_metrics
 from shared.pagination import Page, cursor_after, page_size, resume_after
+from shared.params import Cursor, CustomerId, Limit
 from shared.settings import ListSettings, load
 
 logger = make_logger()
@@ -75,7 +75,7 @@ def dependencies() -> Dependencies:
     table = DynamoTable(settings.profiles_table, aws.client("dynamodb"))
     return Dependencies(
         settings=settings,
-        store=DynamoSegmentStore(table, publisher(settings)),
+        store=DynamoSegmentStore(table, settings.publisher()),
         idempotency=claims(table, lock_s=SEGMENTS_API.timeout_s),
     )
 
@@ -102,8 +102,8 @@ def put_value_model(body: ValueModelSpec) -> Response[ValueModel]:
 
 @app.on(GROUPS_LIST, errors=(400,))
 def list_groups(
-    limit: Annotated[int | None, Query(description="Page size, 1..100 (25)")] = None,
-    cursor: Annotated[str | None, Query(max_length=2048, description="next_cursor of the last page")] = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
 ) -> Page[LifestyleGroup]:
     key, scope, size = dependencies().settings.cursor_key, GROUPS_LIST.key, page_size(limit)
     after = resume_after(cursor, scope=scope, key=key)
@@ -141,7 +141,7 @@ def retire_group(group_id: GroupId) -> Response[None]:
 
 
 @app.on(CUSTOMER_VALUE, errors=(404,))
-def customer_value(customer_id: Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]) -> CustomerValue:
+def customer_value(customer_id: CustomerId) -> CustomerValue:
     return value.customer_value(dependencies().store, customer_id)
 
 

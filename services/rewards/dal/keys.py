@@ -39,8 +39,8 @@ from shared.idempotency import IdempotencyStore
 from shared.outbox import Outbox
 
 PK = REWARDS.partition_key.name
-SK = REWARDS.sort_key.name if REWARDS.sort_key else "sk"
-TTL = REWARDS.ttl_attribute or "expires_ttl"
+SK = REWARDS.sort_key_name
+TTL = REWARDS.ttl_name
 DUE_SHARDS = 8  # by-due partitions per day: ~8,000 writes/s of lots and holds per day key
 
 
@@ -84,11 +84,9 @@ def due_attributes(customer_id: str, sk: str, due_at_iso: str) -> dict[str, str]
 
 def outbox(table: DynamoTable) -> Outbox:
     """The rewards table's outbox (``OUTBOX#<shard>`` items)."""
-    return Outbox(table, partition_key=PK, sort_key=SK, ttl_attribute=TTL)
+    return Outbox.of(table, REWARDS)
 
 
 def claims(table: DynamoTable, *, lock_s: int, ttl_s: int = 24 * 3600) -> IdempotencyStore:
     """Idempotency claims (request keys) in the rewards table."""
-    return IdempotencyStore(
-        table, partition_key=PK, sort_key=SK, ttl_attribute=TTL, lock_s=lock_s, ttl_s=ttl_s
-    )
+    return IdempotencyStore.of(table, REWARDS, lock_s=lock_s, ttl_s=ttl_s)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
@@ -26,10 +26,9 @@ from services.rewards.dal.ledger import DynamoLedgerStore
 from services.rewards.dal.presence import DynamoMemberCodes
 from services.rewards.dal.programs import DynamoProgramStore
 from services.rewards.dal.tiering import DynamoTierStore
-from services.rewards.handlers.env import RewardsSettings, publisher
+from services.rewards.handlers.env import RewardsSettings
 from services.rewards.logic import ledger, presence, tiering
 from services.rewards.models.ledger import (
-    ID_PATTERN,
     ORDER_ID_PATTERN,
     AccountView,
     AdjustmentRequest,
@@ -64,14 +63,12 @@ from shared.idempotency import IdempotencyStore
 from shared.ids import ulid
 from shared.observability import make_logger, make_metrics
 from shared.pagination import Page, cursor_after, page_size, resume_after
+from shared.params import Cursor, CustomerId, Limit
 from shared.settings import ListSettings, load
 
 logger = make_logger()
 metrics = make_metrics()
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN)]
 OrderId = Annotated[str, Path(pattern=ORDER_ID_PATTERN)]
-Limit = Annotated[int | None, Query(description="Page size, 1..100 (25)")]
-Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the last page")]
 GOODWILL_VALID = timedelta(days=365)
 
 
@@ -98,7 +95,7 @@ def dependencies() -> Dependencies:
     """Built once per cold start, on first use (settings validated here)."""
     settings = load(ApiSettings)
     table = DynamoTable(settings.rewards_table, aws.client("dynamodb"))
-    events = publisher(settings)
+    events = settings.publisher()
     return Dependencies(
         settings=settings,
         table=table,

@@ -24,7 +24,7 @@ from services.rewards.dal.ledger import PATIENT, DynamoLedgerStore
 from services.rewards.dal.offers import DynamoOfferStore
 from services.rewards.dal.programs import DynamoProgramStore
 from services.rewards.dal.tiering import DynamoTierStore
-from services.rewards.handlers.env import RewardsSettings, publisher
+from services.rewards.handlers.env import RewardsSettings
 from services.rewards.logic import gifts, rewarding
 from services.rewards.models import inbound
 from shared import aws
@@ -60,7 +60,7 @@ class _Gifts:
 def dependencies() -> rewarding.Rewarding:
     settings = load(RewardsSettings)
     table = DynamoTable(settings.rewards_table, aws.client("dynamodb"))
-    events = publisher(settings)
+    events = settings.publisher()
     return rewarding.Rewarding(
         ledger=DynamoLedgerStore(table, events, backoff=PATIENT),
         tiers=DynamoTierStore(table, events),

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from services.rewards.dal.expiry import DynamoExpiryStore
 from services.rewards.dal.ledger import PATIENT, DynamoLedgerStore
-from services.rewards.handlers.env import RewardsSettings, publisher
+from services.rewards.handlers.env import RewardsSettings
 from services.rewards.logic import expiry
 from services.rewards.topology import EXPIRER, REWARDS
 from shared import aws
@@ -33,7 +33,7 @@ class ExpirySettings(RewardsSettings):
 def dependencies() -> tuple[ExpirySettings, DynamoExpiryStore, DynamoLedgerStore]:
     settings = load(ExpirySettings)
     table = DynamoTable(settings.rewards_table, aws.client("dynamodb"))
-    events = publisher(settings)
+    events = settings.publisher()
     return settings, DynamoExpiryStore(table, events), DynamoLedgerStore(table, events, backoff=PATIENT)
 
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from services.rewards.dal.accounts import DynamoAccounts
 from services.rewards.dal.grants import DynamoGrantStore
 from services.rewards.dal.ledger import PATIENT, DynamoLedgerStore
-from services.rewards.handlers.env import RewardsSettings, publisher
+from services.rewards.handlers.env import RewardsSettings
 from services.rewards.logic import grants
 from shared import aws
 from shared.clock import utc_now
@@ -41,7 +41,7 @@ def dependencies() -> Dependencies:
     table = DynamoTable(settings.rewards_table, aws.client("dynamodb"))
     return Dependencies(
         DynamoGrantStore(table),
-        DynamoLedgerStore(table, publisher(settings), backoff=PATIENT),
+        DynamoLedgerStore(table, settings.publisher(), backoff=PATIENT),
         DynamoAccounts(table),
     )
 

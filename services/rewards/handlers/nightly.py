@@ -14,7 +14,7 @@ from services.rewards.dal.audit import DynamoAuditStore
 from services.rewards.dal.ledger import PATIENT, DynamoLedgerStore
 from services.rewards.dal.programs import DynamoProgramStore
 from services.rewards.dal.tiering import DynamoTierStore
-from services.rewards.handlers.env import RewardsSettings, publisher
+from services.rewards.handlers.env import RewardsSettings
 from services.rewards.logic import audit
 from services.rewards.topology import NIGHTLY, REWARDS
 from shared import aws
@@ -33,7 +33,7 @@ SAFETY_S = 60.0
 def dependencies() -> tuple[DynamoAuditStore, DynamoLedgerStore, DynamoTierStore, DynamoProgramStore]:
     settings = load(RewardsSettings)
     table = DynamoTable(settings.rewards_table, aws.client("dynamodb"))
-    events = publisher(settings)
+    events = settings.publisher()
     return (
         DynamoAuditStore(table),
         DynamoLedgerStore(table, events, backoff=PATIENT),

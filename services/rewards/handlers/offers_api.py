@@ -9,17 +9,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.rewards.dal.keys import claims
 from services.rewards.dal.offers import DynamoOfferStore
 from services.rewards.dal.presence import DynamoMemberCodes
-from services.rewards.handlers.env import RewardsSettings, publisher
+from services.rewards.handlers.env import RewardsSettings
 from services.rewards.logic import coupons, gifts, presence
 from services.rewards.models.offers import (
-    CUSTOMER_ID_PATTERN,
     GIFT_ID_PATTERN,
     TEMPLATE_ID_PATTERN,
     Coupon,
@@ -60,6 +59,7 @@ from shared.idempotency import IdempotencyStore
 from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
 from shared.pagination import Page, cursor_after, page_size, resume_after
+from shared.params import Cursor, CustomerId, Limit
 from shared.settings import ListSettings, load
 from shared.topology import Route
 
@@ -67,9 +67,6 @@ logger = make_logger()
 metrics = make_metrics()
 TemplateId = Annotated[str, Path(pattern=TEMPLATE_ID_PATTERN)]
 GiftId = Annotated[str, Path(pattern=GIFT_ID_PATTERN)]
-CustomerId = Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN)]
-Limit = Annotated[int | None, Query(description="Page size, 1..100 (25)")]
-Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the last page")]
 
 
 class OffersApiSettings(RewardsSettings, ListSettings):
@@ -91,7 +88,7 @@ def dependencies() -> Dependencies:
     table = DynamoTable(settings.rewards_table, aws.client("dynamodb"))
     return Dependencies(
         settings=settings,
-        store=DynamoOfferStore(table, publisher(settings)),
+        store=DynamoOfferStore(table, settings.publisher()),
         idempotency=claims(table, lock_s=OFFERS_API.timeout_s),
         member_codes=DynamoMemberCodes(table),
     )
