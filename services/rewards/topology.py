@@ -77,8 +77,12 @@ GOODWILL_ADJUST = Route(
 MEMBER_CODE_CREATE = Route(
     "POST", "/me/member-code", API, CUSTOMER, "A member code for the counter (5 minutes, one checkout)"
 )
-MEMBER_CODE_GET = Route(
-    "GET", "/member-codes/{code}", API, MACHINE, "Who a member code shows at the counter (uses nothing)"
+MEMBER_CODE_LOOKUP = Route(
+    "POST",
+    "/member-codes/lookup",
+    API,
+    MACHINE,
+    "Who a member code shows at the counter (uses nothing; the code goes in the body, never a URL)",
 )
 HOLD_PLACE = Route(
     "PUT",
@@ -322,7 +326,7 @@ SERVICE = Service(
     functions=(API, PROGRAMS_API, OFFERS_API, EVENTS, GRANTER, EXPIRER, NIGHTLY, OUTBOX_SWEEPER),
     routes=(
         MEMBER_CODE_CREATE,
-        MEMBER_CODE_GET,
+        MEMBER_CODE_LOOKUP,
         MY_POINTS,
         MY_HISTORY,
         CUSTOMER_POINTS,

@@ -33,4 +33,7 @@ Other partitions:
 - ``CONFIG / NIGHTLY_RUN``                   the last nightly run's counts and where it resumes
 - ``OUTBOX#<shard> / ...``, ``IDEMPOTENCY#...``     the outbox and idempotency claims
 - ``ERASED#<customer_id> / ERASED``          the tombstone of an erased customer (no personal data)
+- ``ERASEDLOGIN#<cognito sub> / LOGIN``      an erased login: its tokens make no new profile (TTL 1 day)
+- ``RETURNING#<hmac of e-mail> / EMAIL``     an erased login's keyed e-mail digest (TTL 2 years)
+- ``AUDIT#<yyyy-mm-dd> / <at>#<ulid>``       a bulk read of personal data: who, what (TTL 400 days)
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from services.profile.dal.keys import PK, SK, TTL
+from services.profile.dal.keys import TTL, audit_key
 from shared.clock import iso
 from shared.dynamo import DynamoTable
 from shared.ids import ulid
@@ -18,8 +18,7 @@ def record_access(
 ) -> None:
     table.put(
         {
-            PK: f"AUDIT#{at.date().isoformat()}",
-            SK: f"{iso(at)}#{ulid()}",
+            **audit_key(at.date().isoformat(), f"{iso(at)}#{ulid()}"),
             "type": "audit",
             "actor": actor,
             "action": action,

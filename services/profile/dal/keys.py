@@ -39,6 +39,11 @@ def returning_key(digest: str) -> Key:
     return {PK: f"RETURNING#{digest}", SK: "EMAIL"}
 
 
+def audit_key(day: str, stamp: str) -> Key:
+    """An access-audit record (``dal/audit.py``): one per bulk read of personal data."""
+    return {PK: f"AUDIT#{day}", SK: stamp}
+
+
 def outbox(table: DynamoTable) -> Outbox:
     """The profile table's outbox (``OUTBOX#<shard>`` items)."""
     return Outbox.of(table, PROFILES)

@@ -1,4 +1,4 @@
-"""The ``profile-outbox-sweeper`` function: the platform's outbox sweep over the profiles table."""
+"""The ``profile-outbox`` function: the platform's outbox sweep over the profiles table."""
 
 from __future__ import annotations
 

@@ -28,6 +28,8 @@ Elsewhere:
 - ``JOB#<job_id> / JOB``: a grant job: progress and the pre-grant report's counters.
 - ``COUPONTPL#..``, ``COUPON#<code hash>``, ``GIFT#..``, ``GIFTS``: templates, coupons, gifts.
 - ``AUDIT / REPORT#<at>``: a verification run's report.
+- ``MEMBERCODE#<sha256 of the code> / CODE``: a member code for the counter (customer, expiry,
+  the client and order it serves once used; TTL a day after it expires).
 - ``OUTBOX#<shard>`` (``shared.outbox``) and idempotency claims (``shared.idempotency``).
 """
 
@@ -50,6 +52,10 @@ def account_pk(customer_id: str) -> str:
 
 def account_key(customer_id: str) -> Key:
     return {PK: account_pk(customer_id), SK: "ACCOUNT"}
+
+
+def member_code_key(digest: str) -> Key:
+    return {PK: f"MEMBERCODE#{digest}", SK: "CODE"}
 
 
 def subject_key(subject: str) -> Key:

@@ -1,17 +1,13 @@
-"""Member codes in the rewards table: ``MEMBERCODE#<sha256 of the code> / CODE`` with the customer,
-the expiry (and a TTL a day later) and, once used, the client and order it serves."""
+"""Member codes in the rewards table (``dal/keys.py``: ``MEMBERCODE#<sha256 of the code> / CODE``)
+with the customer, the expiry (and a TTL a day later) and, once used, the client and order it serves."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from services.rewards.dal.keys import PK, SK, TTL
+from services.rewards.dal.keys import PK, TTL, member_code_key
 from shared.clock import iso
-from shared.dynamo import ConditionFailed, DynamoTable, Key
-
-
-def _key(digest: str) -> Key:
-    return {PK: f"MEMBERCODE#{digest}", SK: "CODE"}
+from shared.dynamo import ConditionFailed, DynamoTable
 
 
 class DynamoMemberCodes:
@@ -21,7 +17,7 @@ class DynamoMemberCodes:
     def create(self, digest: str, customer_id: str, *, expires_at: datetime) -> None:
         self.table.put(
             {
-                **_key(digest),
+                **member_code_key(digest),
                 "type": "member-code",
                 "customer_id": customer_id,
                 "expires_at": iso(expires_at),
@@ -32,7 +28,7 @@ class DynamoMemberCodes:
         )
 
     def find(self, digest: str) -> tuple[str, datetime] | None:
-        item = self.table.get(_key(digest))
+        item = self.table.get(member_code_key(digest))
         if item is None:
             return None
         return str(item["customer_id"]), datetime.fromisoformat(str(item["expires_at"]))
@@ -41,7 +37,7 @@ class DynamoMemberCodes:
         """Bind the live code to (client, order) on its first use; True if it is bound to them."""
         try:
             self.table.update(
-                _key(digest),
+                member_code_key(digest),
                 "SET used_by = if_not_exists(used_by, :c), order_id = if_not_exists(order_id, :o)",
                 condition=(
                     "customer_id = :cus AND expires_at > :now"

@@ -38,7 +38,7 @@ from services.rewards.models.ledger import (
     HoldRequest,
     ReleaseRequest,
 )
-from services.rewards.models.presence import MEMBER_CODE_PATTERN, MemberAtCounter, MemberCode
+from services.rewards.models.presence import MemberAtCounter, MemberCode, MemberCodeLookup
 from services.rewards.topology import (
     API,
     CUSTOMER_HISTORY,
@@ -49,7 +49,7 @@ from services.rewards.topology import (
     HOLD_PLACE,
     HOLD_RELEASE,
     MEMBER_CODE_CREATE,
-    MEMBER_CODE_GET,
+    MEMBER_CODE_LOOKUP,
     MY_HISTORY,
     MY_POINTS,
     SERVICE,
@@ -138,9 +138,9 @@ def make_member_code() -> Response[MemberCode]:
     return respond(code, status=201)
 
 
-@app.on(MEMBER_CODE_GET, errors=(403,))
-def who_is_at_the_counter(code: Annotated[str, Path(pattern=MEMBER_CODE_PATTERN)]) -> MemberAtCounter:
-    return presence.who(dependencies().member_codes, code, now=utc_now())
+@app.on(MEMBER_CODE_LOOKUP, errors=(403,))
+def who_is_at_the_counter(body: MemberCodeLookup) -> MemberAtCounter:
+    return presence.who(dependencies().member_codes, body.member_code, now=utc_now())
 
 
 def _placed_here(customer_id: str, order_id: str) -> Hold:

@@ -1,4 +1,4 @@
-"""The ``rewards-outbox-sweeper`` function: the platform's outbox sweep over the rewards table."""
+"""The ``rewards-outbox`` function: the platform's outbox sweep over the rewards table."""
 
 from __future__ import annotations
 

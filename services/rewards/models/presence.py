@@ -20,6 +20,14 @@ class MemberCode(BaseModel):
     expires_at: datetime
 
 
+class MemberCodeLookup(BaseModel):
+    """A code the till scanned or typed (a bearer secret for minutes: it stays out of URLs and logs)."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
+
+    member_code: str = Field(pattern=MEMBER_CODE_PATTERN)
+
+
 class MemberAtCounter(BaseModel):
     """Who the code shows at the counter (the till learns the customer id, nothing else)."""
 

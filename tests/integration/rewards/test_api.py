@@ -23,7 +23,7 @@ from services.rewards.topology import (
     HOLD_PLACE,
     HOLD_RELEASE,
     MEMBER_CODE_CREATE,
-    MEMBER_CODE_GET,
+    MEMBER_CODE_LOOKUP,
     MY_HISTORY,
     MY_POINTS,
     REWARDS,
@@ -305,13 +305,15 @@ def test_a_till_sees_who_a_member_code_shows_and_nothing_is_used(api: Invoker, c
     assert made.json()["qr"] == f"dangol:member:{code}"
     assert made.json()["expires_at"] > utc_now().isoformat()
     # When a till looks it up (typed in lower case, without the dash)
-    seen = call(api, MEMBER_CODE_GET, params={"code": code.replace("-", "").lower()}, role="machine")
+    typed = {"member_code": code.replace("-", "").lower()}
+    seen = call(api, MEMBER_CODE_LOOKUP, body=typed, role="machine")
     # Then it shows the customer
     assert (seen.status, seen.json()["customer_id"]) == (200, customer)
     # And an unknown code shows no one, and a customer cannot look codes up
-    unknown = call(api, MEMBER_CODE_GET, params={"code": "ABCDE-FGHJK"}, role="machine")
+    unknown = call(api, MEMBER_CODE_LOOKUP, body={"member_code": "ABCDE-FGHJK"}, role="machine")
     assert (unknown.status, unknown.error["code"]) == (403, "member_code_invalid")
-    assert call(api, MEMBER_CODE_GET, params={"code": code}, role="customer", sub="me").status == 403
+    mine = call(api, MEMBER_CODE_LOOKUP, body={"member_code": code}, role="customer", sub="me")
+    assert mine.status == 403
 
 
 def test_a_hold_needs_the_customers_own_live_code_for_one_checkout(
