@@ -19,7 +19,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,20 +30,42 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP) ## create .venv with the pinned dependencies
 
-run: $(STAMP) ## start the whole system locally with demo data (Ctrl-C stops it)
-	@$(BIN)/dangol-local up
+run: $(STAMP) ## start the whole system locally with demo data (Ctrl-C or SIGTERM stops it)
+	@exec $(BIN)/dangol-local up
 
-token: $(STAMP) ## print a fresh token for a demo user of the running system: make token ROLE=marketing
-	@$(BIN)/dangol-local token $(or $(ROLE),customer)
+# USER is also the login name in every shell's environment: only USER=... on make's command line counts.
+token: $(STAMP) ## a fresh token of the running system: make token ROLE=marketing | ROLE=machine (a till's) | USER=jisoo [ACCESS=1]
+	@$(BIN)/dangol-local token $(ROLE) $(if $(filter command line,$(origin USER)),--user $(USER)) $(if $(ACCESS),--access)
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) ## ruff (lint + format check), mypy and the import contracts (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 
 fmt: $(STAMP) ## format and auto-fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# One target per test tier (tests/README.md: what belongs where, and each tier's time budget). The
+# unit tier runs in one process: two workers would each spend 5 s collecting it, for 25 s of tests.
+PYTEST_TIER := $(BIN)/pytest -n 2 --dist loadgroup -q
+
+check: lint unit ## before a commit, in under a minute: lint, types, import contracts and the unit tier
+
+unit: $(STAMP) ## the unit tier: logic, models and shared code, sockets off
+	$(BIN)/pytest -p no:xdist -q tests/unit
+
+integration: $(STAMP) ## the integration tier: every function's real entry point on moto, in-process
+	$(PYTEST_TIER) tests/integration
+
+e2e: $(STAMP) ## the end-to-end tier: the local runtime (dangol-local) driven over HTTP
+	$(PYTEST_TIER) tests/e2e
+
+infra: $(LAYER) $(CHECKOV) ## the infra tier: synthesized templates (cdk-nag, cfn-lint, checkov, limits) and CI workflows
+	$(PYTEST_TIER) tests/infra tests/ci
+
+.PHONY: check unit integration e2e infra
 
 test: lint $(LAYER) $(CHECKOV) ## everything CI runs: lint, types, unit, integration, e2e, infra (synth, cdk-nag, cfn-lint, checkov)
 	$(BIN)/pytest -n 2 --dist loadgroup
@@ -84,6 +106,10 @@ deploy: synth ## deploy a stage with the pinned CDK CLI: make deploy STAGE=dev (
 
 bench: $(STAMP) ## benchmarks (cold start of each handler vs its floor)
 	$(BIN)/python -m bench
+
+docs: $(STAMP) ## regenerate docs/reference/ (routes, error codes) from the code
+	$(BIN)/python -m infra.docs
+.PHONY: docs
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q uv; }

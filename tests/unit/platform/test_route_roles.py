@@ -1,0 +1,186 @@
+"""Who may call each route, pinned in a table of this test's own.
+
+The topology declares each route's roles and the resolver enforces them; a test that read the
+roles from the topology would follow a route widened by mistake (an admin route opened to agents)
+and stay green. This table is written out by hand: changing who may call a route means changing a
+line here too, in the same review.
+
+People are ID tokens whose ``cognito:groups`` name their roles; the machine role is an access
+token of the client-credentials flow with the ``dangol/machine`` scope (``api_event`` builds each).
+Every role outside a route's line is refused with 403, and a request without a usable identity
+with 401, by the function itself, before any input is read or any AWS call is made (sockets are
+off in this tier: a call would be a 500).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from infra.topology import SYSTEM
+from shared.auth import Role
+from shared.topology import Function, Route
+from tests.integration.apigw import ApiResponse, LambdaContext, api_event
+from tests.integration.platform.fuzz_world import Ids, path_params
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+
+# (method, path): the roles that may call it. One line per route, by service, as declared.
+ALLOWED: dict[tuple[str, str], set[str]] = {
+    # profile
+    ("POST", "/me"): {"customer"},
+    ("GET", "/me"): {"customer"},
+    ("PATCH", "/me"): {"customer"},
+    ("DELETE", "/me"): {"customer"},
+    ("GET", "/me/export"): {"customer"},
+    ("PUT", "/me/devices/{device_id}"): {"customer"},
+    ("DELETE", "/me/devices/{device_id}"): {"customer"},
+    ("GET", "/customers/{customer_id}"): {"agent", "admin"},
+    ("PATCH", "/customers/{customer_id}"): {"agent", "admin"},
+    ("GET", "/customers"): {"agent", "admin"},
+    ("GET", "/customers/{customer_id}/export"): {"admin"},
+    ("DELETE", "/customers/{customer_id}"): {"admin"},
+    ("GET", "/me/consents"): {"customer"},
+    ("POST", "/me/consents"): {"customer"},
+    ("GET", "/customers/{customer_id}/consents"): {"agent", "admin"},
+    ("POST", "/purchases"): {"machine"},
+    ("POST", "/purchases/batch"): {"machine"},
+    ("POST", "/purchases/{external_id}/refund"): {"machine"},
+    ("POST", "/visits"): {"machine"},
+    ("POST", "/visits/batch"): {"machine"},
+    ("GET", "/customers/{customer_id}/usual"): {"agent", "admin"},
+    ("GET", "/customers/{customer_id}/purchases"): {"agent", "admin"},
+    ("GET", "/stores/{store_id}/popularity"): {"marketing", "admin"},
+    ("GET", "/admin/value-model"): {"marketing", "admin"},
+    ("PUT", "/admin/value-model"): {"marketing", "admin"},
+    ("GET", "/admin/lifestyle-groups"): {"marketing", "admin"},
+    ("POST", "/admin/lifestyle-groups"): {"marketing", "admin"},
+    ("GET", "/admin/lifestyle-groups/{group_id}"): {"marketing", "admin"},
+    ("PUT", "/admin/lifestyle-groups/{group_id}"): {"marketing", "admin"},
+    ("DELETE", "/admin/lifestyle-groups/{group_id}"): {"marketing", "admin"},
+    ("GET", "/customers/{customer_id}/value"): {"agent", "admin"},
+    ("POST", "/customers/{customer_id}/contacts"): {"agent", "admin"},
+    ("GET", "/customers/{customer_id}/contacts"): {"agent", "admin"},
+    ("PUT", "/customers/{customer_id}/manager"): {"agent", "admin"},
+    ("DELETE", "/customers/{customer_id}/manager"): {"agent", "admin"},
+    ("GET", "/staff/me/customers"): {"agent", "admin"},
+    ("POST", "/imports"): {"marketing", "admin"},
+    ("GET", "/imports/{job_id}"): {"marketing", "admin"},
+    ("GET", "/imports/{job_id}/rejections"): {"marketing", "admin"},
+    # rewards
+    ("POST", "/me/member-code"): {"customer"},
+    ("POST", "/member-codes/lookup"): {"machine"},
+    ("GET", "/me/points"): {"customer"},
+    ("GET", "/me/points/history"): {"customer"},
+    ("GET", "/customers/{customer_id}/points"): {"agent", "admin"},
+    ("GET", "/customers/{customer_id}/points/history"): {"agent", "admin"},
+    ("POST", "/customers/{customer_id}/points/adjustments"): {"agent", "admin"},
+    ("PUT", "/customers/{customer_id}/holds/{order_id}"): {"machine"},
+    ("GET", "/customers/{customer_id}/holds/{order_id}"): {"machine"},
+    ("POST", "/customers/{customer_id}/holds/{order_id}/capture"): {"machine"},
+    ("POST", "/customers/{customer_id}/holds/{order_id}/release"): {"machine"},
+    ("GET", "/admin/earn-rules"): {"marketing", "admin"},
+    ("PUT", "/admin/earn-rules"): {"marketing", "admin"},
+    ("GET", "/admin/earn-rules/{version}"): {"marketing", "admin"},
+    ("GET", "/admin/tiers"): {"marketing", "admin"},
+    ("PUT", "/admin/tiers"): {"marketing", "admin"},
+    ("POST", "/admin/point-grants"): {"marketing", "admin"},
+    ("GET", "/admin/point-grants/{job_id}"): {"marketing", "admin"},
+    ("GET", "/admin/point-grants/{job_id}/report"): {"marketing", "admin"},
+    ("GET", "/admin/points/audit"): {"marketing", "admin"},
+    ("POST", "/admin/coupon-templates"): {"marketing", "admin"},
+    ("GET", "/admin/coupon-templates"): {"marketing", "admin"},
+    ("GET", "/admin/coupon-templates/{template_id}"): {"marketing", "admin"},
+    ("DELETE", "/admin/coupon-templates/{template_id}"): {"marketing", "admin"},
+    ("POST", "/admin/coupon-templates/{template_id}/issuances"): {"marketing", "admin"},
+    ("GET", "/me/coupons"): {"customer"},
+    ("GET", "/customers/{customer_id}/coupons"): {"agent", "admin"},
+    ("POST", "/coupon-redemptions"): {"machine"},
+    ("POST", "/admin/gifts"): {"marketing", "admin"},
+    ("GET", "/admin/gifts"): {"marketing", "admin"},
+    ("GET", "/admin/gifts/{gift_id}"): {"marketing", "admin"},
+    ("POST", "/admin/gifts/{gift_id}/draws"): {"marketing", "admin"},
+    ("GET", "/me/gifts"): {"customer"},
+}
+
+ROUTES = SYSTEM.routes
+
+
+def test_every_route_allows_exactly_the_roles_of_this_table() -> None:
+    # Given the roles the topology declares for each of its routes
+    declared = {(r.method, r.path): {role.value for role in r.allow} for r in ROUTES}
+    # Then each route allows exactly the roles of its line: none more (a route widened), none less,
+    # and no route is missing from the table or left in it after it went
+    widened = {k: sorted(v - ALLOWED[k]) for k, v in declared.items() if k in ALLOWED and v - ALLOWED[k]}
+    narrowed = {k: sorted(ALLOWED[k] - v) for k, v in declared.items() if k in ALLOWED and ALLOWED[k] - v}
+    assert widened == {}, "routes open to more roles than this table says"
+    assert narrowed == {}, "routes closed to roles this table says may call them (update the table)"
+    assert sorted(declared.keys() - ALLOWED.keys()) == [], "routes missing from this table"
+    assert sorted(ALLOWED.keys() - declared.keys()) == [], "routes in this table that are not declared"
+
+
+def test_the_table_names_only_roles_that_exist() -> None:
+    # Given every role of the table
+    # Then each is a role of ours, and every route allows somebody
+    assert set().union(*ALLOWED.values()) <= {r.value for r in Role}
+    assert all(ALLOWED.values())
+
+
+_handlers: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {}
+
+
+def _invoke(function: Function, event: dict[str, Any]) -> ApiResponse:
+    """The function's real entry point, imported once (no environment: nothing may be read)."""
+    if function.id not in _handlers:
+        _handlers[function.id] = getattr(importlib.import_module(function.module), function.entry)
+    return ApiResponse.of(_handlers[function.id](event, LambdaContext.of(function)))
+
+
+def _outsiders(route: Route) -> list[str]:
+    """Every role outside the route's line (as its token: ``machine`` is an access token), and a
+    person in no group."""
+    line = ALLOWED.get((route.method, route.path))
+    assert line is not None, f"{route.key} is not in this test's table: add its line"
+    return [role.value for role in Role if role.value not in line] + [""]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
+def test_every_role_outside_the_table_is_refused_by_the_function(route: Route) -> None:
+    for groups in _outsiders(route):
+        # Given a caller whose role is not on the route's line of the table
+        event = api_event(
+            "profile_get_me",
+            method=route.method,
+            resource=route.path,
+            path_parameters=path_params(route, Ids()) or None,
+            path=None if route.path_params else route.path,
+            body={} if route.has_body else None,
+            groups=groups,
+        )
+        # When they call the route's function
+        response = _invoke(route.function, event)
+        # Then it is 403 forbidden, before anything is read
+        assert (response.status, response.error["code"]) == (403, "forbidden"), (groups, response.body)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
+def test_a_request_without_a_usable_identity_is_401(route: Route) -> None:
+    for claims in (None, {}, {"sub": ""}, {"cognito:groups": "customer"}):
+        # Given a request without a usable identity (no authorizer, no claims, no subject, no token use)
+        event = api_event(
+            "profile_get_me",
+            method=route.method,
+            resource=route.path,
+            path_parameters=path_params(route, Ids()) or None,
+            path=None if route.path_params else route.path,
+            body={} if route.has_body else None,
+        )
+        event["requestContext"]["authorizer"] = None if claims is None else {"claims": claims}
+        # When it reaches the route's function
+        response = _invoke(route.function, event)
+        # Then it is 401, before anything is read
+        assert response.status == 401, (claims, response.body)
+        assert response.error["code"] in {"unauthorized", "invalid_token"}, claims
