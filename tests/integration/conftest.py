@@ -63,12 +63,20 @@ def moto() -> Iterator[None]:
         secrets.CACHE.forget()
         provision.create_cursor_key_secret(boto3.client("secretsmanager"), SYSTEM, STAGE, CURSOR_KEY)
         provision.create_platform_secrets(boto3.client("secretsmanager"), SYSTEM, STAGE)
-        pool = boto3.client("cognito-idp").create_user_pool(PoolName=f"{SYSTEM.name}-{STAGE}")["UserPool"]
-        POOL.issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{pool['Id']}"
         yield
     POOL.issuer = None
     aws.reset_clients()
     secrets.CACHE.forget()
+
+
+@pytest.fixture
+def user_pool(moto: None) -> str:
+    """The stage's user pool on moto, the issuer of every token the test's events carry (as on AWS,
+    where customers and staff sign in to one pool): what erasure reaches. Only tests that reach a
+    login ask for it (moto loads an RSA key per pool)."""
+    pool = boto3.client("cognito-idp").create_user_pool(PoolName=f"{SYSTEM.name}-{STAGE}")["UserPool"]
+    POOL.issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{pool['Id']}"
+    return str(pool["Id"])
 
 
 @pytest.fixture

@@ -340,6 +340,7 @@ def test_an_unknown_customer_is_422_and_nothing_is_written(intake: Invoker, cust
     assert behaviour_items() == []
 
 
+@pytest.mark.usefixtures("user_pool")  # erasure reaches the login
 def test_an_erased_customer_is_422_customer_erased(intake: Invoker, profile_api: Invoker) -> None:
     # Given a customer who erased themselves
     gone = new_customer(profile_api, "sub-gone")

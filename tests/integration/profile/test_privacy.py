@@ -16,7 +16,10 @@ from shared.dynamo import DynamoTable
 from tests.integration.apigw import POOL, Invoker, api_event
 from tests.integration.conftest import scan_all
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"),
+    pytest.mark.usefixtures("user_pool"),  # erasure reaches the login
+]
 SUB, OTHER = "sub-privacy", "sub-privacy-other"
 EMAIL, PHONE = "erase.me@example.com", "+821055501234"
 
