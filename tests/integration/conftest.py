@@ -9,6 +9,8 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -26,6 +28,7 @@ from infra.local.pollers import sqs_record
 from infra.topology import SYSTEM
 from services.profile.topology import API as PROFILE_API
 from shared import aws, secrets
+from shared.clock import CLOCK_FILE_ENV, ClockState
 from shared.dynamo import DynamoTable
 from shared.topology import Function, Queue, Table
 from tests.integration.apigw import ACCOUNT, POOL, REGION, Invoker, LambdaContext
@@ -313,3 +316,23 @@ class QueueDrain:
             count += len(batch)
         assert failed == expect_failures, f"{failed} message(s) failed"
         return count
+
+
+# --- the functions' clock -------------------------------------------------------------------------
+
+FROZEN_AT = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)  # 12:00 in Seoul: hours from the day's turn (15:00 UTC)
+
+
+@pytest.fixture
+def frozen_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    """The functions' clock standing still at ``FROZEN_AT`` (``utc_now`` follows the clock file
+    named in ``DANGOL_CLOCK_FILE``); call it with another instant to move it there. A test stamps
+    its data from the same instant, never from the real clock."""
+    path = tmp_path / "frozen-clock.json"
+    monkeypatch.setenv(CLOCK_FILE_ENV, str(path))
+
+    def at(moment: datetime) -> None:
+        path.write_text(ClockState(frozen_at=moment).to_json(), encoding="utf-8")
+
+    at(FROZEN_AT)
+    return at

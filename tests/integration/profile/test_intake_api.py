@@ -17,11 +17,15 @@ from services.profile.topology import INTAKE_API, PROFILES
 from shared.dynamo import deserialize
 from shared.topology import Function
 from tests.integration.apigw import UNSET, ApiResponse, Invoker, api_event
-from tests.integration.conftest import scan_all
+from tests.integration.conftest import FROZEN_AT, scan_all
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+pytestmark = [
+    pytest.mark.usefixtures("frozen_clock"),
+    pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"),
+]
 
 SEOUL = ZoneInfo("Asia/Seoul")
+NOW = FROZEN_AT  # where the functions' clock stands (frozen_clock); the tests' days count back from it
 MACHINE_CLAIMS = {
     "sub": "pos-gangnam",
     "client_id": "pos-gangnam",
@@ -74,8 +78,8 @@ def new_customer(profile_api: Invoker, sub: str, time_zone: str = "Asia/Seoul") 
 
 
 def seoul_at(days_ago: int, hh_mm: str) -> str:
-    """A Seoul local time ``days_ago`` days before today in Seoul, as a store till stamps it."""
-    day = datetime.now(SEOUL).date() - timedelta(days=days_ago)
+    """A Seoul local time ``days_ago`` days before NOW's day in Seoul, as a store till stamps it."""
+    day = NOW.astimezone(SEOUL).date() - timedelta(days=days_ago)
     return f"{day.isoformat()}T{hh_mm}:00+09:00"
 
 
@@ -220,7 +224,7 @@ def test_a_purchase_is_recorded_with_its_counters_and_published_at_once(
     pop = item("STORE#gangnam-01", f"POP#08#{body['purchased_at'][:10]}#LATTE")
     assert pop is not None
     assert (pop["count"], pop["quantity"]) == (1, 2)
-    assert pop["expires_at"] > datetime.now(UTC).timestamp() + 27 * 86400
+    assert pop["expires_at"] > NOW.timestamp() + 27 * 86400
     # ... and PurchaseRecorded carries exactly what the rewards service earns on (no names)
     (event,) = bus_events()
     assert event == {
@@ -368,7 +372,7 @@ def _bad_purchases() -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
 
         return apply
 
-    now = datetime.now(UTC)
+    now = NOW
     return [
         ("float price", set_("lines.0.unit_price", 4500.0)),
         ("numeric string price", set_("lines.0.unit_price", "4500")),

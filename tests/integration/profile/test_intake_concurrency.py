@@ -22,7 +22,7 @@ from tests.integration.profile.test_intake_api import claims_of, item, items, ne
 
 N = 6
 pytestmark = [
-    pytest.mark.usefixtures("serialized_moto"),
+    pytest.mark.usefixtures("serialized_moto", "frozen_clock"),  # frozen at NOW, where seoul_at counts from
     pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"),
 ]
 

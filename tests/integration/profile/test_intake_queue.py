@@ -34,7 +34,10 @@ from tests.integration.profile.test_intake_api import (
     visit,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+pytestmark = [
+    pytest.mark.usefixtures("frozen_clock"),  # the functions' clock stands at NOW, where seoul_at counts from
+    pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"),
+]
 
 
 @dataclass

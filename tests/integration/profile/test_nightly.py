@@ -9,7 +9,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from services.profile.dal.profiles import profile_item
 from services.profile.models.profile import Profile
 from services.profile.topology import CUSTOMER_LIST, GROUP_CREATE, NIGHTLY, PROFILES, SEGMENTS_API
 from shared import aws
-from shared.clock import CLOCK_FILE_ENV
 from shared.ids import new_id
 from shared.topology import Function
 from tests.integration.apigw import Invoker, LambdaContext, api_event
@@ -40,19 +38,6 @@ class Context(LambdaContext):
 
 
 @pytest.fixture
-def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """Freeze the functions' clock (shared.clock follows DANGOL_CLOCK_FILE)."""
-    clock = tmp_path / "clock.json"
-    monkeypatch.setenv(CLOCK_FILE_ENV, str(clock))
-
-    def set_time(moment: datetime) -> None:
-        clock.write_text(json.dumps({"frozen_at": moment.isoformat()}))
-
-    set_time(START)
-    return set_time
-
-
-@pytest.fixture
 def published(bus: str) -> Callable[[], list[dict[str, Any]]]:
     watch = BusWatch(bus, WATCHED)
     return lambda: [{"type": e["detail-type"], **e["detail"]["data"]} for e in watch.all()]
@@ -67,10 +52,12 @@ class Population:
 
 
 @pytest.fixture
-def populate(tables: dict[str, str], at: Any) -> Callable[..., Population]:
+def populate(tables: dict[str, str], frozen_clock: Callable[[datetime], None]) -> Callable[..., Population]:
     """``n`` customers written as the profile API and the intake write them: all but every
     ``idle``-th bought something, every ``parent``-th has a child's birthday, every 50th turns
-    60 within the year. (moto copies the table for each transaction, so the sizes stay modest.)"""
+    60 within the year. (moto copies the table for each transaction, so the sizes stay modest.)
+    The functions' clock stands at START."""
+    frozen_clock(START)
 
     def populate(n: int, *, idle: int = 3, parent: int = 5) -> Population:
         buyers, parents, turning, everyone = set(), set(), set(), []
@@ -224,7 +211,7 @@ def test_the_run_leaves_a_summary_of_counts_only(populate: Any, nightly: Any) ->
 
 
 def test_time_moves_segments_and_ages_and_new_definitions_reach_everyone(
-    populate: Any, admin: Invoker, nightly: Any, published: Any, at: Any
+    populate: Any, admin: Invoker, nightly: Any, published: Any, frozen_clock: Callable[[datetime], None]
 ) -> None:
     # Given 60 customers and a first run
     population = populate(60)
@@ -232,7 +219,7 @@ def test_time_moves_segments_and_ages_and_new_definitions_reach_everyone(
     published()
     # When marketing defines the seniors group, and a run happens a year later
     define(admin, {"id": "seniors", "name": "S", "rules": [{"field": "age", "op": "gte", "value": 60}]})
-    at(START + timedelta(days=400))
+    frozen_clock(START + timedelta(days=400))
     summary = nightly()
     # Then every buyer lapsed (no purchase for over 365 days) and it was announced once each
     events = published()

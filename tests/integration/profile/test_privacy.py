@@ -14,7 +14,7 @@ from services.profile.dal.logins import pool_of
 from services.profile.topology import PROFILES
 from shared.dynamo import DynamoTable
 from tests.integration.apigw import POOL, Invoker, api_event
-from tests.integration.conftest import scan_all
+from tests.integration.conftest import BusWatch, scan_all
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"),
@@ -55,19 +55,8 @@ def create(api: Invoker, sub: str = SUB) -> str:
 
 def on_the_bus(bus: str, detail_type: str) -> Callable[[], list[dict[str, Any]]]:
     """The ``detail.data`` of each event of this type published from now on."""
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    url = sqs.create_queue(QueueName=detail_type)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(
-        Name=detail_type, EventBusName=bus, EventPattern=json.dumps({"detail-type": [detail_type]})
-    )
-    events.put_targets(Rule=detail_type, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-
-    def received() -> list[dict[str, Any]]:
-        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-        return [json.loads(m["Body"])["detail"]["data"] for m in out.get("Messages", [])]
-
-    return received
+    watch = BusWatch(bus, [detail_type])
+    return lambda: watch.data(detail_type)
 
 
 @pytest.fixture

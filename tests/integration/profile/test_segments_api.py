@@ -26,11 +26,10 @@ from services.profile.topology import (
     VALUE_MODEL_GET,
     VALUE_MODEL_PUT,
 )
-from shared.clock import utc_now
 from shared.events import EventPublisher
 from shared.topology import Function, Route
 from tests.integration.apigw import UNSET, ApiResponse, Invoker, api_event
-from tests.integration.conftest import scan_all, table
+from tests.integration.conftest import FROZEN_AT, scan_all, table
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 UNKNOWN = "cus_01JK2M3N4P5Q6R7S8T9V0W1X2Y"
@@ -386,14 +385,16 @@ def test_a_customers_value_404s_tell_unknown_from_not_yet_assessed(
     assert (bad_id.status, bad_id.error["code"]) == (422, "validation_error")
 
 
+@pytest.mark.usefixtures("frozen_clock")
 def test_agents_read_a_customers_score_segment_and_components(
     api: Invoker, profile_api: Invoker, bus: str
 ) -> None:
-    # Given a customer with a purchase history, assessed by the segmenter's logic
+    # Given a customer with a purchase history since 2024, assessed by the segmenter's logic at
+    # FROZEN_AT, where the functions' clock stands (against the real clock the segment would drift)
     created = profile_api(api_event("profile_create_me", sub="sub-value", body={"display_name": "가치"}))
     customer_id = created.json()["customer_id"]
     profiles = table(PROFILES)
-    now = utc_now()
+    now = FROZEN_AT
     profiles.put(
         {
             "pk": f"CUSTOMER#{customer_id}",

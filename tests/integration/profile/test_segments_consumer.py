@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -28,9 +28,13 @@ from shared.events import EventPublisher
 from shared.ids import new_id
 from shared.topology import Function
 from tests.integration.apigw import Invoker, api_event
-from tests.integration.conftest import STAGE, BusWatch, QueueDrain, table
+from tests.integration.conftest import FROZEN_AT, STAGE, BusWatch, QueueDrain, table
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+pytestmark = [
+    pytest.mark.usefixtures("frozen_clock"),  # the functions' clock stands at NOW, where the data is stamped
+    pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"),
+]
+NOW = FROZEN_AT
 WATCHED = ["ValueSegmentChanged", "LifestyleGroupsChanged", "ProfileUpdated"]
 PARENTS = {
     "id": "parents",
@@ -102,8 +106,9 @@ def item(customer_id: str, sk: str) -> dict[str, Any] | None:
 
 
 def purchase(bus: str, customer_id: str, *, spend: int, count: int, premium: int = 0) -> PurchaseRecorded:
-    """What the intake does, in short: STATS written, then PurchaseRecorded published."""
-    now = datetime.now(UTC).replace(microsecond=0)
+    """What the intake does, in short: STATS written, then PurchaseRecorded published (at NOW, the
+    segmenter's now too: a first purchase 365 days before it is exactly on a frequency band)."""
+    now = NOW
     table(PROFILES).put(
         {
             "pk": f"CUSTOMER#{customer_id}",
@@ -252,7 +257,7 @@ def test_a_refund_that_drops_the_segment_is_announced_with_the_previous_one(
         store_id="store-1",
         currency="KRW",
         total=bought.total,
-        refunded_at=datetime.now(UTC),
+        refunded_at=NOW,
     )
     EventPublisher(bus, "dangol.profile").publish([refund])
     assert segmenter() == 1

@@ -15,6 +15,7 @@ from shared import aws
 from tests.integration.apigw import ApiResponse, Invoker
 from tests.integration.conftest import table
 from tests.integration.profile.test_intake_api import (
+    NOW,
     SEOUL,
     UNKNOWN_CUSTOMER,
     call,
@@ -26,7 +27,10 @@ from tests.integration.profile.test_intake_api import (
     seoul_at,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+pytestmark = [
+    pytest.mark.usefixtures("frozen_clock"),  # the functions' clock stands at NOW, where seoul_at counts from
+    pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"),
+]
 
 
 @pytest.fixture
@@ -210,7 +214,7 @@ def test_popularity_by_the_stores_local_hour(intake: Invoker, profile_api: Invok
     assert response.status == 200, response.body
     body = response.json()
     assert body["window_days"] == 28
-    assert body["to_date"] == datetime.now(SEOUL).date().isoformat()
+    assert body["to_date"] == NOW.astimezone(SEOUL).date().isoformat()
     ((hour,),) = [body["hours"]]
     assert hour["hour"] == 8
     assert [(i["sku"], i["count"], i["quantity"]) for i in hour["items"]] == [
@@ -232,7 +236,7 @@ def test_the_window_counts_only_its_days(intake: Invoker, customer: str) -> None
     recent = popularity(intake, hour="8", window_days="2").json()
     whole = popularity(intake, hour="8").json()
     # Then the old one counts only in the whole window
-    assert recent["from_date"] == (datetime.now(SEOUL).date() - timedelta(days=1)).isoformat()
+    assert recent["from_date"] == (NOW.astimezone(SEOUL).date() - timedelta(days=1)).isoformat()
     assert [i["count"] for i in recent["hours"][0]["items"]] == [1]
     assert [i["count"] for i in whole["hours"][0]["items"]] == [2]
 

@@ -8,7 +8,6 @@ import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +33,7 @@ from services.rewards.topology import (
     OFFERS_API,
     REWARDS,
 )
-from shared.clock import CLOCK_FILE_ENV, ClockState, utc_now
+from shared.clock import utc_now
 from shared.events import EventPublisher
 from shared.topology import Function, Route
 from tests.integration.apigw import UNSET, ApiResponse, Invoker, api_event
@@ -57,20 +56,8 @@ TEN_OFF: dict[str, Any] = {
 
 
 @pytest.fixture
-def frozen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """Freeze the functions' clock (``utc_now`` follows ``DANGOL_CLOCK_FILE``)."""
-    path = tmp_path / "clock.json"
-    monkeypatch.setenv(CLOCK_FILE_ENV, str(path))
-
-    def at(moment: datetime) -> None:
-        path.write_text(ClockState(frozen_at=moment).to_json(), encoding="utf-8")
-
-    at(NOW)
-    return at
-
-
-@pytest.fixture
-def api(lambda_function: Callable[[Function], Invoker], frozen: Callable[[datetime], None]) -> Invoker:
+def api(lambda_function: Callable[[Function], Invoker], frozen_clock: Callable[[datetime], None]) -> Invoker:
+    frozen_clock(NOW)
     return lambda_function(OFFERS_API)
 
 
@@ -320,7 +307,7 @@ def test_a_percentage_is_capped_and_an_amount_never_exceeds_the_order(api: Invok
 
 @pytest.mark.usefixtures("accounts")
 def test_redemption_refuses_what_the_coupon_does_not_allow(
-    api: Invoker, frozen: Callable[[datetime], None]
+    api: Invoker, frozen_clock: Callable[[datetime], None]
 ) -> None:
     # Given Ann's coupon, valid from tomorrow for 30 days from its issue
     template_id = new_template(api, valid_from="2026-03-03T00:00:00Z")
@@ -332,7 +319,7 @@ def test_redemption_refuses_what_the_coupon_does_not_allow(
     for body, status, error in checks:
         response = redeem(api, code, **body)
         assert (response.status, response.error["code"]) == (status, error)
-    frozen(NOW + timedelta(days=1))
+    frozen_clock(NOW + timedelta(days=1))
     for body, status, error in [
         ({"customer_id": BOB}, 404, "coupon_not_found"),
         ({"currency": "USD"}, 422, "currency_mismatch"),
@@ -347,7 +334,7 @@ def test_redemption_refuses_what_the_coupon_does_not_allow(
     # And nothing was written
     assert dump() == before
     # And once it has expired it is refused and the wallet says so
-    frozen(NOW + timedelta(days=30))
+    frozen_clock(NOW + timedelta(days=30))
     expired = redeem(api, code)
     assert (expired.status, expired.error["code"]) == (409, "coupon_expired")
     assert wallet(api, ANN)[0]["status"] == "expired"
