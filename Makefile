@@ -37,11 +37,12 @@ run: $(STAMP) ## start the whole system locally with demo data (Ctrl-C or SIGTER
 token: $(STAMP) ## a fresh token of the running system: make token ROLE=marketing | ROLE=machine (a till's) | USER=jisoo [ACCESS=1]
 	@$(BIN)/dangol-local token $(ROLE) $(if $(filter command line,$(origin USER)),--user $(USER)) $(if $(ACCESS),--access)
 
+# The quick static checks: ruff (lint + format) and the import contracts.
+STATIC := $(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache --no-logo
+
 lint: $(STAMP) ## ruff (lint + format check), mypy and the import contracts (lint-imports)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(STATIC)
 	$(BIN)/mypy
-	$(BIN)/lint-imports --no-cache --no-logo
 
 fmt: $(STAMP) ## format and auto-fix
 	$(BIN)/ruff format .
@@ -67,8 +68,13 @@ infra: $(LAYER) $(CHECKOV) ## the infra tier: synthesized templates (cdk-nag, cf
 
 .PHONY: check unit integration e2e infra
 
-test: lint $(LAYER) $(CHECKOV) ## everything CI runs: lint, types, unit, integration, e2e, infra (synth, cdk-nag, cfn-lint, checkov)
-	$(BIN)/pytest -n 2 --dist loadgroup
+test: $(STAMP) $(LAYER) $(CHECKOV) ## everything CI runs: lint, types, unit, integration, e2e, infra (synth, cdk-nag, cfn-lint, checkov)
+	$(STATIC)
+	@# mypy (a minute on a fresh clone) runs beside the tests, which leave part of the cores idle
+	@$(BIN)/mypy > $(VENV)/mypy.log 2>&1 & types=$$!; \
+	$(BIN)/pytest -n 2 --dist loadgroup; tests=$$?; \
+	wait $$types; typed=$$?; echo "mypy: $$(tail -1 $(VENV)/mypy.log)"; \
+	if [ $$typed -ne 0 ]; then cat $(VENV)/mypy.log; fi; exit $$(( tests || typed ))
 
 $(CHECKOV): requirements-checkov.txt $(STAMP)
 	@rm -rf $(CHECKOV_VENV)
