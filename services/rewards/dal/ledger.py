@@ -186,14 +186,16 @@ class DynamoLedgerStore:
 
     def commit(self, change: Change) -> None:
         """Write the change atomically; ``ConditionFailed`` if anything changed since it was read,
-        or a 409 with the counter's ``refusal`` code when a limit would be passed."""
+        or a 409 with the counter's ``refusal`` code when only a limit would be passed. When what
+        was read changed too, the limit is no verdict: the caller reads again (a duplicate that
+        raced its original then finds it and answers the replay)."""
         actions, refusals, published = self._actions(change)
         try:
             transact_write(self.table.client, actions)
         except ConditionFailed as exc:
-            for index, reason in enumerate(exc.reasons):
-                if reason == "ConditionalCheckFailed" and index in refusals:
-                    raise Conflict("A limit would be exceeded.", code=refusals[index]) from None
+            failed = [i for i, reason in enumerate(exc.reasons) if reason == "ConditionalCheckFailed"]
+            if failed and all(i in refusals for i in failed):
+                raise Conflict("A limit would be exceeded.", code=refusals[failed[0]]) from None
             raise
         self.outbox.publish_or_leave(self.publisher, published)
 

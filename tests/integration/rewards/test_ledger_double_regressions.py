@@ -296,7 +296,7 @@ def test_the_double_refuses_the_transactions_dynamodb_refuses_and_writes_nothing
             "stale hold": Change(
                 account=account, at=NOW, hold=(held.model_copy(update={"status": "released"}), "released")
             ),
-            # a counter beyond its limit, alone and with a lost version too: the limit's refusal wins
+            # a counter beyond its limit: refused alone; with a lost version too, read again (no verdict)
             "over the limit": Change(account=account, at=NOW, counters=[_goodwill("agent-a", 100)]),
             "over the limit and stale": Change(account=stale, at=NOW, counters=[_goodwill("agent-a", 100)]),
         }
@@ -318,7 +318,7 @@ def test_the_double_refuses_the_transactions_dynamodb_refuses_and_writes_nothing
             "lot again": "ConditionFailed",
             "stale hold": "ConditionFailed",
             "over the limit": "goodwill_limit_reached",
-            "over the limit and stale": "goodwill_limit_reached",
+            "over the limit and stale": "ConditionFailed",
         }, type(store).__name__
         # And a change on what was read goes through, once. A first ADD beyond a limit is not refused
         # by the write's condition (attribute_not_exists): the logic refuses such an amount before it.

@@ -169,6 +169,7 @@ class InMemoryLedgerStore:
             hold, status = change.hold
             held = self._holds.get((customer, hold.order_id))
             reasons.append(held is None if status is None else held is not None and held.status == status)
+        refusal = None
         for counter in change.counters:
             if counter.limit_attr is None or counter.limit is None:
                 continue
@@ -176,7 +177,10 @@ class InMemoryLedgerStore:
             # beyond the limit passes: the logic refuses such an amount before it writes)
             room = counter.limit - counter.add[counter.limit_attr]
             if self.counters.get(counter_key(customer, counter), {}).get(counter.limit_attr, room) > room:
-                raise Conflict("A limit would be exceeded.", code=counter.refusal)
+                refusal = refusal or counter.refusal
+        # as the DAL maps a cancellation: the limit's refusal only when nothing read has changed
+        if refusal is not None and all(reasons):
+            raise Conflict("A limit would be exceeded.", code=refusal)
         if not all(reasons):
             self.lost_conditions += 1
             raise ConditionFailed(reasons=[PASSED if ok else FAILED for ok in reasons])

@@ -962,7 +962,7 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             op = Goodwill(self._next("adjust"), points, "agent-a", self.now + timedelta(days=30))
         other: Op
-        if rival == "same" and kind != "goodwill":  # a racing duplicate of goodwill: see the xfail below
+        if rival == "same":  # a racing duplicate, goodwill's too (once refused instead of replayed)
             other = op
         elif rival in ("earn", "same"):
             other = self._earn(data.draw(POINTS, label="rival points"), 24 * 10)
@@ -1033,12 +1033,6 @@ def test_random_operation_sequences_follow_the_rules_lot_by_lot(monkeypatch: pyt
     # Then every step matched the model (the machine's checks and invariants)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Found by the machine: a commit that loses both its account version and the agent's daily "
-    "limit is answered goodwill_limit_reached (the DAL reads the limit's cancellation reason first), so "
-    "a duplicate that raced its own original is refused instead of replayed.",
-)
 def test_a_goodwill_adjustment_racing_its_own_duplicate_answers_the_replay(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
