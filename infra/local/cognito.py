@@ -91,6 +91,9 @@ def create_pool(client: CognitoIdentityProviderClient, *, name: str, endpoint: s
         ClientName=f"{name}-app",
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         GenerateSecret=False,
+        # A Cognito client that names no read attributes reads them all, so its ID tokens carry the
+        # e-mail (sign-up recognises a returning person by it); moto's reads none unless named.
+        ReadAttributes=["email", "email_verified", "name"],
     )["UserPoolClient"]["ClientId"]
     for role in HUMAN_ROLES.values():  # a machine is a client, not a user in a group
         client.create_group(GroupName=role.value, UserPoolId=pool_id, Description=f"dangol {role.value}")

@@ -46,6 +46,21 @@ def test_the_pool_invokes_each_trigger_of_the_topology_and_nothing_else(deployme
     assert {event: deployment.function_of_target(target) for event, target in config.items()} == triggers
 
 
+def test_the_apps_id_tokens_carry_the_logins_e_mail(deployment: Deployment) -> None:
+    # Given the pool's clients that people sign in with (not the machine client)
+    clients = [
+        r["Properties"]
+        for r in deployment.resources("AWS::Cognito::UserPoolClient").values()
+        if "client_credentials" not in r["Properties"].get("AllowedOAuthFlows", [])
+    ]
+    assert clients
+    for client in clients:
+        # Then each reads the e-mail: a client that names no read attributes reads them all
+        # (Cognito's default), so the ID token carries `email`, by which sign-up recognises a
+        # returning person (services/profile/logic/privacy.py: returning)
+        assert "email" in client.get("ReadAttributes", ["email"])
+
+
 def test_only_this_pool_in_this_account_may_invoke_a_trigger(deployment: Deployment) -> None:
     # Given the permissions that let Cognito invoke a function
     permissions = [
