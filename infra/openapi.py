@@ -359,6 +359,47 @@ def _preflight(system: System, path: str, origin: str) -> Json:
     }
 
 
+ANY_METHOD = "x-amazon-apigateway-any-method"
+
+
+def _method_not_allowed(system: System, path: str, origin: str) -> Json:
+    """Every method a path does not declare: 405 ``method_not_allowed`` with ``Allow``, as the
+    functions and the local gateway answer (a declared method takes precedence over ANY). Without
+    it API Gateway would answer its MISSING_AUTHENTICATION_TOKEN, a 404."""
+    allowed = sorted({r.method for r in system.routes if r.path == path} | {"OPTIONS"})
+    headers = {"Allow": ", ".join(allowed), "Access-Control-Allow-Origin": origin}
+    body = {
+        "error": {"code": "method_not_allowed", "message": f"Use one of {', '.join(allowed)}.", "details": []}
+    }
+    return {
+        "security": [],
+        "parameters": [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"\{([^}]+)\}", path)
+        ],
+        "responses": {
+            "405": {
+                "description": "This path does not take this method",
+                "headers": {name: {"schema": {"type": "string"}} for name in headers},
+            }
+        },
+        "x-amazon-apigateway-integration": {
+            "type": "mock",
+            "requestTemplates": {"application/json": '{"statusCode": 405}'},
+            "passthroughBehavior": "when_no_match",
+            "responses": {
+                "default": {
+                    "statusCode": "405",
+                    "responseParameters": {
+                        f"method.response.header.{name}": _quoted(value) for name, value in headers.items()
+                    },
+                    "responseTemplates": {"application/json": json.dumps(body, ensure_ascii=False)},
+                }
+            },
+        },
+    }
+
+
 def gateway_responses(origin: str) -> Json:
     """Every error API Gateway makes itself, in the functions' ``{"error": ...}`` body."""
     return {
@@ -384,6 +425,7 @@ def for_api_gateway(system: System, served: Json, gateway: Gateway, *, title: st
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, operation, gateway)
     for path in paths:
         paths[path]["options"] = _preflight(system, path, gateway.cors_origin)
+        paths[path][ANY_METHOD] = _method_not_allowed(system, path, gateway.cors_origin)
     schemas = served.get("components", {}).get("schemas", {})
     models = {model_name(name): draft4(schema) for name, schema in schemas.items()}
     if len(models) != len(schemas):

@@ -13,6 +13,7 @@ from moto import mock_aws
 from infra.config import StageConfig
 from infra.local import provision
 from infra.local.gateway import Router
+from infra.openapi import ANY_METHOD
 from infra.stacks.service import ID_TAG
 from shared.topology import Function, System
 
@@ -88,7 +89,7 @@ def template_routes(template: dict[str, Any]) -> set[RouteShape]:
     routes = set()
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            if method == "options":
+            if method in ("options", ANY_METHOD):  # the preflight, the 405 of undeclared methods
                 continue
             authorized = any(
                 schemes[name].get("x-amazon-apigateway-authtype") == "cognito_user_pools"

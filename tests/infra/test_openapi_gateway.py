@@ -146,7 +146,7 @@ def test_parameters_keep_only_what_api_gateway_reads_and_only_paths_and_authoriz
                 required = parameter["in"] == "path" or (
                     parameter["in"] == "header"
                     and parameter["name"] == "Authorization"
-                    and method != "options"
+                    and method not in ("options", openapi.ANY_METHOD)
                 )
                 assert parameter["required"] is required, (method, path, parameter)
 
@@ -165,7 +165,7 @@ def test_the_served_routes_and_roles_are_the_bodys(served: Json, body: Json) -> 
             (method.upper(), path)
             for path, operations in document["paths"].items()
             for method in operations
-            if method != "options"
+            if method not in ("options", openapi.ANY_METHOD)
         }
 
     assert routes(body) == routes(served) == {(r.method, r.path) for r in SYSTEM.routes}
@@ -253,3 +253,18 @@ def test_no_model_refers_back_to_itself(body: Json) -> None:
         return False
 
     assert [name for name in models if cycle(name)] == []
+
+
+def test_a_method_a_path_does_not_declare_is_405_with_allow_as_the_functions_answer(body: Json) -> None:
+    for path, operations in body["paths"].items():
+        # Given the methods the path declares
+        declared = sorted({m.upper() for m in operations if m != openapi.ANY_METHOD})
+        # When API Gateway gets another (ANY: a declared method takes precedence), it answers itself
+        undeclared = operations[openapi.ANY_METHOD]
+        integration = undeclared["x-amazon-apigateway-integration"]
+        answer = integration["responses"]["default"]
+        # Then 405, naming the allowed methods, in the functions' error body, before any authorizer
+        assert (integration["type"], answer["statusCode"], undeclared["security"]) == ("mock", "405", [])
+        assert answer["responseParameters"]["method.response.header.Allow"] == f"'{', '.join(declared)}'"
+        error = json.loads(answer["responseTemplates"]["application/json"])["error"]
+        assert error["code"] == "method_not_allowed", path

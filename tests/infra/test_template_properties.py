@@ -17,6 +17,7 @@ import pytest
 
 from infra.config import ACCOUNTS, STAGES
 from infra.environment import function_environment
+from infra.openapi import ANY_METHOD
 from shared.auth import MACHINE_SCOPE, Role
 from shared.errors import Forbidden, PayloadTooLarge, Throttled, Unauthorized
 from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -288,16 +289,19 @@ def test_every_function_logs_to_its_own_log_group_kept_for_the_stage_retention(
 # --- 5. API: one REST API whose routes are its OpenAPI body ----------------------------------------
 
 
-def test_every_route_is_one_operation_of_the_body_and_every_other_is_a_cors_preflight(
+def test_every_route_is_one_operation_of_the_body_and_every_other_is_a_preflight_or_the_405(
     deployment: Deployment,
 ) -> None:
     # Given the routes the topology declares
     declared = {(r.path, r.method) for r in deployment.system.routes}
     # When the API body's operations are read as (path, method)
     operations = set(deployment.operations)
-    # Then every route is there, every path has a preflight, and there is nothing else
-    assert {o for o in operations if o[1] != "OPTIONS"} == declared
-    assert {o for o in operations if o[1] == "OPTIONS"} == {(path, "OPTIONS") for path, _ in declared}
+    # Then every route is there, every path has a preflight and a 405 for the methods it does not
+    # declare (API Gateway's ANY), and there is nothing else
+    gateway_only = {"OPTIONS", ANY_METHOD.upper()}
+    assert {o for o in operations if o[1] not in gateway_only} == declared
+    for method in gateway_only:
+        assert {o for o in operations if o[1] == method} == {(path, method) for path, _ in declared}
     # And no route is a CloudFormation resource of its own (the API stays small as routes are added)
     assert not deployment.resources("AWS::ApiGateway::Method")
     assert not deployment.resources("AWS::ApiGateway::Resource")

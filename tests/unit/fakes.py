@@ -19,8 +19,7 @@ from typing import Any
 
 from hypothesis import settings
 
-from services.profile.dal.profiles import ProfileExists, VersionMismatch
-from services.profile.models.profile import Profile
+from services.profile.models.profile import Profile, ProfileExists, VersionMismatch
 from shared.dynamo import ConditionFailed
 
 # Property tests stay fast: the whole unit tier runs in seconds.

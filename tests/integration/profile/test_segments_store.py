@@ -13,11 +13,18 @@ import boto3
 import pytest
 
 from services.profile.dal.profiles import profile_item
-from services.profile.dal.segments import DynamoSegmentStore, GroupExists, Stale, group_key
+from services.profile.dal.segments import DynamoSegmentStore, group_key
 from services.profile.logic.value import DEFAULT_MODEL, assess
 from services.profile.models.events import LifestyleGroupsChanged, ValueSegmentChanged
 from services.profile.models.profile import Profile
-from services.profile.models.segments import Catalog, CustomerState, LifestyleGroup, PurchaseStats
+from services.profile.models.segments import (
+    Catalog,
+    CustomerState,
+    GroupExists,
+    LifestyleGroup,
+    PurchaseStats,
+    Stale,
+)
 from services.profile.topology import PROFILES
 from shared.events import EventPublisher
 from tests.integration.conftest import scan_all, table

@@ -16,20 +16,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.profile.dal.behaviour import (
-    AlreadyRecorded,
-    Claim,
-    Counter,
-    CustomerGone,
-    PopCounter,
-    StoreInfo,
-)
+from services.profile.dal.behaviour import Counter
 from services.profile.logic import behaviour
 from services.profile.models.behaviour import (
+    AlreadyRecorded,
+    Claim,
+    CustomerGone,
+    PopCounter,
     Purchase,
     PurchaseInput,
     PurchaseLineIn,
     RefundInput,
+    StoreInfo,
     UsualItem,
     Visit,
     VisitInput,

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.profile.dal.contacts import CustomerNotFound, contact_key
+from services.profile.dal.contacts import contact_key
 from services.profile.logic import contacts
-from services.profile.models.crm import Contact, ContactCreate, ManagerAssign
+from services.profile.models.crm import Contact, ContactCreate, CustomerNotFound, ManagerAssign
 from shared.errors import NotFound
 from shared.ids import new_id, ulid
 from tests.unit.fakes import PROPERTIES, FakeClock

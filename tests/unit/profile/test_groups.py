@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from services.profile.dal.segments import GroupExists, Stale
 from services.profile.logic.groups import (
     Facts,
     age_on,
@@ -27,9 +26,11 @@ from services.profile.models.segments import (
     Catalog,
     Condition,
     GroupCreate,
+    GroupExists,
     GroupUpdate,
     LifestyleGroup,
     ProfileFacts,
+    Stale,
 )
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from tests.unit.fakes import FakeClock

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.profile.dal.imports import JobRecord
 from services.profile.logic.imports import (
     CHUNK_BYTES,
     REJECTIONS_PER_CHUNK,
@@ -20,7 +19,7 @@ from services.profile.logic.imports import (
     plan_chunks,
     view,
 )
-from services.profile.models.imports import ImportChunk, ImportRow, ImportStatus, Rejection
+from services.profile.models.imports import ImportChunk, ImportRow, ImportStatus, JobRecord, Rejection
 from shared.errors import BadRequest, DangolError, Unprocessable
 from tests.unit.fakes import PROPERTIES
 

@@ -12,9 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.profile.dal.segments import Stale
 from services.profile.logic.value import DEFAULT_MODEL, assess, change_model, current_model
-from services.profile.models.segments import PurchaseStats, ValueModel, ValueModelSpec
+from services.profile.models.segments import PurchaseStats, Stale, ValueModel, ValueModelSpec
 from shared.errors import Conflict, PreconditionFailed
 from tests.unit.fakes import PROPERTIES, FakeClock
 

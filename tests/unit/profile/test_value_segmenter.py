@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from services.profile.dal.segments import Stale
 from services.profile.logic.value import DEFAULT_MODEL, Definitions, nightly, plan, refresh
 from services.profile.models.events import LifestyleGroupsChanged, ValueSegmentChanged
 from services.profile.models.segments import (
@@ -24,6 +23,7 @@ from services.profile.models.segments import (
     ProfileFacts,
     PurchaseStats,
     RunSummary,
+    Stale,
     StoredValue,
     ValueModel,
 )
