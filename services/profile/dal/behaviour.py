@@ -39,7 +39,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from services.profile.dal.keys import PK, SK, TTL, outbox, profile_key, tombstone_key
-from services.profile.models.behaviour import Daypart, Purchase, UsualItem, Visit
+from services.profile.models.behaviour import (
+    AlreadyRecorded,
+    Claim,
+    CustomerGone,
+    Daypart,
+    PopCounter,
+    Purchase,
+    RefundRaced,
+    StoreInfo,
+    UsualItem,
+    Visit,
+)
 from services.profile.models.events import PurchaseRecorded, PurchaseRefunded, VisitRecorded
 from shared.clock import iso
 from shared.dynamo import (
@@ -96,48 +107,6 @@ def pop_sort_key(hour: int, day: date, sku: str = "") -> str:
 
 def pop_key(store_id: str, hour: int, day: date, sku: str) -> Key:
     return {PK: store_key(store_id)[PK], SK: pop_sort_key(hour, day, sku)}
-
-
-# -- what the logic gets back ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Claim:
-    customer_id: str
-    sort_key: str
-    fingerprint: str
-
-
-class AlreadyRecorded(Exception):
-    """The external id was claimed before (by the same submission or another)."""
-
-    def __init__(self, claim: Claim) -> None:
-        super().__init__("external id already recorded")
-        self.claim = claim
-
-
-class CustomerGone(Exception):
-    """The customer has no profile (unknown, or erased meanwhile)."""
-
-
-class RefundRaced(Exception):
-    """The purchase was refunded (or erased) between reading and refunding it."""
-
-
-@dataclass(frozen=True)
-class StoreInfo:
-    store_id: str
-    utc_offset_min: int
-
-
-@dataclass(frozen=True)
-class PopCounter:
-    sku: str
-    name: str
-    category: str
-    count: int
-    quantity: int
-    day: date
 
 
 # -- counters: one Update action each, with max/min done by conditions ------------------------

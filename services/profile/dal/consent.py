@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.profile.dal.keys import PK, SK, profile_key
-from services.profile.dal.profiles import DynamoProfileStore, VersionMismatch
+from services.profile.dal.profiles import DynamoProfileStore
 from services.profile.models.consent import ConsentRecord, ConsentState, consent_key
+from services.profile.models.profile import VersionMismatch
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, transact_write
 from shared.events import DomainEvent

@@ -19,17 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from services.profile.dal.keys import PK, SK, profile_key
-from services.profile.models.crm import Contact, ManagedCustomer, ManagerAssignment
+from services.profile.models.crm import Contact, CustomerNotFound, ManagedCustomer, ManagerAssignment
 from services.profile.topology import BY_MANAGER
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, DynamoTable, Item, Key, transact_write
 
 CONTACT_PREFIX = "CONTACT#"
 _MANAGER = BY_MANAGER.partition_key.name
-
-
-class CustomerNotFound(Exception):
-    """No profile exists for this customer id (never created, or erased)."""
 
 
 def contact_key(contact: Contact) -> Key:

@@ -45,15 +45,20 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from services.profile.dal.keys import PK, SK, TTL, outbox, profile_key
 from services.profile.dal.profiles import DynamoProfileStore, anniversary_items, profile_item
-from services.profile.models.events import CustomerImported
-from services.profile.models.imports import ImportStatus, Rejection
-from services.profile.models.profile import Profile
+from services.profile.models.imports import (
+    JOB_TTL,
+    Claim,
+    Counts,
+    Imported,
+    ImportStatus,
+    JobRecord,
+    Rejection,
+)
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, DynamoTable, Item, Key
 from shared.events import Envelope, EventPublisher
@@ -65,7 +70,6 @@ if TYPE_CHECKING:
     pass
 
 _log = make_logger()
-JOB_TTL = timedelta(days=90)
 REJECT_PREFIX = "REJECT#"
 _EVENT_IDS = uuid.UUID("6f0d5a52-3c1e-4d0b-9a51-2f7c1b8e4a10")  # namespace of imported customers' events
 
@@ -92,99 +96,50 @@ def imported_event_id(customer_id: str) -> str:
     return str(uuid.uuid5(_EVENT_IDS, customer_id))
 
 
-@dataclass(frozen=True)
-class JobRecord:
-    job_id: str
-    status: ImportStatus
-    total: int
-    valid: int
-    rejected: int
-    chunks: int
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-    imported: int = 0
-    skipped: int = 0
-    failed: int = 0
-    completed_at: datetime | None = None
-    chunks_done: frozenset[int] = field(default_factory=frozenset)
-    chunks_failed: frozenset[int] = field(default_factory=frozenset)
-
-    @property
-    def accounted(self) -> bool:
-        """Every chunk is done or ended in the dead-letter queue."""
-        return len(self.chunks_done | self.chunks_failed) >= self.chunks
-
-    def item(self) -> Item:
-        item: Item = {
-            **job_key(self.job_id),
-            "type": "import_job",
-            "job_id": self.job_id,
-            "status": self.status.value,
-            "total": self.total,
-            "valid": self.valid,
-            "rejected": self.rejected,
-            "imported": self.imported,
-            "skipped": self.skipped,
-            "failed": self.failed,
-            "chunks": self.chunks,
-            "created_by": self.created_by,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            TTL: int((self.created_at + JOB_TTL).timestamp()),
-        }
-        if self.chunks_done:
-            item["chunks_done"] = {str(c) for c in self.chunks_done}
-        if self.chunks_failed:
-            item["chunks_failed"] = {str(c) for c in self.chunks_failed}
-        return item
-
-    @classmethod
-    def of(cls, item: Item) -> JobRecord:
-        completed = item.get("completed_at")
-        return cls(
-            job_id=str(item["job_id"]),
-            status=ImportStatus(str(item["status"])),
-            total=int(item["total"]),
-            valid=int(item["valid"]),
-            rejected=int(item["rejected"]),
-            imported=int(item.get("imported", 0)),
-            skipped=int(item.get("skipped", 0)),
-            failed=int(item.get("failed", 0)),
-            chunks=int(item["chunks"]),
-            created_by=str(item["created_by"]),
-            created_at=datetime.fromisoformat(str(item["created_at"])),
-            updated_at=datetime.fromisoformat(str(item["updated_at"])),
-            completed_at=datetime.fromisoformat(str(completed)) if completed else None,
-            chunks_done=frozenset(int(c) for c in item.get("chunks_done") or ()),
-            chunks_failed=frozenset(int(c) for c in item.get("chunks_failed") or ()),
-        )
+def job_item(job: JobRecord) -> Item:
+    item: Item = {
+        **job_key(job.job_id),
+        "type": "import_job",
+        "job_id": job.job_id,
+        "status": job.status.value,
+        "total": job.total,
+        "valid": job.valid,
+        "rejected": job.rejected,
+        "imported": job.imported,
+        "skipped": job.skipped,
+        "failed": job.failed,
+        "chunks": job.chunks,
+        "created_by": job.created_by,
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+        TTL: int((job.created_at + JOB_TTL).timestamp()),
+    }
+    if job.chunks_done:
+        item["chunks_done"] = {str(c) for c in job.chunks_done}
+    if job.chunks_failed:
+        item["chunks_failed"] = {str(c) for c in job.chunks_failed}
+    return item
 
 
-@dataclass(frozen=True)
-class Claim:
-    """A row's claim: the customer it is (or became), since when, and whether this call made it."""
-
-    customer_id: str
-    claimed_at: datetime
-    fresh: bool
-
-
-@dataclass(frozen=True)
-class Counts:
-    imported: int = 0
-    skipped: int = 0
-    failed: int = 0
-
-
-@dataclass(frozen=True)
-class Imported:
-    """A customer to write: their profile (None when it exists already) and their event."""
-
-    profile: Profile | None
-    external_ref: str
-    event: CustomerImported
-    at: datetime
+def job_record(item: Item) -> JobRecord:
+    completed = item.get("completed_at")
+    return JobRecord(
+        job_id=str(item["job_id"]),
+        status=ImportStatus(str(item["status"])),
+        total=int(item["total"]),
+        valid=int(item["valid"]),
+        rejected=int(item["rejected"]),
+        imported=int(item.get("imported", 0)),
+        skipped=int(item.get("skipped", 0)),
+        failed=int(item.get("failed", 0)),
+        chunks=int(item["chunks"]),
+        created_by=str(item["created_by"]),
+        created_at=datetime.fromisoformat(str(item["created_at"])),
+        updated_at=datetime.fromisoformat(str(item["updated_at"])),
+        completed_at=datetime.fromisoformat(str(completed)) if completed else None,
+        chunks_done=frozenset(int(c) for c in item.get("chunks_done") or ()),
+        chunks_failed=frozenset(int(c) for c in item.get("chunks_failed") or ()),
+    )
 
 
 class DynamoImportStore:
@@ -196,11 +151,11 @@ class DynamoImportStore:
     # -- jobs --------------------------------------------------------------------------------
 
     def create_job(self, job: JobRecord) -> None:
-        self.table.put(job.item(), condition="attribute_not_exists(#pk)", names={"#pk": PK})
+        self.table.put(job_item(job), condition="attribute_not_exists(#pk)", names={"#pk": PK})
 
     def job(self, job_id: str) -> JobRecord | None:
         item = self.table.get(job_key(job_id))
-        return JobRecord.of(item) if item else None
+        return job_record(item) if item else None
 
     def fail_job(self, job_id: str, *, at: datetime) -> None:
         """The job could not be handed to the importer (some chunks may have been)."""
@@ -244,7 +199,7 @@ class DynamoImportStore:
             )
         except ConditionFailed:
             return None
-        return JobRecord.of(item)
+        return job_record(item)
 
     def fail_chunk(self, job_id: str, chunk: int, *, rows: int, at: datetime) -> JobRecord | None:
         """Count a chunk that is going to the dead-letter queue: its rows are failed (until a
@@ -262,7 +217,7 @@ class DynamoImportStore:
             )
         except ConditionFailed:
             return None
-        return JobRecord.of(item)
+        return job_record(item)
 
     def set_status(
         self, job_id: str, status: ImportStatus, *, at: datetime, only_from: ImportStatus | None

@@ -17,7 +17,6 @@ and the other services' own records, which ``CustomerErased`` tells them to eras
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -34,6 +33,7 @@ from services.profile.dal.keys import (
 )
 from services.profile.dal.profiles import DynamoProfileStore, anniversary_items
 from services.profile.models.events import CustomerErased
+from services.profile.models.privacy import AlreadyErased, ForgetLogin, ProfileChanged
 from services.profile.models.profile import Profile
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, Item, Key, transact_write
@@ -44,12 +44,6 @@ _INTERNAL = frozenset({PK, SK, "type", "listed", "subject", "email_key", "phone_
 
 ERASED_LOGIN_KEPT = timedelta(days=1)  # longer than any token of the login lives (1 h)
 RETURNING_KEPT = timedelta(days=730)  # the sign-up bonus's abuse window (docs/decisions.md)
-
-ForgetLogin = Callable[[str, str | None], None]  # (subject, username) -> the login is gone
-
-
-class AlreadyErased(Exception):
-    """The customer was erased (the tombstone exists) and nothing is left to do."""
 
 
 class DynamoPrivacyStore:
@@ -72,6 +66,10 @@ class DynamoPrivacyStore:
             if page.last_key is None:
                 return items
             start = page.last_key
+
+    def export_record(self, item: Item) -> dict[str, Any]:
+        """A stored item as the customer sees it in an export."""
+        return {k: v for k, v in item.items() if k not in _INTERNAL}
 
     def erased(self, customer_id: str) -> bool:
         return self.table.get(tombstone_key(customer_id)) is not None
@@ -166,12 +164,3 @@ class DynamoPrivacyStore:
         except ConditionFailed:
             raise ProfileChanged from None
         self.profiles.flush(pending)
-
-
-class ProfileChanged(Exception):
-    """The profile changed while it was being erased (retry)."""
-
-
-def export_record(item: Item) -> dict[str, Any]:
-    """A stored item as the customer sees it in an export."""
-    return {k: v for k, v in item.items() if k not in _INTERNAL}

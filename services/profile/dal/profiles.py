@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from services.profile.dal.keys import PK, SK, identity_key, outbox, profile_key
-from services.profile.models.profile import Profile
+from services.profile.models.profile import Profile, ProfileExists, VersionMismatch
 from services.profile.topology import BY_EMAIL, BY_PHONE, CUSTOMER_LIST
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, DynamoTable, Item, Key, transact_write
@@ -34,28 +34,6 @@ _LOOKUP_KEYS: dict[str, tuple[str, Callable[[str], str]]] = {
     "email": (BY_EMAIL.partition_key.name, str.lower),
     "phone": (BY_PHONE.partition_key.name, str),
 }
-
-
-class ProfileExists(Exception):
-    """The subject already has a profile."""
-
-
-class VersionMismatch(Exception):
-    """The profile changed since the version the caller holds (or is gone)."""
-
-
-class ProfileStore(Protocol):
-    """Writes record their events atomically with the change (the outbox) and publish them."""
-
-    def create(
-        self, subject: str, profile: Profile, events: Sequence[DomainEvent], *, username: str | None = None
-    ) -> None: ...
-    def get(self, customer_id: str) -> Profile | None: ...
-    def customer_id_of(self, subject: str) -> str | None: ...
-    def find(self, *, email: str | None = None, phone: str | None = None) -> list[Profile]: ...
-    def update(
-        self, profile: Profile, changes: dict[str, Any], events: Sequence[DomainEvent], *, at: datetime
-    ) -> Profile: ...
 
 
 ANNIVERSARY_SHARDS = 8

@@ -29,10 +29,12 @@ from services.profile.models.segments import (
     Assessment,
     Catalog,
     CustomerState,
+    GroupExists,
     LifestyleGroup,
     ProfileFacts,
     PurchaseStats,
     RunSummary,
+    Stale,
     StoredValue,
     ValueComponents,
     ValueModel,
@@ -48,14 +50,6 @@ CATALOG_KEY = {PK: CONFIG, SK: "GROUPS"}
 RUN_KEY = {PK: CONFIG, SK: "NIGHTLY_RUN"}
 _KEYS = {PK, SK, "type"}
 CONDITION_FAILED = "ConditionalCheckFailed"
-
-
-class Stale(Exception):
-    """What was read changed before the write (a failed condition): read again."""
-
-
-class GroupExists(Exception):
-    """A group with this id already exists."""
 
 
 def group_key(group_id: str) -> dict[str, str]:

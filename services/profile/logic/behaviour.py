@@ -43,27 +43,25 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from services.profile.dal.behaviour import (
-    AlreadyRecorded,
-    Claim,
-    CustomerGone,
-    PopCounter,
-    RefundRaced,
-    StoreInfo,
-)
 from services.profile.models.behaviour import (
     DAYPARTS,
+    AlreadyRecorded,
     BatchResult,
+    Claim,
+    CustomerGone,
     CustomerUsual,
     Daypart,
     HourPopularity,
     ItemResult,
     Line,
+    PopCounter,
     PopularItem,
     Purchase,
     PurchaseInput,
     PurchaseLineIn,
     RefundInput,
+    RefundRaced,
+    StoreInfo,
     StorePopularity,
     UsualItem,
     Visit,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
-from services.profile.dal.profiles import VersionMismatch
 from services.profile.models.consent import ConsentChange, ConsentRecord, ConsentState
 from services.profile.models.events import ConsentChanged
+from services.profile.models.profile import VersionMismatch
 from shared.clock import Clock
 from shared.errors import Conflict, NotFound
 

@@ -16,8 +16,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from services.profile.dal.contacts import CustomerNotFound
-from services.profile.models.crm import Contact, ContactCreate, ManagedCustomer, ManagerAssignment
+from services.profile.models.crm import (
+    Contact,
+    ContactCreate,
+    CustomerNotFound,
+    ManagedCustomer,
+    ManagerAssignment,
+)
 from shared.clock import Clock
 from shared.dynamo import Key
 from shared.errors import NotFound

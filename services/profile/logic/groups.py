@@ -48,7 +48,6 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.profile.dal.segments import GroupExists, Stale
 from services.profile.logic.anniversaries import occurs_on
 from services.profile.models.segments import (
     MAX_GROUPS,
@@ -57,10 +56,12 @@ from services.profile.models.segments import (
     ChoiceCondition,
     Condition,
     GroupCreate,
+    GroupExists,
     GroupUpdate,
     LifestyleGroup,
     ProfileFacts,
     RangeCondition,
+    Stale,
 )
 from shared.clock import Clock
 from shared.errors import Conflict, NotFound, PreconditionFailed

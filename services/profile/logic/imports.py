@@ -39,18 +39,22 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from services.profile.dal.imports import JOB_TTL, Claim, Counts, Imported, JobRecord
 from services.profile.models.events import CustomerImported
 from services.profile.models.imports import (
     COLUMNS,
     FINAL,
+    JOB_TTL,
     MAX_ROWS,
     REQUIRED_COLUMNS,
+    Claim,
+    Counts,
     ExternalRef,
     ImportChunk,
+    Imported,
     ImportJob,
     ImportRow,
     ImportStatus,
+    JobRecord,
     Problem,
     Rejection,
 )

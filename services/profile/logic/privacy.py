@@ -17,19 +17,33 @@ import hmac
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from services.profile.dal.privacy import (
-    AlreadyErased,
-    DynamoPrivacyStore,
-    ProfileChanged,
-    export_record,
-)
-from services.profile.models.privacy import CustomerExport
+from services.profile.models.privacy import AlreadyErased, CustomerExport, ForgetLogin, ProfileChanged
 from shared.clock import Clock
+from shared.dynamo import Item
 from shared.errors import Conflict, Forbidden, NotFound
 
 ERASE_ATTEMPTS = 5
+
+
+class PrivacyStore(Protocol):
+    """What export and erasure need of the store (``dal.privacy.DynamoPrivacyStore``)."""
+
+    def partition(self, customer_id: str) -> list[Item]: ...
+    def export_record(self, item: Item) -> dict[str, Any]: ...
+    def erase(
+        self,
+        customer_id: str,
+        *,
+        by: Literal["customer", "admin"],
+        at: datetime,
+        forget_login: ForgetLogin | None = None,
+    ) -> None: ...
+    def remember_erased_login(self, subject: str, email_digest: str | None, *, at: datetime) -> None: ...
+    def login_erased(self, subject: str) -> bool: ...
+    def returning(self, email_digest: str) -> bool: ...
 
 
 class Logins(Protocol):
@@ -53,13 +67,13 @@ def login_digest(pepper: str, email: str) -> str:
     return hmac.new(pepper.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
-def usable_login(store: DynamoPrivacyStore, subject: str) -> None:
+def usable_login(store: PrivacyStore, subject: str) -> None:
     """403 ``login_erased`` for a token of an erased login (tokens live up to an hour after)."""
     if store.login_erased(subject):
         raise Forbidden("This login was erased.", code="login_erased")
 
 
-def returning(store: DynamoPrivacyStore, email: str | None, pepper: Callable[[], str]) -> bool:
+def returning(store: PrivacyStore, email: str | None, pepper: Callable[[], str]) -> bool:
     """Whether a login with this e-mail was erased before (the same person, signing up again)."""
     return bool(email) and store.returning(login_digest(pepper(), str(email)))
 
@@ -68,7 +82,7 @@ def _gone() -> NotFound:
     return NotFound("No profile exists for this customer.", code="profile_not_found")
 
 
-def export(store: DynamoPrivacyStore, customer_id: str, *, clock: Clock) -> CustomerExport:
+def export(store: PrivacyStore, customer_id: str, *, clock: Clock) -> CustomerExport:
     items = store.partition(customer_id)
     profile = next((i for i in items if i.get("type") == "profile"), None)
     if profile is None:
@@ -77,17 +91,17 @@ def export(store: DynamoPrivacyStore, customer_id: str, *, clock: Clock) -> Cust
     for item in items:
         kind = str(item.get("type") or "other")
         if item is not profile:
-            records[kind].append(export_record(item))
+            records[kind].append(store.export_record(item))
     return CustomerExport(
         customer_id=customer_id,
         exported_at=clock(),
-        profile=export_record(profile),
+        profile=store.export_record(profile),
         records=dict(sorted(records.items())),
     )
 
 
 def erase(
-    store: DynamoPrivacyStore,
+    store: PrivacyStore,
     customer_id: str,
     *,
     by: Literal["customer", "admin"],

@@ -3,10 +3,10 @@ the clock and the id factory are passed in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
-from services.profile.dal.profiles import ProfileExists, ProfileStore, VersionMismatch
 from services.profile.models.events import CustomerRegistered, ProfileUpdated
 from services.profile.models.profile import (
     MAX_DEVICES,
@@ -14,12 +14,29 @@ from services.profile.models.profile import (
     DeviceRegistration,
     Profile,
     ProfileCreate,
+    ProfileExists,
     ProfileUpdate,
+    VersionMismatch,
 )
 from shared.clock import Clock
 from shared.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from shared.events import DomainEvent
 
 UPDATE_ATTEMPTS = 10  # each round, one of the racing writers wins: enough for any real contention
+
+
+class ProfileStore(Protocol):
+    """Writes record their events atomically with the change (the outbox) and publish them."""
+
+    def create(
+        self, subject: str, profile: Profile, events: Sequence[DomainEvent], *, username: str | None = None
+    ) -> None: ...
+    def get(self, customer_id: str) -> Profile | None: ...
+    def customer_id_of(self, subject: str) -> str | None: ...
+    def find(self, *, email: str | None = None, phone: str | None = None) -> list[Profile]: ...
+    def update(
+        self, profile: Profile, changes: dict[str, Any], events: Sequence[DomainEvent], *, at: datetime
+    ) -> Profile: ...
 
 
 def _no_profile() -> NotFound:

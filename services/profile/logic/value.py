@@ -75,7 +75,6 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Protocol
 
-from services.profile.dal.segments import Stale
 from services.profile.logic.groups import GroupStore, facts_of, live_groups, members
 from services.profile.models.events import LifestyleGroupsChanged, ValueSegmentChanged
 from services.profile.models.segments import (
@@ -87,6 +86,7 @@ from services.profile.models.segments import (
     PurchaseStats,
     RunSummary,
     Segment,
+    Stale,
     StoredValue,
     ValueComponents,
     ValueModel,

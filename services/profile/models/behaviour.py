@@ -24,6 +24,7 @@ put in events.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -307,3 +308,45 @@ class StorePopularity(BaseModel):
     from_date: date = Field(description="First local day of the window")
     to_date: date = Field(description="Last local day of the window (the store's today)")
     hours: list[HourPopularity]
+
+
+# -- what the store tells the logic (``logic.behaviour.BehaviourStore``) --------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    customer_id: str
+    sort_key: str
+    fingerprint: str
+
+
+class AlreadyRecorded(Exception):
+    """The external id was claimed before (by the same submission or another)."""
+
+    def __init__(self, claim: Claim) -> None:
+        super().__init__("external id already recorded")
+        self.claim = claim
+
+
+class CustomerGone(Exception):
+    """The customer has no profile (unknown, or erased meanwhile)."""
+
+
+class RefundRaced(Exception):
+    """The purchase was refunded (or erased) between reading and refunding it."""
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    store_id: str
+    utc_offset_min: int
+
+
+@dataclass(frozen=True)
+class PopCounter:
+    sku: str
+    name: str
+    category: str
+    count: int
+    quantity: int
+    day: date

@@ -126,3 +126,10 @@ class ManagedCustomer(BaseModel):
     locale: str
     time_zone: str
     manager_assigned_at: datetime | None = None
+
+
+# -- what the store tells the logic (``logic.contacts.ContactStore``) -----------------------------
+
+
+class CustomerNotFound(Exception):
+    """No profile exists for this customer id (never created, or erased)."""

@@ -1,14 +1,36 @@
 """The events the profile service emits on the bus. They carry ids and settings, never
-names, e-mails or phones: a consumer that needs personal data asks the API for it."""
+names, e-mails or phones: a consumer that needs personal data asks the API for it.
+
+Each field is typed as strictly as what the service puts in it, so that a consumer may rely on
+the model: our ids match their ``<prefix>_<ULID>`` pattern, instants carry their UTC offset, and
+text is at most as long as the input it comes from (``models.behaviour``, ``models.profile``;
+their bounds are restated here, not imported: cold start). A model that refused what the service
+sends would fail the request, so these bounds never narrow what the inputs accept.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events import DomainEvent
+from shared.ids import prefixed_pattern
+
+CUSTOMER_ID_PATTERN = prefixed_pattern("cus")  # new_id("cus"), at sign-up and import
+PURCHASE_ID_PATTERN = prefixed_pattern("pur")  # new_id("pur"), logic.behaviour
+VISIT_ID_PATTERN = prefixed_pattern("vis")  # new_id("vis"), logic.behaviour
+JOB_ID_PATTERN = prefixed_pattern("imp")  # as models.imports' (an import job's id)
+CURRENCY_PATTERN = r"^[A-Z]{3}$"  # ISO 4217, as models.behaviour's Currency
+MAX_SUBJECT = 128  # a login's ``sub`` (Cognito's: a UUID)
+MAX_EXTERNAL_ID = 100  # models.behaviour's ExternalId (external_id, refund_id)
+MAX_STORE_ID = 64  # models.behaviour's StoreId
+MAX_SKU = 64  # models.behaviour's Sku
+MAX_CATEGORY = 60  # models.behaviour's Category
+MAX_PLACE = 512  # models.behaviour's VisitInput.place
+MAX_TIME_ZONE = 64  # models.profile's TimeZone
+MAX_LABEL = 50  # models.profile's Anniversary.label
 
 
 class CustomerRegistered(DomainEvent):
@@ -16,15 +38,15 @@ class CustomerRegistered(DomainEvent):
     data): other services link a caller's ``/me`` to the customer id with it. ``returning``: the
     same person had an erased login before (no second sign-up bonus)."""
 
-    customer_id: str
-    subject: str
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    subject: str = Field(min_length=1, max_length=MAX_SUBJECT)
     locale: str
-    time_zone: str
+    time_zone: str = Field(min_length=1, max_length=MAX_TIME_ZONE)
     returning: bool = False
 
 
 class ProfileUpdated(DomainEvent):
-    customer_id: str
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     changed: list[str]
     version: int
 
@@ -33,7 +55,7 @@ class ConsentChanged(DomainEvent):
     """A change in the consent log, with the whole resulting state so a projection can be
     rebuilt from any one event (``email.marketing`` false: no marketing e-mail)."""
 
-    customer_id: str
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     channel: Literal["email", "sms", "push"]
     purpose: Literal["marketing", "service"]
     granted: bool
@@ -43,9 +65,9 @@ class ConsentChanged(DomainEvent):
 class AnniversaryUpcoming(DomainEvent):
     """A customer's anniversary (or birthday) is ``lead_days`` ahead of their local today."""
 
-    customer_id: str
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     kind: str  # wedding, membership, child_birthday, custom or birthday
-    label: str | None
+    label: str | None = Field(min_length=1, max_length=MAX_LABEL)
     date: dt.date  # the original date
     occurs_on: dt.date  # this year's day (28 February for a 29 February one in common years)
     years: int
@@ -58,8 +80,8 @@ class AnniversaryUpcoming(DomainEvent):
 class PurchaseLine(BaseModel):
     model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
-    sku: str
-    category: str
+    sku: str = Field(min_length=1, max_length=MAX_SKU)
+    category: str = Field(min_length=1, max_length=MAX_CATEGORY)
     quantity: int
     unit_price: int  # minor units of the purchase's currency
     amount: int  # quantity x unit_price, minor units
@@ -70,38 +92,38 @@ class PurchaseRecorded(DomainEvent):
     """An accepted purchase, published at once: what the rewards service needs to earn on it.
     ``purchase_id`` is ours; ``external_id`` is the store system's (unique per purchase)."""
 
-    purchase_id: str
-    external_id: str
-    customer_id: str
-    store_id: str
+    purchase_id: str = Field(pattern=PURCHASE_ID_PATTERN)
+    external_id: str = Field(min_length=1, max_length=MAX_EXTERNAL_ID)
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    store_id: str = Field(min_length=1, max_length=MAX_STORE_ID)
     channel: Literal["store", "online", "app"]
-    currency: str  # ISO 4217
+    currency: str = Field(pattern=CURRENCY_PATTERN)
     total: int  # minor units; the sum of the lines' amounts
     lines: list[PurchaseLine]
-    purchased_at: dt.datetime  # with its UTC offset
+    purchased_at: AwareDatetime  # with its UTC offset (the store's local time)
     local_date: dt.date  # the day in the customer's time zone (for date-window earn rules)
 
 
 class PurchaseRefunded(DomainEvent):
     """The whole purchase was refunded: consumers reverse exactly what it caused."""
 
-    purchase_id: str
-    external_id: str
-    refund_id: str
-    customer_id: str
-    store_id: str
-    currency: str
+    purchase_id: str = Field(pattern=PURCHASE_ID_PATTERN)
+    external_id: str = Field(min_length=1, max_length=MAX_EXTERNAL_ID)
+    refund_id: str = Field(min_length=1, max_length=MAX_EXTERNAL_ID)
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    store_id: str = Field(min_length=1, max_length=MAX_STORE_ID)
+    currency: str = Field(pattern=CURRENCY_PATTERN)
     total: int  # what the purchase's total was
-    refunded_at: dt.datetime
+    refunded_at: AwareDatetime
 
 
 class VisitRecorded(DomainEvent):
-    visit_id: str
-    external_id: str
-    customer_id: str
+    visit_id: str = Field(pattern=VISIT_ID_PATTERN)
+    external_id: str = Field(min_length=1, max_length=MAX_EXTERNAL_ID)
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     kind: Literal["store", "page"]
-    place: str  # a store id or a page path
-    started_at: dt.datetime
+    place: str = Field(min_length=1, max_length=MAX_PLACE)  # a store id or a page path
+    started_at: AwareDatetime
     duration_s: int
 
 
@@ -111,16 +133,16 @@ class VisitRecorded(DomainEvent):
 class CustomerImported(DomainEvent):
     """A customer created by a bulk import (no sign-up bonus: they were customers already)."""
 
-    customer_id: str
-    job_id: str
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    job_id: str = Field(pattern=JOB_ID_PATTERN)
     locale: str
-    time_zone: str
+    time_zone: str = Field(min_length=1, max_length=MAX_TIME_ZONE)
 
 
 class ValueSegmentChanged(DomainEvent):
     """The customer's value segment moved (``previous`` is None for the first assessment)."""
 
-    customer_id: str
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     previous: str | None
     segment: str  # top, loyal, regular, occasional, lapsed
     score: int  # 0..100
@@ -128,7 +150,7 @@ class ValueSegmentChanged(DomainEvent):
 
 
 class LifestyleGroupsChanged(DomainEvent):
-    customer_id: str
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     groups: list[str]  # group ids, sorted
     joined: list[str]
     left: list[str]
@@ -137,5 +159,5 @@ class LifestyleGroupsChanged(DomainEvent):
 class CustomerErased(DomainEvent):
     """The person is gone from the profile service: every service erases or pseudonymises them."""
 
-    customer_id: str
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     erased_by: Literal["customer", "admin"]

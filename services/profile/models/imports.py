@@ -26,13 +26,15 @@ they give it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.profile.models.profile import ProfileCreate
+from services.profile.models.events import CustomerImported
+from services.profile.models.profile import Profile, ProfileCreate
 from shared.ids import prefixed_pattern
 
 JOB_ID_PATTERN = prefixed_pattern("imp")
@@ -41,6 +43,7 @@ OPTIONAL_COLUMNS = ("email", "phone", "birthday", "locale", "time_zone", "weddin
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 MAX_ROWS = 50_000  # data rows per file (the route also caps the body at 5 MB)
 MAX_REF_CHARS = 128
+JOB_TTL = timedelta(days=90)  # a job and its rejected rows expire this long after it was created
 EXTERNAL_REF_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
 
 ExternalRef = Annotated[
@@ -124,3 +127,56 @@ class ImportJob(BaseModel):
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None = None
+
+
+# -- what the logic and the store exchange (``logic.imports.ImportStore``) -------------------------
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: str
+    status: ImportStatus
+    total: int
+    valid: int
+    rejected: int
+    chunks: int
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    imported: int = 0
+    skipped: int = 0
+    failed: int = 0
+    completed_at: datetime | None = None
+    chunks_done: frozenset[int] = field(default_factory=frozenset)
+    chunks_failed: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def accounted(self) -> bool:
+        """Every chunk is done or ended in the dead-letter queue."""
+        return len(self.chunks_done | self.chunks_failed) >= self.chunks
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row's claim: the customer it is (or became), since when, and whether this call made it."""
+
+    customer_id: str
+    claimed_at: datetime
+    fresh: bool
+
+
+@dataclass(frozen=True)
+class Counts:
+    imported: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A customer to write: their profile (None when it exists already) and their event."""
+
+    profile: Profile | None
+    external_ref: str
+    event: CustomerImported
+    at: datetime

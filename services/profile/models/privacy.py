@@ -1,7 +1,8 @@
-"""What a customer's data export looks like."""
+"""What a customer's data export looks like, and what erasure's store tells the logic."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,3 +20,16 @@ class CustomerExport(BaseModel):
     records: dict[str, list[dict[str, Any]]] = Field(
         description="Every other record, by kind: consent, purchase, visit, usual, stats, value, contact…"
     )
+
+
+# -- what the store tells the logic (``logic.privacy.PrivacyStore``) ------------------------------
+
+ForgetLogin = Callable[[str, str | None], None]  # (subject, username) -> the login is gone
+
+
+class AlreadyErased(Exception):
+    """The customer was erased (the tombstone exists) and nothing is left to do."""
+
+
+class ProfileChanged(Exception):
+    """The profile changed while it was being erased (retry)."""

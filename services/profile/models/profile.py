@@ -194,3 +194,14 @@ class Profile(BaseModel):
     version: int = Field(ge=1, description="Increases with every change; send it back as If-Match.")
     created_at: datetime
     updated_at: datetime
+
+
+# -- what the store tells the logic (``logic.profiles.ProfileStore``) -----------------------------
+
+
+class ProfileExists(Exception):
+    """The subject already has a profile."""
+
+
+class VersionMismatch(Exception):
+    """The profile changed since the version the caller holds (or is gone)."""

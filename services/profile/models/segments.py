@@ -366,3 +366,14 @@ class RunSummary:
     segments_changed: int = 0
     groups_changed: int = 0
     failed: int = 0  # kept changing under the run; their next evaluation catches them
+
+
+# -- what the store tells the logic (``logic.value.SegmentStore``) --------------------------------
+
+
+class Stale(Exception):
+    """What was read changed before the write (a failed condition): read again."""
+
+
+class GroupExists(Exception):
+    """A group with this id already exists."""

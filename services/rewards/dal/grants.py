@@ -10,12 +10,11 @@ ledger adds ``used_points``, ``clawed_back_points``, ``purchases_while_open`` an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.rewards.dal.keys import PK, TTL, job_key
-from services.rewards.models.grants import GrantJob, GrantKind, JobStatus
+from services.rewards.models.grants import GrantJob, GrantKind, JobRecord, JobStatus
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, DynamoTable, Item
 
@@ -24,45 +23,34 @@ JOB_TTL = timedelta(days=400)  # kept past the longest award validity, for the r
 MAX_REJECTED_IDS = 100
 
 
-@dataclass(frozen=True)
-class JobRecord:
-    job: GrantJob
-    chunks: int
-    chunks_done: frozenset[int]
-    used_points: int
-    clawed_back_points: int
-    purchases_while_open: int
-    spend_while_open: dict[str, int]
-
-    @classmethod
-    def of(cls, item: Item) -> JobRecord:
-        rejected = [str(c) for c in item.get("rejected_ids", [])]
-        job = GrantJob(
-            job_id=item["job_id"],
-            kind=GrantKind(item["kind"]),
-            status=JobStatus(item["status"]),
-            points=int(item["points"]),
-            customers=int(item["customers"]),
-            granted=int(item.get("granted", 0)),
-            rejected=int(item.get("rejected", 0)),
-            rejected_ids=rejected[:MAX_REJECTED_IDS],
-            expires_at=datetime.fromisoformat(item["lots_expire_at"]),
-            created_at=datetime.fromisoformat(item["created_at"]),
-            created_by=item["created_by"],
-            reason=item["reason"],
-            completed_at=datetime.fromisoformat(item["completed_at"]) if item.get("completed_at") else None,
-        )
-        return cls(
-            job=job,
-            chunks=int(item["chunks"]),
-            chunks_done=frozenset(int(c) for c in item.get("chunks_done", set())),
-            used_points=int(item.get("used_points", 0)),
-            clawed_back_points=int(item.get("clawed_back_points", 0)),
-            purchases_while_open=int(item.get("purchases_while_open", 0)),
-            spend_while_open={
-                key.removeprefix(SPEND): int(v) for key, v in item.items() if key.startswith(SPEND)
-            },
-        )
+def job_record(item: Item) -> JobRecord:
+    rejected = [str(c) for c in item.get("rejected_ids", [])]
+    job = GrantJob(
+        job_id=item["job_id"],
+        kind=GrantKind(item["kind"]),
+        status=JobStatus(item["status"]),
+        points=int(item["points"]),
+        customers=int(item["customers"]),
+        granted=int(item.get("granted", 0)),
+        rejected=int(item.get("rejected", 0)),
+        rejected_ids=rejected[:MAX_REJECTED_IDS],
+        expires_at=datetime.fromisoformat(item["lots_expire_at"]),
+        created_at=datetime.fromisoformat(item["created_at"]),
+        created_by=item["created_by"],
+        reason=item["reason"],
+        completed_at=datetime.fromisoformat(item["completed_at"]) if item.get("completed_at") else None,
+    )
+    return JobRecord(
+        job=job,
+        chunks=int(item["chunks"]),
+        chunks_done=frozenset(int(c) for c in item.get("chunks_done", set())),
+        used_points=int(item.get("used_points", 0)),
+        clawed_back_points=int(item.get("clawed_back_points", 0)),
+        purchases_while_open=int(item.get("purchases_while_open", 0)),
+        spend_while_open={
+            key.removeprefix(SPEND): int(v) for key, v in item.items() if key.startswith(SPEND)
+        },
+    )
 
 
 class DynamoGrantStore:
@@ -93,7 +81,7 @@ class DynamoGrantStore:
 
     def job(self, job_id: str) -> JobRecord | None:
         item = self.table.get(job_key(job_id))
-        return JobRecord.of(item) if item else None
+        return job_record(item) if item else None
 
     def finish_chunk(
         self, job_id: str, chunk: int, *, granted: int, rejected: Sequence[str], at: datetime
@@ -120,7 +108,7 @@ class DynamoGrantStore:
             )
         except ConditionFailed:
             return None
-        return JobRecord.of(item)
+        return job_record(item)
 
     def complete(self, job_id: str, *, at: datetime) -> None:
         """Mark the job completed (once every chunk is counted); a second call changes nothing."""

@@ -38,6 +38,7 @@ from services.rewards.models.offers import (
     Gift,
     GrantVia,
     IssueStatus,
+    Stale,
     WonGift,
 )
 from shared.clock import iso
@@ -51,10 +52,6 @@ FAILED = "ConditionalCheckFailed"
 _NOT_DATA = {PK, SK, "type"}
 _GIFT_COUNTERS = {"remaining", "entrants"}
 Action = dict[str, Any]
-
-
-class Stale(Exception):
-    """A condition failed: what was read changed (read again)."""
 
 
 def code_hash(code: str) -> str:

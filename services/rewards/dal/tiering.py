@@ -9,21 +9,11 @@ written by the ledger with every purchase credit and reversal.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from services.rewards.dal.keys import PK, SK, account_key, account_pk, outbox
+from services.rewards.models.programs import TierRecord
 from shared.dynamo import ConditionFailed, DynamoTable, TransactionConflict, transact_write
 from shared.events import DomainEvent, EventPublisher
-
-
-@dataclass(frozen=True)
-class TierRecord:
-    """What the account says about its tier: the state and the version a change is conditioned on."""
-
-    tier: str | None
-    since: dt.date | None
-    below_since: dt.date | None
-    version: int
 
 
 def _date(value: object) -> dt.date | None:

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from services.rewards.dal.offers import Stale
 from services.rewards.models.offers import (
     AmountOff,
     Coupon,
@@ -28,6 +27,7 @@ from services.rewards.models.offers import (
     IssueStatus,
     RedeemRequest,
     Redemption,
+    Stale,
     TemplateCreate,
 )
 from shared.clock import Clock

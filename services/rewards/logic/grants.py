@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from services.rewards.dal.grants import JobRecord
 from services.rewards.logic import ledger
 from services.rewards.models.events import LotKind
 from services.rewards.models.grants import (
@@ -23,6 +22,7 @@ from services.rewards.models.grants import (
     GrantKind,
     GrantReport,
     GrantRequest,
+    JobRecord,
     JobStatus,
     PurchasesWhileOpen,
 )

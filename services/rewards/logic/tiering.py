@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from services.rewards.dal.tiering import TierRecord
 from services.rewards.logic import tiers
 from services.rewards.models.events import TierChanged
-from services.rewards.models.programs import TierProgram, TierProgress, TierState
+from services.rewards.models.programs import TierProgram, TierProgress, TierRecord, TierState
 from shared.errors import Conflict
 
 ATTEMPTS = 5

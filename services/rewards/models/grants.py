@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Self
 
@@ -94,3 +95,20 @@ class GrantReport(BaseModel):
     open: bool
     purchases_while_open: PurchasesWhileOpen
     as_of: dt.datetime
+
+
+# -- what the store tells the logic (``logic.grants.GrantStore``) ---------------------------------
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job as stored: the job, how many chunks it was split into and which are counted, and what
+    its customers did with the points while it was open (the report's counters)."""
+
+    job: GrantJob
+    chunks: int
+    chunks_done: frozenset[int]
+    used_points: int
+    clawed_back_points: int
+    purchases_while_open: int
+    spend_while_open: dict[str, int]

@@ -321,3 +321,10 @@ class GiftOutcome:
 
     gift_id: str
     status: OutcomeStatus
+
+
+# -- what the store tells the logic (``logic.coupons.CouponStore``) -------------------------------
+
+
+class Stale(Exception):
+    """A condition failed: what was read changed (read again)."""

@@ -236,6 +236,16 @@ class TierState:
 
 
 @dataclass(frozen=True)
+class TierRecord:
+    """What the account says about its tier: the state and the version a change is conditioned on."""
+
+    tier: str | None
+    since: date | None
+    below_since: date | None
+    version: int
+
+
+@dataclass(frozen=True)
 class TierDecision:
     """The state to keep. ``changed``: the tier moved; ``direction`` says how (None: a silent
     first placement in the lowest tier). ``state`` may differ even when unchanged (grace)."""

@@ -15,6 +15,7 @@ from infra.local import provision
 from infra.topology import SYSTEM
 from services.profile.topology import OUTBOX_SWEEPER, PROFILES
 from shared.clock import utc_now
+from shared.ids import new_id
 from tests.integration.apigw import Invoker, LambdaContext, api_event
 from tests.integration.conftest import STAGE, scan_all
 
@@ -128,7 +129,7 @@ def test_the_sweep_leaves_events_a_request_is_still_publishing(
 
     item = outbox.item(
         outbox.envelope(
-            CustomerRegistered(customer_id="cus_x", subject="sub-x", locale="ko-KR", time_zone="UTC"),
+            CustomerRegistered(customer_id=new_id("cus"), subject="sub-x", locale="ko-KR", time_zone="UTC"),
             utc_now(),
         )
     )

@@ -13,8 +13,11 @@ meet. For every rule on the bus and every event type it routes:
   field the consumer's model declares must come from a field of the producer's, with its value.
 
 So a field renamed or retyped on either side, a type missing from a rule, or a rule with the wrong
-source or detail-type fails here, not in the integration tier or in production. And every event each
-service declares survives the wire back into its own model (what a future consumer's copy starts from).
+source or detail-type fails here, not in the integration tier or in production. The examples follow
+the producer's model (its patterns, lengths, aware instants), so the model must say what its consumers
+rely on; that it takes all the producer's inputs put in it is checked too, field by field. And every
+event each service declares survives the wire back into its own model (what a future consumer's copy
+starts from).
 """
 
 from __future__ import annotations
@@ -23,9 +26,8 @@ import datetime as dt
 import importlib
 import inspect
 import json
-import re
-import string
 import uuid
+import zoneinfo
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -33,14 +35,15 @@ from typing import Any
 import hypothesis.strategies as st
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from hypothesis import HealthCheck, given, settings
-from pydantic import BaseModel
+from hypothesis import HealthCheck, given, reject, settings
+from pydantic import BaseModel, ValidationError, create_model
 
 from infra.topology import SYSTEM
 from services.profile.handlers import env as profile_env
 from services.profile.handlers import segments as profile_segments
 from services.profile.models import behaviour as profile_inputs
 from services.profile.models import events as profile_events
+from services.profile.models import profile as profile_accounts
 from services.rewards.handlers import env as rewards_env
 from services.rewards.handlers import events as rewards_consumer
 from services.rewards.models import events as rewards_events
@@ -51,7 +54,7 @@ from shared.ids import prefixed_pattern
 from shared.outbox import Outbox
 from shared.settings import ServiceSettings, load
 from shared.topology import Rule, Service
-from tests.unit.contracts.strategies import Domains, examples, unused_domains
+from tests.unit.contracts.strategies import Domains, examples, for_annotation, unused_domains
 from tests.unit.fakes import FakeEventBridge, FakeQueryTable
 
 ACCOUNT, REGION = "123456789012", "ap-northeast-2"
@@ -85,49 +88,14 @@ def _ids(prefix: str) -> st.SearchStrategy[str]:
     return st.from_regex(prefixed_pattern(prefix), fullmatch=True)
 
 
-def _matching(pattern: str, *, first: str = "", rest: str = "", longest: int = 0) -> st.SearchStrategy[str]:
-    """Strings of the producer's input ``pattern``. Hypothesis keeps regex strings short, so with the
-    pattern's alphabets (``first`` character, then ``rest``) lengths up to ``longest`` are drawn too:
-    a consumer that accepts fewer characters than the producer sends fails."""
-    strings = st.from_regex(pattern, fullmatch=True)
-    if longest:
-        sized = st.integers(0, longest - 1).flatmap(lambda n: st.text(rest, min_size=n, max_size=n))
-        strings |= st.tuples(st.sampled_from(first), sized).map("".join)
-    return strings.filter(lambda text: re.fullmatch(pattern, text) is not None)
-
-
-def _text(longest: int) -> st.SearchStrategy[str]:
-    """Free text as the producer's inputs take it: stripped, 1..``longest``, no control characters."""
-    characters = st.characters(exclude_categories=("Cc", "Cs"))
-    sized = st.integers(1, longest).flatmap(lambda n: st.text(characters, min_size=n, max_size=n))
-    return (st.text(characters, min_size=1, max_size=longest) | sized).map(str.strip).filter(bool)
-
-
-ALNUM = string.ascii_letters + string.digits
-
-
 MAX_TOTAL = profile_inputs.MAX_LINES * profile_inputs.MAX_QUANTITY * profile_inputs.MAX_UNIT_PRICE
 
-# What the profile service's own inputs allow into the fields its event models type as plain
-# ``str``/``int`` (``services.profile.models.behaviour``, ``shared.ids``, Cognito).
+# What the profile service's own inputs allow into the fields its event models type as plain ``int``
+# or leave unbounded (``services.profile.models.behaviour``). Its ids, instants and text are as
+# strict in its event models as what it sends: the examples follow the models there.
 PROFILE_DOMAINS: dict[str, st.SearchStrategy[Any]] = {
-    "customer_id": _ids("cus"),  # new_id("cus") at sign-up and import
-    "purchase_id": _ids("pur"),  # new_id("pur") in logic.behaviour
-    "visit_id": _ids("vis"),
-    "CustomerImported.job_id": _ids("imp"),  # the import job's id (crm_api)
-    "subject": st.uuids().map(str),  # a Cognito user's sub
-    "external_id": _matching(
-        profile_inputs.EXTERNAL_ID_PATTERN, first=ALNUM, rest=ALNUM + "._:-", longest=100
-    ),
-    "refund_id": _matching(  # RefundInput.refund_id: ExternalId
-        profile_inputs.EXTERNAL_ID_PATTERN, first=ALNUM, rest=ALNUM + "._:-", longest=100
-    ),
-    "store_id": _matching(profile_inputs.STORE_ID_PATTERN, first=ALNUM, rest=ALNUM + "._:-", longest=64),
-    "currency": _matching(r"^[A-Z]{3}$"),  # Currency: ISO 4217
     "PurchaseRecorded.total": st.integers(0, MAX_TOTAL),  # the sum of the lines' amounts
     "PurchaseRefunded.total": st.integers(0, MAX_TOTAL),
-    "PurchaseLine.sku": _matching(profile_inputs.SKU_PATTERN, first=ALNUM, rest=ALNUM + "._:/-", longest=64),
-    "PurchaseLine.category": _text(60),  # Category
     "PurchaseLine.quantity": st.integers(1, profile_inputs.MAX_QUANTITY),
     "PurchaseLine.unit_price": st.integers(0, profile_inputs.MAX_UNIT_PRICE),
     "PurchaseLine.amount": st.integers(0, profile_inputs.MAX_QUANTITY * profile_inputs.MAX_UNIT_PRICE),
@@ -147,6 +115,34 @@ PROFILE_DOMAINS["PurchaseRecorded.lines"] = st.lists(LINE, min_size=1, max_size=
     _as_many_lines_as_allowed
 )  # PurchaseInput.lines: 1..MAX_LINES
 DOMAINS: dict[str, Domains] = {"profile": PROFILE_DOMAINS, "rewards": {"customer_id": _ids("cus")}}
+
+# Where the profile service puts a field of its inputs into an event as it came (into the event's
+# field of the same name): whatever the input takes, the event must take too, or the request that
+# sent it would fail at its event. A domain stands in for an input whose validator takes what
+# generated text is not.
+P, E = profile_inputs, profile_events
+INPUTS_INTO_EVENTS: list[tuple[type[BaseModel], str, type[DomainEvent], st.SearchStrategy[Any] | None]] = [
+    (P.PurchaseInput, "external_id", E.PurchaseRecorded, None),
+    (P.PurchaseInput, "customer_id", E.PurchaseRecorded, None),
+    (P.PurchaseInput, "store_id", E.PurchaseRecorded, None),
+    (P.PurchaseInput, "currency", E.PurchaseRecorded, None),
+    (P.PurchaseInput, "purchased_at", E.PurchaseRecorded, None),
+    (P.PurchaseLineIn, "sku", E.PurchaseLine, None),
+    (P.PurchaseLineIn, "category", E.PurchaseLine, None),
+    (P.RefundInput, "refund_id", E.PurchaseRefunded, None),
+    (P.RefundInput, "refunded_at", E.PurchaseRefunded, None),
+    (P.VisitInput, "external_id", E.VisitRecorded, None),
+    (P.VisitInput, "customer_id", E.VisitRecorded, None),
+    (P.VisitInput, "place", E.VisitRecorded, None),
+    (P.VisitInput, "started_at", E.VisitRecorded, None),
+    (profile_accounts.Anniversary, "label", E.AnniversaryUpcoming, None),
+    (
+        profile_accounts.ProfileCreate,
+        "time_zone",
+        E.CustomerRegistered,
+        st.sampled_from(sorted(zoneinfo.available_timezones())),
+    ),
+]
 
 
 def declared_events(service: str) -> dict[str, type[DomainEvent]]:
@@ -329,6 +325,37 @@ def test_each_domain_narrows_a_field_the_producer_still_has() -> None:
     for service, domains in DOMAINS.items():
         # Then each names a field of one of the service's events: a rename leaves none behind
         assert unused_domains(declared_events(service).values(), domains) == set(), service
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "event", "domain"),
+    [pytest.param(*flow, id=f"{flow[0].__name__}.{flow[1]}") for flow in INPUTS_INTO_EVENTS],
+)
+def test_what_the_profile_service_takes_in_its_events_take_too(
+    source: type[BaseModel], name: str, event: type[DomainEvent], domain: st.SearchStrategy[Any] | None
+) -> None:
+    # Given the input's field and the event's, each alone in a model
+    def alone(model: type[BaseModel]) -> type[BaseModel]:
+        field = model.model_fields[name]
+        return create_model(f"{model.__name__}_{name}", value=(field.annotation, field))
+
+    taken, sent = alone(source), alone(event)
+    info = source.model_fields[name]
+
+    @WIRE_EXAMPLES
+    @given(value=for_annotation(info.annotation, {}, info.metadata) if domain is None else domain)
+    def check(value: Any) -> None:
+        # When the input takes a value (as it reads it: stripped, parsed)
+        try:
+            accepted = taken.model_validate({"value": value}).value
+        except ValidationError:
+            reject()
+        if accepted is None:
+            reject()  # absent: the service puts its own value in the event (now, for an instant)
+        # Then the event's field takes it as it is
+        assert sent.model_validate({"value": accepted}).value == accepted
+
+    check()
 
 
 # -- the contracts --------------------------------------------------------------------------------

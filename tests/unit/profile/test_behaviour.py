@@ -443,7 +443,7 @@ def record(store: FakeStore, **over: Any) -> tuple[Purchase, bool]:
         store,  # type: ignore[arg-type]
         purchase_input(**over),
         clock=FakeClock(NOW),
-        new_id=lambda prefix: f"{prefix}_{next(_IDS)}",  # a new id per call, as in production
+        new_id=lambda prefix: f"{prefix}_{next(_IDS):026d}",  # a new id per call, as in production
     )
 
 
@@ -455,7 +455,7 @@ def test_recording_fills_the_event_contract() -> None:
     # Then the event's total is the sum of the lines and its date the customer's local date
     assert created
     (event,) = store.events
-    assert (event.total, event.local_date, event.purchase_id) == (19_000, date(2025, 3, 14), "pur_1")
+    assert (event.total, event.local_date, event.purchase_id) == (19_000, date(2025, 3, 14), f"pur_{1:026d}")
     assert [(x.sku, x.amount, x.premium) for x in event.lines] == [
         ("CARE", 9000, True),
         ("LATTE", 10_000, False),

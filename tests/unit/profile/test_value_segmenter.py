@@ -34,6 +34,14 @@ NOW = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
 RULE: TypeAdapter[Any] = TypeAdapter(Condition)
 
 
+def customer(n: int) -> str:
+    """A customer id of the service's form (``cus_<ULID>``, as its events carry): ids sort as ``n``."""
+    return f"cus_{n:026d}"
+
+
+CUSTOMER, PARENT, GONE, ERASED = (customer(n) for n in (90_001, 90_002, 90_003, 99_999))
+
+
 def group(group_id: str, *rules: dict[str, Any]) -> LifestyleGroup:
     return LifestyleGroup(
         id=group_id,
@@ -154,10 +162,10 @@ def events_of(store: FakeSegmentStore, kind: type[DomainEvent]) -> list[Any]:
 def test_a_first_purchase_assesses_the_customer_once_and_announces_the_segment_once() -> None:
     # Given a customer who just made a first, big purchase
     store = FakeSegmentStore()
-    store.add("cus_a", stats=bought(spend=2_000_000, count=60))
+    store.add(CUSTOMER, stats=bought(spend=2_000_000, count=60))
     # When they are re-evaluated, twice (a duplicate message)
-    first = refresh(store, "cus_a", DEFS, now=NOW)
-    again = refresh(store, "cus_a", DEFS, now=NOW)
+    first = refresh(store, CUSTOMER, DEFS, now=NOW)
+    again = refresh(store, CUSTOMER, DEFS, now=NOW)
     # Then the value was written once and ValueSegmentChanged published once, from nothing to top
     assert first.value is not None
     assert not again.writes
@@ -167,19 +175,19 @@ def test_a_first_purchase_assesses_the_customer_once_and_announces_the_segment_o
     # And the segment put them in the top-customers group, in the same write
     (joined,) = events_of(store, LifestyleGroupsChanged)
     assert (joined.groups, joined.joined, joined.left) == (["vips"], ["vips"], [])
-    assert store.profiles["cus_a"].stored_groups == ["vips"]
+    assert store.profiles[CUSTOMER].stored_groups == ["vips"]
     assert store.applies == 1
 
 
 def test_a_new_score_in_the_same_segment_is_stored_without_an_event() -> None:
     # Given an assessed customer
     store = FakeSegmentStore()
-    store.add("cus_a", stats=bought(spend=600_000, count=20))
-    refresh(store, "cus_a", DEFS, now=NOW)
-    before = store.values["cus_a"][0].assessment
+    store.add(CUSTOMER, stats=bought(spend=600_000, count=20))
+    refresh(store, CUSTOMER, DEFS, now=NOW)
+    before = store.values[CUSTOMER][0].assessment
     # When a small purchase moves the score but not the segment
-    store.stats["cus_a"] = bought(spend=600_000, count=60)
-    written = refresh(store, "cus_a", DEFS, now=NOW)
+    store.stats[CUSTOMER] = bought(spend=600_000, count=60)
+    written = refresh(store, CUSTOMER, DEFS, now=NOW)
     # Then the new score is stored, and no event is published for it
     assert written.value is not None
     assert written.value.segment == before.segment
@@ -190,13 +198,13 @@ def test_a_new_score_in_the_same_segment_is_stored_without_an_event() -> None:
 def test_no_purchase_no_assessment_but_groups_are_evaluated() -> None:
     # Given a parent in their thirties who has not bought anything
     store = FakeSegmentStore()
-    store.add("cus_p", birthday=date(1990, 1, 1), anniversary_kinds=frozenset({"child_birthday"}))
+    store.add(PARENT, birthday=date(1990, 1, 1), anniversary_kinds=frozenset({"child_birthday"}))
     # When re-evaluated (CustomerRegistered)
-    written = refresh(store, "cus_p", DEFS, now=NOW)
+    written = refresh(store, PARENT, DEFS, now=NOW)
     # Then there is no value yet, and they joined the parents and thirties groups
     assert written.value is None
-    assert "cus_p" not in store.values
-    assert store.profiles["cus_p"].stored_groups == ["parents", "thirties"]
+    assert PARENT not in store.values
+    assert store.profiles[PARENT].stored_groups == ["parents", "thirties"]
     (changed,) = store.published
     assert isinstance(changed, LifestyleGroupsChanged)
     assert changed.joined == ["parents", "thirties"]
@@ -205,9 +213,9 @@ def test_no_purchase_no_assessment_but_groups_are_evaluated() -> None:
 def test_a_retired_group_is_left_at_the_next_evaluation() -> None:
     store = FakeSegmentStore()
     store.add(
-        "cus_p", stored_groups=["parents", "retired-one"], anniversary_kinds=frozenset({"child_birthday"})
+        PARENT, stored_groups=["parents", "retired-one"], anniversary_kinds=frozenset({"child_birthday"})
     )
-    refresh(store, "cus_p", DEFS, now=NOW)
+    refresh(store, PARENT, DEFS, now=NOW)
     (changed,) = store.published
     assert isinstance(changed, LifestyleGroupsChanged)
     assert (changed.groups, changed.joined, changed.left) == (["parents"], [], ["retired-one"])
@@ -216,9 +224,9 @@ def test_a_retired_group_is_left_at_the_next_evaluation() -> None:
 def test_an_erased_customer_is_not_brought_back_by_a_late_event() -> None:
     # Given a purchase event for a customer whose profile is gone
     store = FakeSegmentStore()
-    store.stats["cus_gone"] = bought(spend=1_000_000, count=5)
+    store.stats[GONE] = bought(spend=1_000_000, count=5)
     # When it is processed
-    written = refresh(store, "cus_gone", DEFS, now=NOW)
+    written = refresh(store, GONE, DEFS, now=NOW)
     # Then nothing is written or published
     assert not written.writes
     assert store.values == {}
@@ -228,14 +236,14 @@ def test_an_erased_customer_is_not_brought_back_by_a_late_event() -> None:
 def test_a_lost_race_is_read_again_and_nothing_is_published_twice() -> None:
     # Given two segmenters evaluating the same first purchase at once
     store = FakeSegmentStore()
-    store.add("cus_a", stats=bought(spend=2_000_000, count=60))
+    store.add(CUSTOMER, stats=bought(spend=2_000_000, count=60))
 
     def the_other_one_wins() -> None:
-        refresh(store, "cus_a", DEFS, now=NOW)
+        refresh(store, CUSTOMER, DEFS, now=NOW)
 
     store.interference.append(the_other_one_wins)
     # When this one writes after the other
-    written = refresh(store, "cus_a", DEFS, now=NOW)
+    written = refresh(store, CUSTOMER, DEFS, now=NOW)
     # Then its write failed its condition, it read again and found nothing left to do
     assert not written.writes
     assert len(events_of(store, ValueSegmentChanged)) == 1
@@ -244,35 +252,35 @@ def test_a_lost_race_is_read_again_and_nothing_is_published_twice() -> None:
 
 def test_a_customer_who_keeps_changing_gives_up_with_a_409_for_a_retry() -> None:
     store = FakeSegmentStore()
-    store.add("cus_a", stats=bought(spend=2_000_000, count=60))
+    store.add(CUSTOMER, stats=bought(spend=2_000_000, count=60))
 
     def bump() -> None:
-        profile = store.profiles["cus_a"]
-        store.profiles["cus_a"] = dataclasses.replace(profile, version=profile.version + 1)
+        profile = store.profiles[CUSTOMER]
+        store.profiles[CUSTOMER] = dataclasses.replace(profile, version=profile.version + 1)
 
     store.interference.extend([bump] * 10)
     with pytest.raises(Conflict):
-        refresh(store, "cus_a", DEFS, now=NOW)
+        refresh(store, CUSTOMER, DEFS, now=NOW)
     assert store.published == []
 
 
 def test_a_changed_value_model_reassesses_with_its_version() -> None:
     store = FakeSegmentStore()
-    store.add("cus_a", stats=bought(spend=600_000, count=20))
-    refresh(store, "cus_a", DEFS, now=NOW)
+    store.add(CUSTOMER, stats=bought(spend=600_000, count=20))
+    refresh(store, CUSTOMER, DEFS, now=NOW)
     stricter = Definitions(ValueModel(version=3, monetary=[10**9, 10**10, 10**11, 10**12]), DEFS.groups)
-    written = refresh(store, "cus_a", stricter, now=NOW)
+    written = refresh(store, CUSTOMER, stricter, now=NOW)
     assert written.value is not None
     assert (written.value.model_version, written.value.components.monetary) == (3, 1)
 
 
 def test_plan_is_pure_and_empty_once_applied() -> None:
     store = FakeSegmentStore()
-    store.add("cus_a", stats=bought(spend=2_000_000, count=60), birthday=date(1990, 1, 1))
-    state = store.customer_state("cus_a")
+    store.add(CUSTOMER, stats=bought(spend=2_000_000, count=60), birthday=date(1990, 1, 1))
+    state = store.customer_state(CUSTOMER)
     assert plan(state, DEFS, now=NOW) == plan(state, DEFS, now=NOW)
-    refresh(store, "cus_a", DEFS, now=NOW)
-    assert not plan(store.customer_state("cus_a"), DEFS, now=NOW).writes
+    refresh(store, CUSTOMER, DEFS, now=NOW)
+    assert not plan(store.customer_state(CUSTOMER), DEFS, now=NOW).writes
 
 
 # --- the nightly run ---------------------------------------------------------------------------------
@@ -280,7 +288,7 @@ def test_plan_is_pure_and_empty_once_applied() -> None:
 
 def populate(store: FakeSegmentStore, n: int) -> None:
     for i in range(n):
-        store.add(f"cus_{i:04d}", stats=bought(spend=100_000 * (i % 20), count=i % 40 + 1, days_ago=i % 300))
+        store.add(customer(i), stats=bought(spend=100_000 * (i % 20), count=i % 40 + 1, days_ago=i % 300))
 
 
 def test_the_nightly_run_covers_everyone_and_a_rerun_changes_nothing() -> None:
@@ -313,7 +321,7 @@ def test_the_nightly_run_covers_everyone_and_a_rerun_changes_nothing() -> None:
 
 def test_time_alone_makes_a_customer_lapse_at_night() -> None:
     store = FakeSegmentStore()
-    store.add("cus_a", stats=bought(spend=600_000, count=20, days_ago=360))
+    store.add(CUSTOMER, stats=bought(spend=600_000, count=20, days_ago=360))
     nightly(store, DEFS, clock=lambda: NOW, should_stop=lambda: False)
     later = NOW + timedelta(days=10)
     summary = nightly(store, DEFS, clock=lambda: later, should_stop=lambda: False)
@@ -327,11 +335,11 @@ def test_a_run_that_runs_out_of_time_stops_between_pages_and_the_next_goes_on() 
     populate(store, 250)
     short = nightly(store, DEFS, clock=lambda: NOW, should_stop=lambda: True, page_size=100)
     # Then it stopped after 100 customers and recorded where
-    assert (short.customers, short.complete, short.resume_after) == (100, False, "cus_0099")
+    assert (short.customers, short.complete, short.resume_after) == (100, False, customer(99))
     # When the next run starts
     rest = nightly(store, DEFS, clock=lambda: NOW, should_stop=lambda: False, page_size=100)
     # Then it went on from there to the end, and the run after starts from the beginning
-    assert (rest.resumed_from, rest.customers, rest.complete) == ("cus_0099", 150, True)
+    assert (rest.resumed_from, rest.customers, rest.complete) == (customer(99), 150, True)
     assert len(events_of(store, ValueSegmentChanged)) == 250
     full = nightly(store, DEFS, clock=lambda: NOW, should_stop=lambda: False, page_size=100)
     assert (full.resumed_from, full.customers, full.values_written) == (None, 250, 0)
@@ -342,17 +350,17 @@ def test_an_erased_customer_is_skipped_and_a_contended_one_counted_as_failed() -
     populate(store, 3)
     store.customer_states = lambda ids: [  # type: ignore[method-assign]
         *FakeSegmentStore.customer_states(store, ids),
-        CustomerState("cus_zzzz", None, PurchaseStats(), None),
+        CustomerState(ERASED, None, PurchaseStats(), None),
     ]
 
     def bump() -> None:
-        profile = store.profiles["cus_0001"]
-        store.profiles["cus_0001"] = dataclasses.replace(profile, version=profile.version + 1)
+        profile = store.profiles[customer(1)]
+        store.profiles[customer(1)] = dataclasses.replace(profile, version=profile.version + 1)
 
     original = store.apply
 
     def contended(state: CustomerState, **kw: Any) -> None:
-        if state.customer_id == "cus_0001":
+        if state.customer_id == customer(1):
             bump()
         original(state, **kw)
 
