@@ -9,7 +9,8 @@ CDK_CLI := aws-cdk@2.1148.1
 LAMBDA_PLATFORM := --python-platform aarch64-manylinux2014 --python-version 3.14
 # The layer is third-party code like the venv's, so it lives in .venv (scanned as little as the venv).
 LAYER_DIR := $(VENV)/lambda-layer
-LAYER := $(VENV)/.layer-$(shell cksum < requirements-lambda.txt | cut -d' ' -f1)
+LAYER_ZIP := $(VENV)/lambda-layer.zip
+LAYER := $(VENV)/.layer-zip-$(shell cksum < requirements-lambda.txt | cut -d' ' -f1)
 # checkov scans the synthesized templates (tests/infra/test_checkov.py); its pins clash with ours,
 # so it has a virtualenv of its own.
 CHECKOV_VENV := $(VENV)/checkov
@@ -83,13 +84,14 @@ $(CHECKOV): requirements-checkov.txt $(STAMP)
 	@touch $@
 
 $(LAYER): requirements-lambda.txt $(STAMP)
-	@rm -rf $(LAYER_DIR) $(VENV)/.layer-*
+	@rm -rf $(LAYER_DIR) $(LAYER_ZIP) $(VENV)/.layer*
 	@$(BIN)/uv pip install -q --target $(LAYER_DIR)/python $(LAMBDA_PLATFORM) --only-binary :all: --no-deps \
 		-r requirements-lambda.txt
 	@rm -rf $(LAYER_DIR)/python/bin $(LAYER_DIR)/python/.lock
 	@find $(LAYER_DIR) -name __pycache__ -prune -exec rm -rf {} +
 	@# Bytecode by the runtime's Python (DANGOL_LAMBDA_PYTHON or python3.14), else none: infra/packaging.py
 	@$(BIN)/python -m infra.packaging compile-layer $(LAYER_DIR)/python
+	@$(BIN)/python -m infra.packaging zip-layer $(LAYER_DIR) $(LAYER_ZIP) >/dev/null
 	@touch $@
 
 layer: $(LAYER) ## build the Lambda dependency layer (Powertools, pydantic) for arm64 / Python 3.14

@@ -25,7 +25,8 @@ compiled by the Lambda runtime's own Python version (``LAMBDA_PYTHON``), found i
   is dead weight: its magic number and cache tag never match), a one-line notice says so,
   and ``DANGOL_REQUIRE_BYTECODE=1`` (the deploy pipeline) turns that into an error.
 
-``python -m infra.packaging compile-layer DIR`` compiles a built layer (``make layer``);
+``python -m infra.packaging compile-layer DIR`` compiles a built layer and ``zip-layer DIR ZIP`` zips it
+(``make layer``);
 ``python -m infra.packaging runtime`` prints the runtime's name (``python3.14``).
 """
 
@@ -39,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +49,9 @@ from typing import Final
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / ".build"  # hidden like .venv: our own code, staged
 LAYER_DIR = ROOT / ".venv" / "lambda-layer"  # third-party code sits with the venv's (``make layer``)
+# The layer as Lambda takes it: a zip the stacks name as the asset, so a synthesized assembly holds
+# an archive, not a second unpacked copy of the third-party code in the project's tree.
+LAYER_ZIP = ROOT / ".venv" / "lambda-layer.zip"
 
 LAMBDA_PYTHON: Final = (3, 14)
 """THE Python version of the Lambda runtime: bytecode, the layer's native code and the runtime."""
@@ -123,12 +128,28 @@ def _digest(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def layer_dir() -> Path:
-    if not (LAYER_DIR / "python").is_dir():
+def layer_zip() -> Path:
+    if not LAYER_ZIP.is_file():
         raise FileNotFoundError(
-            f"{LAYER_DIR}/python is missing: build the dependency layer with `make layer` (make synth does)."
+            f"{LAYER_ZIP} is missing: build the dependency layer with `make layer` (make synth does)."
         )
-    return LAYER_DIR
+    return LAYER_ZIP
+
+
+def zip_layer(folder: Path, target: Path) -> int:
+    """Zip the built layer ``folder`` (its ``python/`` at the root) into ``target``, the same bytes
+    for the same files (sorted, a fixed timestamp, each file's mode), so its asset hash is stable.
+    Returns the number of files."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    partial = target.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            info = zipfile.ZipInfo(str(path.relative_to(folder)), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = (path.stat().st_mode & 0o777 | 0o100000) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    partial.replace(target)
+    return len(files)
 
 
 # --- the interpreter ---------------------------------------------------------------------------
@@ -300,7 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"infra.packaging: {count} modules of the layer compiled by {interpreter.path}\n"
             )
         return 0
-    sys.stderr.write("usage: python -m infra.packaging runtime | compile-layer DIR\n")
+    if len(args) == 3 and args[0] == "zip-layer":
+        count = zip_layer(Path(args[1]), Path(args[2]))
+        sys.stdout.write(f"infra.packaging: the layer's {count} files zipped into {args[2]}\n")
+        return 0
+    sys.stderr.write("usage: python -m infra.packaging runtime | compile-layer DIR | zip-layer DIR ZIP\n")
     return 2
 
 

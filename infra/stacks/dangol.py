@@ -23,7 +23,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.config import StageConfig
-from infra.packaging import layer_dir
+from infra.packaging import layer_zip
 from infra.stacks.api import Api, Entry, UserDirectory
 from infra.stacks.functions import RUNTIME
 from infra.stacks.messaging import ALARM_MAIL_DLQ, MAX_RETENTION, Channels
@@ -176,7 +176,7 @@ class DangolStack(Stack):
         layer = lambda_.LayerVersion(
             self,
             "Dependencies",
-            code=lambda_.Code.from_asset(str(layer_dir())),
+            code=lambda_.Code.from_asset(str(layer_zip())),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[lambda_.Architecture.ARM_64],
             description="Powertools and pydantic for the Lambda platform",

@@ -11,9 +11,12 @@ pycs compiled by a Python 3.14), or none when no such interpreter was there to c
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from infra.packaging import (
     compile_layer,
     pyc_flags,
     stage_service_code,
+    zip_layer,
 )
 from shared.topology import Service
 from tests.infra.conftest import Synthesized
@@ -141,9 +145,19 @@ def test_every_handler_is_a_function_defined_in_its_service_asset(stage: Deploym
 
 
 def _layer(stage: Deployment) -> tuple[dict[str, Any], Path]:
+    """The layer's properties and its asset, unpacked as Lambda unpacks it (it ships as a zip)."""
     layers = stage.resources("AWS::Lambda::LayerVersion")
     (props,) = (r["Properties"] for r in layers.values())
-    return props, stage.asset_of(props["Content"])
+    return props, _unpacked(stage.asset_of(props["Content"]))
+
+
+@functools.cache
+def _unpacked(archive: Path) -> Path:
+    assert zipfile.is_zipfile(archive), f"the layer's asset is not a zip: {archive}"
+    target = Path(tempfile.mkdtemp(prefix="layer-"))
+    with zipfile.ZipFile(archive) as unzipped:
+        unzipped.extractall(target)
+    return target
 
 
 def test_the_layer_is_for_python_3_14_on_arm64(stage: Deployment) -> None:
@@ -317,3 +331,36 @@ def test_a_layer_is_compiled_like_the_assets(
     # Then it holds exactly one unchecked pyc per module, for this interpreter
     (pyc,) = check_bytecode(layer, sys.implementation.cache_tag)
     assert pyc.name == f"__init__.{sys.implementation.cache_tag}.pyc"
+
+
+def test_the_layer_ships_as_one_zip_and_the_assembly_holds_no_unpacked_third_party_code(
+    stage: Deployment,
+) -> None:
+    # Given the layer's asset in the synthesized assembly
+    props, _ = _layer(stage)
+    archive = stage.asset_of(props["Content"])
+    # Then it is one zip file, and no staged directory of the assembly holds pydantic or Powertools
+    assert archive.is_file()
+    assert zipfile.is_zipfile(archive)
+    staged = [p for p in stage.asset_paths.values() if p.is_dir()]
+    assert staged
+    assert not [p for p in staged if (p / "python" / "pydantic").exists() or (p / "pydantic").exists()]
+
+
+def test_a_layer_zipped_twice_is_the_same_bytes(tmp_path: Path) -> None:
+    # Given a built layer folder
+    folder = tmp_path / "layer"
+    (folder / "python" / "pkg").mkdir(parents=True)
+    (folder / "python" / "pkg" / "__init__.py").write_text("X = 1\n")
+    (folder / "python" / "pkg" / "native.so").write_bytes(b"\0ELF")
+    (folder / "python" / "pkg" / "native.so").chmod(0o755)
+    # When it is zipped twice, a second apart
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    assert zip_layer(folder, first) == 2
+    (folder / "python" / "pkg" / "__init__.py").touch()
+    zip_layer(folder, second)
+    # Then the archives are identical (a stable asset hash) and keep python/ at the root and modes
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        assert archive.namelist() == ["python/pkg/__init__.py", "python/pkg/native.so"]
+        assert (archive.getinfo("python/pkg/native.so").external_attr >> 16) & 0o777 == 0o755
