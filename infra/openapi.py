@@ -329,8 +329,19 @@ def cors_headers(system: System, path: str, origin: str) -> dict[str, str]:
     return headers
 
 
-def _preflight(system: System, path: str, origin: str) -> Json:
-    headers = cors_headers(system, path, origin)
+def _answered_by_the_gateway(
+    path: str, status: int, description: str, headers: Mapping[str, str], body: Json | None = None
+) -> Json:
+    """An operation API Gateway answers itself (a mock integration): no authorizer, the path's
+    parameters, a fixed status, headers and (optionally) body."""
+    answer: Json = {
+        "statusCode": str(status),
+        "responseParameters": {
+            f"method.response.header.{name}": _quoted(value) for name, value in headers.items()
+        },
+    }
+    if body is not None:
+        answer["responseTemplates"] = {"application/json": json.dumps(body, ensure_ascii=False)}
     return {
         "security": [],
         "parameters": [
@@ -338,25 +349,22 @@ def _preflight(system: System, path: str, origin: str) -> Json:
             for name in re.findall(r"\{([^}]+)\}", path)
         ],
         "responses": {
-            "204": {
-                "description": "CORS preflight",
+            str(status): {
+                "description": description,
                 "headers": {name: {"schema": {"type": "string"}} for name in headers},
             }
         },
         "x-amazon-apigateway-integration": {
             "type": "mock",
-            "requestTemplates": {"application/json": '{"statusCode": 204}'},
+            "requestTemplates": {"application/json": json.dumps({"statusCode": status})},
             "passthroughBehavior": "when_no_match",
-            "responses": {
-                "default": {
-                    "statusCode": "204",
-                    "responseParameters": {
-                        f"method.response.header.{name}": _quoted(value) for name, value in headers.items()
-                    },
-                }
-            },
+            "responses": {"default": answer},
         },
     }
+
+
+def _preflight(system: System, path: str, origin: str) -> Json:
+    return _answered_by_the_gateway(path, 204, "CORS preflight", cors_headers(system, path, origin))
 
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
@@ -367,37 +375,14 @@ def _method_not_allowed(system: System, path: str, origin: str) -> Json:
     functions and the local gateway answer (a declared method takes precedence over ANY). Without
     it API Gateway would answer its MISSING_AUTHENTICATION_TOKEN, a 404."""
     allowed = sorted({r.method for r in system.routes if r.path == path} | {"OPTIONS"})
-    headers = {"Allow": ", ".join(allowed), "Access-Control-Allow-Origin": origin}
-    body = {
-        "error": {"code": "method_not_allowed", "message": f"Use one of {', '.join(allowed)}.", "details": []}
-    }
-    return {
-        "security": [],
-        "parameters": [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"\{([^}]+)\}", path)
-        ],
-        "responses": {
-            "405": {
-                "description": "This path does not take this method",
-                "headers": {name: {"schema": {"type": "string"}} for name in headers},
-            }
-        },
-        "x-amazon-apigateway-integration": {
-            "type": "mock",
-            "requestTemplates": {"application/json": '{"statusCode": 405}'},
-            "passthroughBehavior": "when_no_match",
-            "responses": {
-                "default": {
-                    "statusCode": "405",
-                    "responseParameters": {
-                        f"method.response.header.{name}": _quoted(value) for name, value in headers.items()
-                    },
-                    "responseTemplates": {"application/json": json.dumps(body, ensure_ascii=False)},
-                }
-            },
-        },
-    }
+    message = f"Use one of {', '.join(allowed)}."
+    return _answered_by_the_gateway(
+        path,
+        405,
+        "This path does not take this method",
+        {"Allow": ", ".join(allowed), "Access-Control-Allow-Origin": origin},
+        {"error": {"code": "method_not_allowed", "message": message, "details": []}},
+    )
 
 
 def gateway_responses(origin: str) -> Json:
