@@ -34,6 +34,7 @@ EXIT_PORT_IN_USE = 3
 EXIT_NOT_RUNNING = 4
 EXIT_SEEDING_FAILED = 5
 PARENT_CHECK_S = 1.0
+SIGNAL_POLL_S = 0.25
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="The dangol local runtime.")
 console = Console(highlight=False, soft_wrap=True, width=max(120, Console().width))
@@ -62,6 +63,16 @@ def _watch_parent(stop: Callable[[], None], every_s: float = PARENT_CHECK_S) -> 
         stop()
 
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def wait_for_signal(stop: threading.Event) -> None:
+    """Block the main thread until a signal handler sets ``stop``.
+
+    Waits in short slices: the kernel may hand a process's signal to any of its threads, and then
+    only a flag is tripped; Python runs the handler when the main thread next wakes. A wait on a
+    lock without a timeout may never wake (seen under load: Ctrl-C ignored until SIGKILL)."""
+    while not stop.wait(timeout=SIGNAL_POLL_S):
+        pass
 
 
 @cli.command()
@@ -120,8 +131,7 @@ def up(  # noqa: PLR0917 - typer maps each parameter to an option
         took = time.perf_counter() - started_at
         _banner(started, tokens=tokens, till=till, customers=customers, took=took, state=state_dir)
         starting = False
-        if not stop.is_set():
-            stop.wait()
+        wait_for_signal(stop)
     except _Stopped:
         pass
     except RuntimeError as exc:  # seeding gave up after its retries: say why, no traceback

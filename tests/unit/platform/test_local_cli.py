@@ -1,17 +1,21 @@
 """`dangol-local`'s help says what the commands do, and `make token` passes USER only when it
-was given on make's command line (every shell has a USER: the login name)."""
+was given on make's command line (every shell has a USER: the login name); a stop signal the kernel
+hands to another thread still stops it."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from infra.local.cli import cli
+from infra.local.cli import cli, wait_for_signal
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -72,3 +76,29 @@ def test_make_token_passes_role_and_user_from_its_command_line_only(
     command = " ".join(result.stdout.split("\n")[-2].split())
     assert command.endswith(expected)
     assert "someone" not in result.stdout
+
+
+def test_a_signal_delivered_to_another_thread_still_ends_the_wait() -> None:
+    # Given `up`'s wait in the main thread, with a handler that sets its stop event (as `up` has)
+    stop = threading.Event()
+    guard = threading.Timer(10, stop.set)
+    previous = signal.signal(signal.SIGUSR1, lambda signum, frame: stop.set())
+
+    def from_another_thread() -> None:  # the kernel may pick any thread of the process
+        time.sleep(0.1)
+        signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+
+    sender = threading.Thread(target=from_another_thread)
+    guard.start()
+    try:
+        started = time.monotonic()
+        sender.start()
+        # When the signal lands on that other thread
+        wait_for_signal(stop)
+        took = time.monotonic() - started
+    finally:
+        guard.cancel()
+        sender.join()
+        signal.signal(signal.SIGUSR1, previous)
+    # Then the main thread runs the handler within a slice, long before the guard's 10 s
+    assert took < 2, f"the wait ended after {took:.1f} s: only the guard ended it"
