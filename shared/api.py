@@ -23,12 +23,13 @@ import binascii
 import functools
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, ResponseBuilder
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -56,6 +57,8 @@ from shared.topology import Function, Route, Service
 
 F = TypeVar("F", bound=Callable[..., Any])
 JSON = "application/json"
+# A route's path, then any trailing slashes (as Powertools' REST resolver), then the end of the path.
+ROUTE_PATTERN = r"^{}/*\Z"
 
 # The stage's one CORS policy: API Gateway's preflights and gateway responses (infra/openapi.py) and
 # every function's answers say the same. The origin is the stage's (CORS_ORIGIN, "*" locally).
@@ -169,6 +172,13 @@ class DangolResolver(APIGatewayRestResolver):
         self._bound: set[Route] = set()
         self._idempotency_store = idempotency_store
         self._register_error_handlers()
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = ROUTE_PATTERN) -> re.Pattern[str]:
+        """Powertools' REST patterns end in ``$``, which also matches before a final newline: the
+        path of ``GET /customers/%0A`` (a path id "\\n") matched ``GET /customers``, the listing."""
+        pattern: re.Pattern[str] = ApiGatewayResolver._compile_regex(rule, base_regex)
+        return pattern
 
     # -- binding routes from the topology ---------------------------------------------------
 
