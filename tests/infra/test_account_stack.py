@@ -40,7 +40,7 @@ from infra.stacks.account import AccountStack, check
 
 # tests/infra/conftest.py puts every infra test in the xdist group "synth" (the app's one synthesis);
 # this module synthesizes only the account stacks, so its tests run in a group of their own, next to
-# it. A test's own mark is the closest one, so each test carries it (a module mark would lose).
+# it (pytest-xdist joins a test's group names: this module's group is "account_synth").
 ACCOUNT_GROUP = pytest.mark.xdist_group("account")
 pytestmark = [pytest.mark.infra, ACCOUNT_GROUP]
 
@@ -212,7 +212,6 @@ def every_set_up(synthesized: Synthesized) -> list[tuple[AccountConfig, tuple[St
 # --- the OIDC provider ---------------------------------------------------------------------------
 
 
-@ACCOUNT_GROUP
 def test_githubs_oidc_provider_is_created_for_sts_without_thumbprints(synthesized: Synthesized) -> None:
     for account, _, template in every_set_up(synthesized):
         # Given an account's template
@@ -233,7 +232,6 @@ def test_githubs_oidc_provider_is_created_for_sts_without_thumbprints(synthesize
 # --- the deploy roles ----------------------------------------------------------------------------
 
 
-@ACCOUNT_GROUP
 def test_each_stage_has_a_deploy_role_only_its_github_environment_can_assume(
     synthesized: Synthesized,
 ) -> None:
@@ -247,7 +245,6 @@ def test_each_stage_has_a_deploy_role_only_its_github_environment_can_assume(
             assert_github_trust(role, provider_of(template, account), subject)
 
 
-@ACCOUNT_GROUP
 def test_a_deploy_role_may_only_assume_the_bootstrap_roles_of_its_account_and_region(
     synthesized: Synthesized,
 ) -> None:
@@ -274,7 +271,6 @@ def test_a_deploy_role_may_only_assume_the_bootstrap_roles_of_its_account_and_re
 # --- the diff roles ------------------------------------------------------------------------------
 
 
-@ACCOUNT_GROUP
 def test_each_stage_has_a_diff_role_that_only_reads_its_stacks_for_the_deploy_branch(
     synthesized: Synthesized,
 ) -> None:
@@ -296,7 +292,6 @@ def test_each_stage_has_a_diff_role_that_only_reads_its_stacks_for_the_deploy_br
             assert as_set(render(statement["Resource"], account)) == {stacks}, account.name
 
 
-@ACCOUNT_GROUP
 def test_github_can_assume_nothing_else(synthesized: Synthesized) -> None:
     for account, stages, template in every_set_up(synthesized):
         # Given every role of the account stack
@@ -320,7 +315,6 @@ def test_github_can_assume_nothing_else(synthesized: Synthesized) -> None:
 # --- API Gateway's account setting ----------------------------------------------------------------
 
 
-@ACCOUNT_GROUP
 def test_api_gateways_account_setting_and_its_logging_role_are_owned_here_and_retained(
     synthesized: Synthesized,
 ) -> None:
@@ -345,7 +339,6 @@ def test_api_gateways_account_setting_and_its_logging_role_are_owned_here_and_re
 # --- the stack -----------------------------------------------------------------------------------
 
 
-@ACCOUNT_GROUP
 def test_the_stack_is_termination_protected_and_deployed_through_its_accounts_bootstrap(
     synthesized: Synthesized,
 ) -> None:
@@ -363,7 +356,6 @@ def test_the_stack_is_termination_protected_and_deployed_through_its_accounts_bo
     assert CDK_DEFAULT_QUALIFIER == "hnb659fds"
 
 
-@ACCOUNT_GROUP
 def test_cdk_nag_finds_nothing_unacknowledged_and_each_acknowledgment_is_specific(
     synthesized: Synthesized,
 ) -> None:
@@ -399,7 +391,6 @@ def test_cdk_nag_finds_nothing_unacknowledged_and_each_acknowledgment_is_specifi
             assert rule.endswith(f":stack/dangol-{stage}-*/*]"), finding
 
 
-@ACCOUNT_GROUP
 def test_cfn_lint_finds_nothing_in_the_account_templates(synthesized: Synthesized) -> None:
     # Given every synthesized account template
     templates = sorted(synthesized.outdir.glob("assembly-dangol-account-*/*.template.json"))
@@ -414,7 +405,6 @@ def test_cfn_lint_finds_nothing_in_the_account_templates(synthesized: Synthesize
 # --- one owner per account -----------------------------------------------------------------------
 
 
-@ACCOUNT_GROUP
 def test_the_configured_accounts_are_distinct_and_host_every_stage_once() -> None:
     # Given the configured accounts and stages (ids from DANGOL_<NAME>_ACCOUNT, where set)
     # When the rule is checked
@@ -427,7 +417,6 @@ def test_the_configured_accounts_are_distinct_and_host_every_stage_once() -> Non
     assert [account.stages for account in ACCOUNTS] == [(stage.name,) for stage in STAGES]
 
 
-@ACCOUNT_GROUP
 def test_the_rule_catches_one_account_configured_twice_and_a_stage_without_an_owner() -> None:
     # Given two entries for one AWS account, and a stage left out
     same = (
@@ -443,7 +432,6 @@ def test_the_rule_catches_one_account_configured_twice_and_a_stage_without_an_ow
     assert account_problems(moved, FREE) == ["stage dev is in ap-northeast-2, its account dev in eu-west-1"]
 
 
-@ACCOUNT_GROUP
 def test_an_account_stack_takes_exactly_its_accounts_stages() -> None:
     # Given an account configuration
     account = AccountConfig("dev", ("dev",), account="111111111111")
@@ -458,7 +446,6 @@ def test_an_account_stack_takes_exactly_its_accounts_stages() -> None:
         check(account, (replace(DEV, account="222222222222"),))
 
 
-@ACCOUNT_GROUP
 @pytest.mark.parametrize(
     "settings",
     [
@@ -488,11 +475,9 @@ def test_an_account_configuration_refuses_what_would_widen_the_trust(settings: d
         AccountConfig(**{"name": "x", "stages": ("dev",), **settings})
 
 
-@ACCOUNT_GROUP
 def test_this_module_runs_in_its_own_xdist_group(request: pytest.FixtureRequest) -> None:
     # Given this test's marks
-    # When pytest-xdist's loadgroup reads its group (the closest xdist_group mark)
-    mark = request.node.get_closest_marker("xdist_group")
+    # When pytest-xdist's loadgroup reads its group (all its xdist_group names, sorted and joined)
+    group = "_".join(sorted({m.args[0] for m in request.node.iter_markers("xdist_group")}))
     # Then it is this module's, not the app synthesis' group
-    assert mark is not None
-    assert mark.args == ("account",)
+    assert group == "account_synth"

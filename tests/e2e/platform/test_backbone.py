@@ -35,6 +35,11 @@ class CustomerRegistered(DomainEvent):
     flaky: bool = False
 
 
+# One worker, one runtime (it runs in this process: its pollers must be gone before a unit test
+# turns sockets off, so it lives as long as the module).
+pytestmark = pytest.mark.xdist_group("backbone")
+
+
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     config = Config(

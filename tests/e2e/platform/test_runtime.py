@@ -78,7 +78,7 @@ def test_a_taken_port_gives_a_clear_message_and_exit_code(tmp_path) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_and_sigterm_stop_everything_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     # Given a running system and its function workers
-    system = start_system(tmp_path)
+    system = start_system(tmp_path, seed=False)
     assert system.request("GET", "/health").status == 200
     workers = descendants(system.process.pid)
     assert workers, "the system runs its functions in worker processes"
@@ -99,7 +99,17 @@ def test_ctrl_c_and_sigterm_stop_everything_cleanly(tmp_path: Path, sig: signal.
 def test_the_system_stops_when_the_process_that_started_it_dies(tmp_path: Path) -> None:
     # Given a system started by a parent process (as `make run` or a test run starts it)
     port, state, log = free_port(), tmp_path / "state", tmp_path / "run.log"
-    command = [sys.executable, "-m", "infra.local", "up", "--port", str(port), "--state-dir", str(state)]
+    command = [
+        sys.executable,
+        "-m",
+        "infra.local",
+        "up",
+        "--port",
+        str(port),
+        "--state-dir",
+        str(state),
+        "--no-seed",
+    ]
     parent = subprocess.Popen(
         [
             sys.executable,
