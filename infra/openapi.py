@@ -401,6 +401,47 @@ def gateway_responses(origin: str) -> Json:
     }
 
 
+def _refs(schema: Any) -> set[str]:
+    if isinstance(schema, dict):
+        found = {schema["$ref"].removeprefix(SCHEMA_REF)} if isinstance(schema.get("$ref"), str) else set()
+        return found.union(*(_refs(v) for v in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_refs(v) for v in schema))
+    return set()
+
+
+def _cut(schema: Any, cyclic: set[str]) -> Any:
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.removeprefix(SCHEMA_REF) in cyclic:
+            return {"type": "object", "description": f"A {ref.removeprefix(SCHEMA_REF)} (a nested rule node)"}
+        return {k: _cut(v, cyclic) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_cut(v, cyclic) for v in schema]
+    return schema
+
+
+def without_cycles(models: Json) -> Json:
+    """API Gateway's importer cannot resolve models that refer back to themselves (a segment's
+    rule nests rules): a reference to a model on a cycle becomes a plain object. The gateway does
+    not validate bodies (the functions do, strictly), so nothing is let through that was refused."""
+    edges = {name: _refs(model) & set(models) for name, model in models.items()}
+
+    def on_cycle(start: str) -> bool:
+        stack, seen = list(edges[start]), set()
+        while stack:
+            name = stack.pop()
+            if name == start:
+                return True
+            if name not in seen:
+                seen.add(name)
+                stack.extend(edges[name])
+        return False
+
+    cyclic = {name for name in models if on_cycle(name)}
+    return {name: _cut(model, cyclic) for name, model in models.items()} if cyclic else models
+
+
 def for_api_gateway(system: System, served: Json, gateway: Gateway, *, title: str) -> Json:
     """The REST API's body: every route of ``system`` (with the operation ``served`` documents for
     it, if any), every model, the preflights, the authorizer, validator and gateway responses."""
@@ -415,6 +456,7 @@ def for_api_gateway(system: System, served: Json, gateway: Gateway, *, title: st
     models = {model_name(name): draft4(schema) for name, schema in schemas.items()}
     if len(models) != len(schemas):
         raise ValueError("two models have the same alphanumeric name: API Gateway would merge them")
+    models = without_cycles(models)
     return {
         "openapi": "3.0.1",
         "info": {"title": title, "version": "1", "description": DESCRIPTION},

@@ -6,6 +6,7 @@ local runtime (``infra/local/``). Importing it imports no CDK and no boto3.
 
 from __future__ import annotations
 
+from services.campaigns import topology as campaigns
 from services.profile import topology as profile
 from services.rewards import topology as rewards
 from shared.platform import BUS
@@ -14,5 +15,5 @@ from shared.topology import System
 SYSTEM = System(
     name="dangol",
     bus=BUS,
-    services=(profile.SERVICE, rewards.SERVICE),
+    services=(profile.SERVICE, rewards.SERVICE, campaigns.SERVICE),
 )

@@ -21,6 +21,7 @@ from shared.topology import Route
 from tests.e2e.conftest import LocalSystem, start_system, stop_system
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 # Erasure would remove the demo customer whose token a later role's run still uses; it has its own tests.
 DESTRUCTIVE = {CUSTOMER_ERASE, MY_ERASE}
 ROLES = [("customer", "junho"), ("machine", None), ("agent", None), ("marketing", None)]
@@ -75,6 +76,8 @@ def test_the_api_survives_schemathesis(
     result = subprocess.run(
         [
             executable,
+            "--config-file",
+            str(CONFIG),
             "run",
             f"{local.url}/openapi.json",
             "--header",

@@ -54,6 +54,7 @@ class Ids:
     version: str = "0"  # earn rules version 0 (the built-in defaults) exists in every system
     template_id: str = "ctp_01M82AEKG51WJP0K379AYG4E2W"
     gift_id: str = "gft_01M82AEKG51WJP0K379AYG4E2W"
+    segment_id: str = "seg_01M82AEKG51WJP0K379AYG4E2W"
     code: str = "ABCD-EFGH-JKMN-PQRS"  # a coupon's code
     member_code: str = "A1B2C-D3E4F"  # what the customer's app shows at the counter
 
@@ -64,6 +65,9 @@ def path_params(route: Route, ids: Ids) -> dict[str, str]:
     for name in route.path_params:
         if name == "job_id":
             name_in_ids = "import_job_id" if route.path.startswith("/imports") else "grant_job_id"
+        elif name == "version" and route.path.startswith("/admin/segments"):
+            params[name] = "1"  # a segment's versions start at 1
+            continue
         else:
             name_in_ids = name
         params[name] = str(getattr(ids, name_in_ids))
@@ -300,6 +304,10 @@ def _gift(world: World) -> Ids:
     return dataclasses.replace(world.ids, gift_id=world.created("POST /admin/gifts")["id"])
 
 
+def _segment(world: World) -> Ids:
+    return dataclasses.replace(world.ids, segment_id=world.created("POST /admin/segments")["id"])
+
+
 # What must exist before a route's base request can be accepted (the ids that name it).
 GIVEN: dict[str, Callable[[World], Ids]] = {
     "POST /me": lambda world: dataclasses.replace(world.ids, subject="fuzz-newcomer"),
@@ -312,4 +320,5 @@ GIVEN: dict[str, Callable[[World], Ids]] = {
     "POST /admin/coupon-templates/{template_id}/issuances": _template,
     "POST /coupon-redemptions": _coupon,
     "POST /admin/gifts/{gift_id}/draws": _gift,
+    "PUT /admin/segments/{segment_id}": _segment,
 }

@@ -340,6 +340,7 @@ def test_the_routes_that_require_a_key_are_the_ones_whose_retry_would_repeat_an_
         "POST /admin/coupon-templates/{template_id}/issuances",
         "POST /admin/gifts",
         "POST /admin/gifts/{gift_id}/draws",
+        "POST /admin/segments",  # each retry would define one more segment
     }
 
 

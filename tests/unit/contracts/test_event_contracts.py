@@ -39,6 +39,9 @@ from hypothesis import HealthCheck, given, reject, settings
 from pydantic import BaseModel, ValidationError, create_model
 
 from infra.topology import SYSTEM
+from services.campaigns.handlers import env as campaigns_env
+from services.campaigns.handlers import events as campaigns_consumer
+from services.campaigns.models import inbound as campaigns_inbound
 from services.profile.handlers import env as profile_env
 from services.profile.handlers import segments as profile_segments
 from services.profile.models import behaviour as profile_inputs
@@ -68,19 +71,30 @@ EVENT_MODULES: dict[str, ModuleType] = {"profile": profile_events, "rewards": re
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "profile": profile_env.ProfileSettings,
     "rewards": rewards_env.RewardsSettings,
+    "campaigns": campaigns_env.CampaignsSettings,
 }
 # What each consumer module dispatches on (the event types its entry point accepts).
 HANDLED: dict[str, set[str]] = {
     "services.rewards.handlers.events": set(rewards_consumer.HANDLERS),
     "services.profile.handlers.segments": set(profile_segments.TRIGGERS),
+    "services.campaigns.handlers.events": set(campaigns_consumer.HANDLERS),
 }
-# The rewards service's copy of each profile event it acts on.
-INBOUND: dict[str, type[BaseModel]] = {
-    "CustomerRegistered": rewards_inbound.CustomerRegistered,
-    "CustomerImported": rewards_inbound.CustomerImported,
-    "CustomerErased": rewards_inbound.CustomerErased,
-    "PurchaseRecorded": rewards_inbound.PurchaseRecorded,
-    "PurchaseRefunded": rewards_inbound.PurchaseRefunded,
+# Each consumer of another service's events: its module, and its own copy of each event it reads.
+CONSUMERS: dict[str, ModuleType] = {
+    "services.rewards.handlers.events": rewards_consumer,
+    "services.campaigns.handlers.events": campaigns_consumer,
+}
+INBOUND: dict[str, dict[str, type[BaseModel]]] = {
+    "services.rewards.handlers.events": {
+        "CustomerRegistered": rewards_inbound.CustomerRegistered,
+        "CustomerImported": rewards_inbound.CustomerImported,
+        "CustomerErased": rewards_inbound.CustomerErased,
+        "PurchaseRecorded": rewards_inbound.PurchaseRecorded,
+        "PurchaseRefunded": rewards_inbound.PurchaseRefunded,
+    },
+    "services.campaigns.handlers.events": {
+        name: getattr(campaigns_inbound, name) for name in sorted(campaigns_consumer.HANDLERS)
+    },
 }
 
 
@@ -99,6 +113,7 @@ PROFILE_DOMAINS: dict[str, st.SearchStrategy[Any]] = {
     "PurchaseLine.quantity": st.integers(1, profile_inputs.MAX_QUANTITY),
     "PurchaseLine.unit_price": st.integers(0, profile_inputs.MAX_UNIT_PRICE),
     "PurchaseLine.amount": st.integers(0, profile_inputs.MAX_QUANTITY * profile_inputs.MAX_UNIT_PRICE),
+    "VisitRecorded.duration_s": st.integers(0, 86_400),  # VisitInput.duration_s: a day at most
 }
 LINE = examples(profile_events.PurchaseLine, PROFILE_DOMAINS)
 
@@ -114,7 +129,12 @@ def _as_many_lines_as_allowed(line: profile_events.PurchaseLine) -> list[profile
 PROFILE_DOMAINS["PurchaseRecorded.lines"] = st.lists(LINE, min_size=1, max_size=4) | LINE.map(
     _as_many_lines_as_allowed
 )  # PurchaseInput.lines: 1..MAX_LINES
-DOMAINS: dict[str, Domains] = {"profile": PROFILE_DOMAINS, "rewards": {"customer_id": _ids("cus")}}
+# The rewards service warns of what its open lots hold: a positive number of points.
+REWARDS_DOMAINS: dict[str, st.SearchStrategy[Any]] = {
+    "customer_id": _ids("cus"),
+    "PointsExpiring.points": st.integers(1, 10**9),
+}
+DOMAINS: dict[str, Domains] = {"profile": PROFILE_DOMAINS, "rewards": REWARDS_DOMAINS}
 
 # Where the profile service puts a field of its inputs into an event as it came (into the event's
 # field of the same name): whatever the input takes, the event must take too, or the request that
@@ -303,21 +323,24 @@ def test_every_rule_routes_events_its_source_service_declares_to_a_consumer_that
             assert source in SERVICE_OF_SOURCE, f"{rule.id}: no service publishes as {source}"
             declared = declared_events(SERVICE_OF_SOURCE[source])
             assert set(pattern["detail-type"]) <= set(declared), f"{rule.id}: {pattern['detail-type']}"
-        # And the consumer behind its queue handles exactly those types
-        module = consumer_module(rule)
-        importlib.import_module(module)
-        assert HANDLED[module] == set(pattern["detail-type"]), f"{rule.id} -> {module}"
+        importlib.import_module(consumer_module(rule))
+    # And the consumer behind each queue handles exactly the types its rules route to it
+    routed: dict[str, set[str]] = {}
+    for rule in SYSTEM.rules:
+        routed.setdefault(consumer_module(rule), set()).update(rule_pattern(rule)["detail-type"])
+    assert routed == {module: HANDLED[module] for module in routed}
 
 
-def test_every_profile_event_the_rewards_service_acts_on_has_its_inbound_copy() -> None:
-    # Given the types the rewards service's rules route from the profile service
+@pytest.mark.parametrize("module", sorted(CONSUMERS))
+def test_every_event_a_consumer_acts_on_from_another_service_has_its_inbound_copy(module: str) -> None:
+    # Given the types the rules route from other services to the consumer
     routed = {
         detail_type
         for rule, producer, detail_type in routes()
-        if (producer, owner(rule)) == ("profile", "rewards")
+        if producer != owner(rule) and consumer_module(rule) == module
     }
     # Then each has an inbound model, and no inbound model is left without a route
-    assert set(INBOUND) == routed
+    assert set(INBOUND[module]) == routed
 
 
 def test_each_domain_narrows_a_field_the_producer_still_has() -> None:
@@ -365,10 +388,11 @@ def test_what_the_profile_service_takes_in_its_events_take_too(
 def test_the_consumer_reads_what_the_producer_emits(
     rule: Rule, producer: str, detail_type: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given the rewards consumer, stopped as soon as it acts, and its copy of the event
-    assert consumer_module(rule) == "services.rewards.handlers.events"
-    monkeypatch.setattr(rewards_consumer, "dependencies", Unwired)
-    inbound = INBOUND[detail_type]
+    # Given the consumer, stopped as soon as it acts, and its copy of the event
+    module = consumer_module(rule)
+    consumer = CONSUMERS[module]
+    monkeypatch.setattr(consumer, "dependencies", Unwired)
+    inbound = INBOUND[module][detail_type]
 
     @CONTRACT_EXAMPLES
     @given(event=examples(declared_events(producer)[detail_type], DOMAINS[producer]))
@@ -379,7 +403,7 @@ def test_the_consumer_reads_what_the_producer_emits(
         assert matches(rule_pattern(rule), message)
         # And the consumer's entry point accepts it (it gets as far as acting on it)
         with pytest.raises(Reached):
-            rewards_consumer.handle(sqs_record(message))
+            consumer.handle(sqs_record(message))
         # And its copy of the event reads every field as the producer wrote it
         read_as_produced(inbound.model_validate(message["detail"]["data"]), event)
 

@@ -104,6 +104,13 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/admin/gifts/{gift_id}"): {"marketing", "admin"},
     ("POST", "/admin/gifts/{gift_id}/draws"): {"marketing", "admin"},
     ("GET", "/me/gifts"): {"customer"},
+    # campaigns
+    ("POST", "/admin/segments"): {"marketing", "admin"},
+    ("GET", "/admin/segments"): {"marketing", "admin"},
+    ("GET", "/admin/segments/{segment_id}"): {"marketing", "admin"},
+    ("PUT", "/admin/segments/{segment_id}"): {"marketing", "admin"},
+    ("GET", "/admin/segments/{segment_id}/versions/{version}"): {"marketing", "admin"},
+    ("GET", "/admin/segments/{segment_id}/members"): {"marketing", "admin"},
 }
 
 ROUTES = SYSTEM.routes

@@ -1,0 +1,21 @@
+"""A segment evaluation's next step, sent to the ``campaigns-segment-jobs`` queue."""
+
+from __future__ import annotations
+
+import json
+
+from shared import aws
+from shared.queues import SqsSender
+
+
+class QueuedSegmentJobs:
+    def __init__(self, sender: SqsSender) -> None:
+        self.sender = sender
+
+    @classmethod
+    def at(cls, queue_url: str) -> QueuedSegmentJobs:
+        return cls(SqsSender(lambda: aws.client("sqs"), queue_url, failure_code="segment_not_queued"))
+
+    def start(self, segment_id: str, version: int, *, after: str | None, looked_at: int) -> None:
+        body = {"segment_id": segment_id, "version": version, "after": after, "looked_at": looked_at}
+        self.sender.send([json.dumps(body)])

@@ -1,0 +1,93 @@
+"""The campaigns table: its key names, every item's key, its outbox and its claims.
+
+One table, ``campaigns`` (``pk``/``sk``).
+
+A customer's view, ``pk = CUST#<customer>``:
+- ``VIEW``: the view (``models.view.CustomerView`` as JSON in ``view``), ``version`` (every change
+  is conditioned on it), ``listed = "VIEW"`` and ``customer_id`` (the sparse ``view-list`` index).
+- ``PUR#<purchase_id>``: a purchase counted into the view (its local day, currency, total);
+  written in the same transaction as the view, so a purchase counts once (TTL: ``KEPT_DAYS``).
+- ``REF#<purchase_id>``: its refund, taken back once (a refund before its purchase stays here
+  and the purchase then counts nothing).
+- ``VIS#<visit_id>``: a visit added to the browsing time (TTL 30 days).
+- ``ERASED``: the customer was erased: events that arrive later create nothing (TTL 30 days).
+
+Segments:
+- ``SEGMENTS / <segment_id>``: a segment in force (name, rule, version, when): the list.
+- ``SEG#<segment_id> / V#<version>``: every version, never changed.
+- ``SEG#<segment_id> / COUNT#<shard>``: its member count, sharded (``COUNT_SHARDS``).
+- ``SEGM#<segment_id>#<shard> / <customer_id>``: a member (``MEMBER_SHARDS`` partitions per
+  segment: a campaign's audience of millions is written and read in parallel).
+- ``SEGJOB#<segment_id> / V#<version>``: an evaluation job's progress.
+
+``OUTBOX#<shard>`` (``shared.outbox``) and idempotency claims (``shared.idempotency``).
+"""
+
+from __future__ import annotations
+
+from services.campaigns.topology import CAMPAIGNS
+from shared.dynamo import DynamoTable, Key
+from shared.idempotency import IdempotencyStore
+from shared.outbox import Outbox
+
+PK = CAMPAIGNS.partition_key.name
+SK = CAMPAIGNS.sort_key_name
+TTL = CAMPAIGNS.ttl_name
+MEMBER_SHARDS = 16
+COUNT_SHARDS = 8
+
+
+def customer_pk(customer_id: str) -> str:
+    return f"CUST#{customer_id}"
+
+
+def view_key(customer_id: str) -> Key:
+    return {PK: customer_pk(customer_id), SK: "VIEW"}
+
+
+def effect_key(customer_id: str, kind: str, ref: str) -> Key:
+    """``kind``: ``PUR`` (a purchase), ``REF`` (its refund), ``VIS`` (a visit)."""
+    return {PK: customer_pk(customer_id), SK: f"{kind}#{ref}"}
+
+
+def erased_key(customer_id: str) -> Key:
+    return {PK: customer_pk(customer_id), SK: "ERASED"}
+
+
+def segment_key(segment_id: str) -> Key:
+    return {PK: "SEGMENTS", SK: segment_id}
+
+
+def segment_version_key(segment_id: str, version: int) -> Key:
+    return {PK: f"SEG#{segment_id}", SK: f"V#{version:08d}"}
+
+
+def count_key(segment_id: str, shard: int) -> Key:
+    return {PK: f"SEG#{segment_id}", SK: f"COUNT#{shard:02d}"}
+
+
+def shard_of(customer_id: str, shards: int) -> int:
+    """A customer's shard: stable, spread evenly (ULIDs end in 80 random bits)."""
+    return sum(customer_id.encode()) % shards
+
+
+def member_pk(segment_id: str, shard: int) -> str:
+    return f"SEGM#{segment_id}#{shard:02d}"
+
+
+def member_key(segment_id: str, customer_id: str) -> Key:
+    return {PK: member_pk(segment_id, shard_of(customer_id, MEMBER_SHARDS)), SK: customer_id}
+
+
+def job_key(segment_id: str, version: int) -> Key:
+    return {PK: f"SEGJOB#{segment_id}", SK: f"V#{version:08d}"}
+
+
+def outbox(table: DynamoTable) -> Outbox:
+    """The campaigns table's outbox (``OUTBOX#<shard>`` items)."""
+    return Outbox.of(table, CAMPAIGNS)
+
+
+def claims(table: DynamoTable, *, lock_s: int, ttl_s: int = 24 * 3600) -> IdempotencyStore:
+    """Idempotency claims (request keys) in the campaigns table."""
+    return IdempotencyStore.of(table, CAMPAIGNS, lock_s=lock_s, ttl_s=ttl_s)

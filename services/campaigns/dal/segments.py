@@ -1,0 +1,168 @@
+"""Segments, their versions, members and counts in the campaigns table (``dal/keys.py``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from services.campaigns.dal import keys
+from services.campaigns.logic.projection import StandingSegment
+from services.campaigns.logic.segments import compile_rule
+from services.campaigns.models.segments import SegmentRule
+from shared.dynamo import ConditionFailed, DynamoTable, Item, transact_write
+from shared.errors import PreconditionFailed
+
+
+class DynamoSegments:
+    def __init__(
+        self, table: DynamoTable, *, cache_s: float = 30.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.table = table
+        self.cache_s = cache_s
+        self._monotonic = monotonic
+        self._standing: tuple[float, Sequence[StandingSegment]] | None = None
+
+    # -- the catalog -----------------------------------------------------------------------
+
+    def all(self) -> list[Item]:
+        found: list[Item] = []
+        start = None
+        while True:
+            page = self.table.query(
+                f"{keys.PK} = :pk", values={":pk": "SEGMENTS"}, start_key=start, forward=False
+            )
+            found += page.items
+            if page.last_key is None:
+                return found
+            start = page.last_key
+
+    def get(self, segment_id: str) -> Item | None:
+        return self.table.get(keys.segment_key(segment_id))
+
+    def version(self, segment_id: str, version: int) -> Item | None:
+        return self.table.get(keys.segment_version_key(segment_id, version))
+
+    def create(self, item: Item) -> None:
+        """The segment and its first version, at once (refused beyond ``MAX_SEGMENTS``: the caller checks)."""
+        version = {**keys.segment_version_key(item["id"], 1), **_version_fields(item)}
+        transact_write(
+            self.table.client,
+            [
+                {
+                    "Put": self.table.put_op(
+                        {**keys.segment_key(item["id"]), **item}, condition=f"attribute_not_exists({keys.PK})"
+                    )
+                },
+                {"Put": self.table.put_op(version)},
+            ],
+        )
+        self._standing = None
+
+    def replace(self, item: Item, *, expected: int) -> None:
+        """The segment's next version (``item["version"]`` = expected + 1), if it is still at ``expected``."""
+        version = {**keys.segment_version_key(item["id"], item["version"]), **_version_fields(item)}
+        try:
+            transact_write(
+                self.table.client,
+                [
+                    {
+                        "Put": self.table.put_op(
+                            {**keys.segment_key(item["id"]), **item},
+                            condition="version = :v",
+                            values={":v": expected},
+                        )
+                    },
+                    {"Put": self.table.put_op(version, condition=f"attribute_not_exists({keys.PK})")},
+                ],
+            )
+        except ConditionFailed as failed:  # another change won the race since it was read
+            raise PreconditionFailed(
+                "The segment changed meanwhile; read it again.", code="version_mismatch"
+            ) from failed
+        self._standing = None
+
+    def evaluated(self, segment_id: str, version: int, *, looked_at: int, done: bool) -> bool:
+        """Record an evaluation's progress; False when the segment has moved past ``version``."""
+        expression = "SET evaluated = :n" + (", #status = :ready" if done else "")
+        values: dict[str, Any] = {":n": looked_at, ":v": version}
+        if done:
+            values[":ready"] = "ready"
+        try:
+            self.table.update(
+                keys.segment_key(segment_id),
+                expression,
+                condition="version = :v",
+                names={"#status": "status"} if done else None,
+                values=values,
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    # -- members ---------------------------------------------------------------------------
+
+    def standing(self) -> Sequence[StandingSegment]:
+        cached = self._standing
+        if cached is not None and self._monotonic() - cached[0] < self.cache_s:
+            return cached[1]
+        segments = [
+            StandingSegment(
+                segment_id=str(item["id"]),
+                version=int(item["version"]),
+                matches=compile_rule(SegmentRule.model_validate(item["rule"])),
+            )
+            for item in self.all()
+        ]
+        self._standing = (self._monotonic(), segments)
+        return segments
+
+    def add(self, segment_id: str, customer_id: str) -> bool:
+        return self._change(segment_id, customer_id, +1)
+
+    def remove(self, segment_id: str, customer_id: str) -> bool:
+        return self._change(segment_id, customer_id, -1)
+
+    def _change(self, segment_id: str, customer_id: str, delta: int) -> bool:
+        member = keys.member_key(segment_id, customer_id)
+        shard = keys.shard_of(customer_id, keys.COUNT_SHARDS)
+        change = (
+            {
+                "Put": self.table.put_op(
+                    {**member, "customer_id": customer_id}, condition=f"attribute_not_exists({keys.PK})"
+                )
+            }
+            if delta > 0
+            else {"Delete": self.table.delete_op(member, condition=f"attribute_exists({keys.PK})")}
+        )
+        count = self.table.update_op(
+            keys.count_key(segment_id, shard), "ADD members :d", values={":d": delta}
+        )
+        try:
+            transact_write(self.table.client, [change, {"Update": count}])
+        except ConditionFailed:
+            return False  # already so
+        return True
+
+    def count(self, segment_id: str) -> int:
+        page = self.table.query(
+            f"{keys.PK} = :pk AND begins_with({keys.SK}, :c)",
+            values={":pk": f"SEG#{segment_id}", ":c": "COUNT#"},
+        )
+        return sum(int(i.get("members", 0)) for i in page.items)
+
+    def members(
+        self, segment_id: str, *, shard: int, after: str | None, limit: int
+    ) -> tuple[list[str], str | None]:
+        """One shard's members in id order after ``after``; the last id when the shard goes on."""
+        condition = f"{keys.PK} = :pk" + (f" AND {keys.SK} > :after" if after else "")
+        values: dict[str, Any] = {":pk": keys.member_pk(segment_id, shard)}
+        if after:
+            values[":after"] = after
+        page = self.table.query(condition, values=values, limit=limit)
+        ids = [str(i[keys.SK]) for i in page.items]
+        return ids, (ids[-1] if page.last_key is not None and ids else None)
+
+
+def _version_fields(item: Item) -> Item:
+    return {k: item[k] for k in ("id", "version", "name", "description", "rule", "updated_at") if k in item}

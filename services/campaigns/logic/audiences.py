@@ -1,0 +1,210 @@
+"""Segments as marketing manages them: define, change (a new version), read with the count, page
+through members; and the evaluation job that computes a version's members over every view.
+
+A standing segment's members are kept up to date as events arrive (``logic.projection``); a new
+segment or a new version starts an evaluation over every customer view, a page per step, each
+step sending the next (``SegmentJobs``). A step of an older version stops when a newer one exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from services.campaigns.logic.projection import Members
+from services.campaigns.logic.segments import compile_rule, time_dependent
+from services.campaigns.models.audiences import Segment, SegmentVersion
+from services.campaigns.models.segments import SegmentDefinition, SegmentRule
+from services.campaigns.models.view import CustomerView
+from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.ids import new_id
+
+PAGE = 200  # views per evaluation step
+MAX_SEGMENTS = 40
+
+
+class Catalog(Members, Protocol):
+    def all(self) -> list[dict[str, Any]]: ...
+    def get(self, segment_id: str) -> dict[str, Any] | None: ...
+    def version(self, segment_id: str, version: int) -> dict[str, Any] | None: ...
+    def create(self, item: dict[str, Any]) -> None: ...
+    def replace(self, item: dict[str, Any], *, expected: int) -> None: ...
+    def evaluated(self, segment_id: str, version: int, *, looked_at: int, done: bool) -> bool: ...
+    def count(self, segment_id: str) -> int: ...
+
+
+class SegmentJobs(Protocol):
+    def start(self, segment_id: str, version: int, *, after: str | None, looked_at: int) -> None: ...
+
+
+class Views(Protocol):
+    def page(self, *, after: str | None, limit: int) -> tuple[list[CustomerView], str | None]: ...
+
+
+def _shown(item: dict[str, Any], count: int) -> Segment:
+    rule = SegmentRule.model_validate(item["rule"])
+    return Segment(
+        id=item["id"],
+        name=item["name"],
+        description=item.get("description"),
+        rule=item["rule"],
+        version=int(item["version"]),
+        count=count,
+        status=item["status"],
+        evaluated=int(item.get("evaluated", 0)),
+        time_dependent=time_dependent(rule),
+        created_at=dt.datetime.fromisoformat(item["created_at"]),
+        updated_at=dt.datetime.fromisoformat(item["updated_at"]),
+    )
+
+
+def _rule_json(definition: SegmentDefinition) -> dict[str, Any]:
+    dumped: dict[str, Any] = definition.model_dump(mode="json", exclude_none=True)["rule"]
+    return dumped
+
+
+def create(
+    catalog: Catalog, jobs: SegmentJobs, definition: SegmentDefinition, *, clock: Callable[[], dt.datetime]
+) -> Segment:
+    if len(catalog.all()) >= MAX_SEGMENTS:
+        raise Conflict(
+            f"At most {MAX_SEGMENTS} segments are kept up to date at once; change one of them instead.",
+            code="segment_limit_reached",
+        )
+    at, segment_id = clock().isoformat(), new_id("seg")
+    item = {
+        "id": segment_id,
+        "name": definition.name,
+        "description": definition.description,
+        "rule": _rule_json(definition),
+        "version": 1,
+        "status": "evaluating",
+        "evaluated": 0,
+        "created_at": at,
+        "updated_at": at,
+    }
+    catalog.create(item)
+    jobs.start(segment_id, 1, after=None, looked_at=0)
+    return _shown(item, 0)
+
+
+def change(
+    catalog: Catalog,
+    jobs: SegmentJobs,
+    segment_id: str,
+    definition: SegmentDefinition,
+    *,
+    expected_version: int | None,
+    clock: Callable[[], dt.datetime],
+) -> Segment:
+    current = _found(catalog, segment_id)
+    version = int(current["version"])
+    if expected_version is not None and expected_version != version:
+        raise PreconditionFailed(f"The segment is at version {version}.", code="version_mismatch")
+    item = {
+        **current,
+        "name": definition.name,
+        "description": definition.description,
+        "rule": _rule_json(definition),
+        "version": version + 1,
+        "status": "evaluating",
+        "evaluated": 0,
+        "updated_at": clock().isoformat(),
+    }
+    catalog.replace(item, expected=version)
+    jobs.start(segment_id, version + 1, after=None, looked_at=0)
+    return _shown(item, catalog.count(segment_id))
+
+
+def get(catalog: Catalog, segment_id: str) -> Segment:
+    return _shown(_found(catalog, segment_id), catalog.count(segment_id))
+
+
+def listed(catalog: Catalog) -> list[Segment]:
+    return [_shown(item, catalog.count(item["id"])) for item in catalog.all()]
+
+
+def version_of(catalog: Catalog, segment_id: str, version: int) -> SegmentVersion:
+    item = catalog.version(segment_id, version)
+    if item is None:
+        raise NotFound("No such version of this segment.", code="segment_version_not_found")
+    first = catalog.version(segment_id, 1)
+    created = (first or item)["updated_at"]
+    return SegmentVersion(
+        id=segment_id,
+        version=version,
+        name=item["name"],
+        description=item.get("description"),
+        rule=item["rule"],
+        created_at=dt.datetime.fromisoformat(item.get("updated_at", created)),
+    )
+
+
+def _found(catalog: Catalog, segment_id: str) -> dict[str, Any]:
+    item = catalog.get(segment_id)
+    if item is None:
+        raise NotFound("No such segment.", code="segment_not_found")
+    return item
+
+
+# -- the evaluation job ------------------------------------------------------------------------
+
+
+def evaluate_step(
+    catalog: Catalog,
+    views: Views,
+    jobs: SegmentJobs,
+    segment_id: str,
+    version: int,
+    *,
+    after: str | None,
+    looked_at: int,
+    now: dt.datetime,
+) -> int | None:
+    """One page of a version's evaluation: each view joins or leaves; the next step is sent.
+    Returns how many views this step looked at (None: the segment has moved on, or is gone)."""
+    current = catalog.get(segment_id)
+    if current is None or int(current["version"]) != version:
+        return None
+    matches = compile_rule(SegmentRule.model_validate(current["rule"]))
+    page, last = views.page(after=after, limit=PAGE)
+    for view in page:
+        if matches(view, now):
+            catalog.add(segment_id, view.customer_id)
+        else:
+            catalog.remove(segment_id, view.customer_id)
+    total = looked_at + len(page)
+    if not catalog.evaluated(segment_id, version, looked_at=total, done=last is None):
+        return None
+    if last is not None:
+        jobs.start(segment_id, version, after=last, looked_at=total)
+    return len(page)
+
+
+def refresh(catalog: Catalog, jobs: SegmentJobs) -> list[str]:
+    """Start a new pass over every view for each segment whose answer changes with time alone
+    (``time_dependent``): the customers a day's passing moved in or out are then members or not.
+    Events keep every other segment right as they come. The ids of the segments refreshed."""
+    refreshed = []
+    for item in catalog.all():
+        if time_dependent(SegmentRule.model_validate(item["rule"])):
+            jobs.start(str(item["id"]), int(item["version"]), after=None, looked_at=0)
+            refreshed.append(str(item["id"]))
+    return refreshed
+
+
+def members(
+    catalog: Any, segment_id: str, *, shard: int, after: str | None, limit: int, shards: int
+) -> tuple[list[str], tuple[int, str | None] | None]:
+    """A page of members: shard by shard, in id order within each. The position to resume from."""
+    _found(catalog, segment_id)
+    ids: list[str] = []
+    while shard < shards and len(ids) < limit:
+        found, last = catalog.members(segment_id, shard=shard, after=after, limit=limit - len(ids))
+        ids += found
+        if last is None:
+            shard, after = shard + 1, None
+        else:
+            after = found[-1]
+    return ids, ((shard, after) if shard < shards else None)

@@ -1,0 +1,85 @@
+"""The profile and rewards services' events as the campaigns service reads them: its own copy of
+each contract (the services never import each other). Unknown fields are ignored so that a
+producer can add to its events; what campaigns relies on is checked by the contract tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+ID = r"^[a-z]{2,8}_[0-9A-HJKMNP-TV-Z]{26}$"
+CURRENCY = r"^[A-Z]{3}$"
+
+
+class _Inbound(BaseModel):
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
+
+
+class CustomerRegistered(_Inbound):
+    customer_id: str = Field(pattern=ID)
+    locale: str
+    time_zone: str = Field(min_length=1, max_length=64)
+
+
+class CustomerImported(_Inbound):
+    customer_id: str = Field(pattern=ID)
+    locale: str
+    time_zone: str = Field(min_length=1, max_length=64)
+
+
+class ConsentChanged(_Inbound):
+    """Carries the whole consent state: the view takes it as it is (the newest wins)."""
+
+    customer_id: str = Field(pattern=ID)
+    consents: dict[str, bool]
+
+
+class ValueSegmentChanged(_Inbound):
+    customer_id: str = Field(pattern=ID)
+    segment: str
+
+
+class LifestyleGroupsChanged(_Inbound):
+    customer_id: str = Field(pattern=ID)
+    groups: list[str]
+
+
+class PurchaseRecorded(_Inbound):
+    purchase_id: str = Field(pattern=ID)
+    customer_id: str = Field(pattern=ID)
+    currency: str = Field(pattern=CURRENCY)
+    total: int = Field(ge=0)
+    purchased_at: AwareDatetime
+    local_date: dt.date
+
+
+class PurchaseRefunded(_Inbound):
+    purchase_id: str = Field(pattern=ID)
+    refund_id: str = Field(min_length=1, max_length=100)
+    customer_id: str = Field(pattern=ID)
+    currency: str = Field(pattern=CURRENCY)
+    total: int = Field(ge=0)
+    refunded_at: AwareDatetime
+
+
+class VisitRecorded(_Inbound):
+    visit_id: str = Field(pattern=ID)
+    customer_id: str = Field(pattern=ID)
+    started_at: AwareDatetime
+    duration_s: int = Field(ge=0)
+
+
+class CustomerErased(_Inbound):
+    customer_id: str = Field(pattern=ID)
+
+
+class TierChanged(_Inbound):
+    customer_id: str = Field(pattern=ID)
+    tier: str
+
+
+class PointsExpiring(_Inbound):
+    customer_id: str = Field(pattern=ID)
+    points: int = Field(ge=0)
+    expires_on: dt.date
