@@ -7,6 +7,7 @@ intake          purchases through the intake queue against raw DynamoDB writes
 bulk-import     a 10k-row CSV import against raw DynamoDB writes
 earn            points earned through the rewards consumer against raw DynamoDB writes
 hot-account     100 concurrent earns on one account against 100 sequential ones
+segments        B6: segment evaluation over the customer views against a raw paged read
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ BENCHMARKS = {
     "bulk-import": "bench.bulk_import",
     "earn": "bench.earn",
     "hot-account": "bench.hot_account",
+    "segments": "bench.segments",
 }
 
 
