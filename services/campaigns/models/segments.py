@@ -8,8 +8,8 @@ A rule node is ``{"all": [node, ...]}`` or ``{"any": [node, ...]}`` (1..20 child
   assessed yet) is ``ne`` and ``not_in`` anything, and never ``eq`` or ``in``;
 - ``groups``: ``contains`` ``value``; ``contains_any`` / ``contains_all`` ``values``; ``empty`` /
   ``not_empty``;
-- ``consent``: ``granted`` / ``not_granted`` ``value`` (``<email|sms|push>.<marketing|service|night>``);
-  a consent never given is not granted;
+- ``consent``: ``granted`` / ``not_granted`` ``value`` (``<email|sms|push>.<marketing|service>``,
+  ``sms.night``, ``push.night``); a consent never given is not granted;
 - ``registered_at``, ``last_purchase_at``, ``last_visit_at``: ``within_days`` ``value`` (at or
   after now minus that many days); ``not_within_days`` ``value`` (before that, or never:
   "no purchase for 60 days" includes those who never bought); ``before`` / ``after`` ``date``
@@ -154,8 +154,7 @@ GroupsCondition = Annotated[GroupsContain | GroupsContainSome | GroupsEmptiness,
 
 ConsentKey = Literal[
     "email.marketing",
-    "email.service",
-    "email.night",
+    "email.service",  # no email.night: e-mail needs no night-time consent (the profile has none)
     "sms.marketing",
     "sms.service",
     "sms.night",

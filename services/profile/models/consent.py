@@ -6,13 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 Channel = Literal["email", "sms", "push"]
-Purpose = Literal["marketing", "service"]
+# night: Korea's separate consent to advertisements by SMS or push between 21:00 and 08:00 local
+# time (정보통신망법 제50조 제3항); e-mail is exempt (시행령 제61조 제3항), so there is no email.night.
+Purpose = Literal["marketing", "service", "night"]
 Source = Literal["app", "web", "store", "call_center", "import"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "push")
-PURPOSES: tuple[Purpose, ...] = ("marketing", "service")
+PURPOSES: tuple[Purpose, ...] = ("marketing", "service", "night")
+KINDS: tuple[tuple[Channel, Purpose], ...] = tuple(
+    (c, p) for c in CHANNELS for p in PURPOSES if (c, p) != ("email", "night")
+)
 
 
 def consent_key(channel: str, purpose: str) -> str:
@@ -26,6 +31,12 @@ class ConsentChange(BaseModel):
     purpose: Purpose
     granted: StrictBool
     source: Source = "app"
+
+    @model_validator(mode="after")
+    def _a_kind_that_exists(self) -> ConsentChange:
+        if (self.channel, self.purpose) not in KINDS:
+            raise ValueError("night-time consent is for sms and push only: e-mail needs none")
+        return self
 
 
 class ConsentRecord(BaseModel):
@@ -53,6 +64,4 @@ class ConsentState(BaseModel):
 
     @staticmethod
     def complete(granted: dict[str, bool]) -> dict[str, bool]:
-        return {
-            consent_key(c, p): bool(granted.get(consent_key(c, p), False)) for c in CHANNELS for p in PURPOSES
-        }
+        return {consent_key(c, p): bool(granted.get(consent_key(c, p), False)) for c, p in KINDS}

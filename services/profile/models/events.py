@@ -57,7 +57,7 @@ class ConsentChanged(DomainEvent):
 
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     channel: Literal["email", "sms", "push"]
-    purpose: Literal["marketing", "service"]
+    purpose: Literal["marketing", "service", "night"]
     granted: bool
     consents: dict[str, bool]
 

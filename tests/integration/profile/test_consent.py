@@ -73,7 +73,16 @@ def test_no_consent_recorded_means_no_consent(profile_api: Invoker, customer: st
     # Then every channel and purpose is false
     assert state.status == 200
     assert set(state.json()["consents"].values()) == {False}
-    assert len(state.json()["consents"]) == 6
+    assert sorted(state.json()["consents"]) == [
+        "email.marketing",
+        "email.service",
+        "push.marketing",
+        "push.night",
+        "push.service",
+        "sms.marketing",
+        "sms.night",
+        "sms.service",
+    ]
 
 
 def test_a_consent_change_is_logged_derived_and_published_with_the_whole_state(
@@ -113,6 +122,7 @@ def test_a_consent_change_is_logged_derived_and_published_with_the_whole_state(
         {"channel": "email", "purpose": "marketing", "granted": 1},
         {"channel": "email", "purpose": "marketing"},
         {"channel": "email", "purpose": "marketing", "granted": True, "actor": "staff"},
+        {"channel": "email", "purpose": "night", "granted": True},  # e-mail needs no night consent
     ],
 )
 def test_bad_consent_changes_are_422_and_log_nothing(profile_api: Invoker, customer: str, body: Any) -> None:
@@ -135,3 +145,14 @@ def test_consents_need_a_profile_and_staff_view_refuses_customers(
     # Then the first is a 404 and the second a 403
     assert (stranger.status, stranger.error["code"]) == (404, "profile_not_found")
     assert (as_customer.status, as_customer.error["code"]) == (403, "forbidden")
+
+
+def test_night_time_consent_is_its_own_purpose_for_sms_and_push(profile_api: Invoker, customer: str) -> None:
+    # Given a customer who allows marketing SMS
+    me(profile_api, "POST", {"channel": "sms", "purpose": "marketing", "granted": True})
+    # When they also allow them at night
+    changed = me(profile_api, "POST", {"channel": "sms", "purpose": "night", "granted": True})
+    # Then night-time SMS is granted on its own, and push at night is not
+    assert changed.status == 201, changed.body
+    consents = me(profile_api, "GET").json()["consents"]
+    assert (consents["sms.marketing"], consents["sms.night"], consents["push.night"]) == (True, True, False)
