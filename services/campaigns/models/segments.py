@@ -65,7 +65,9 @@ class _Input(BaseModel):
 
 Text = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 Texts = Annotated[list[Text], Field(min_length=1, max_length=100)]
-Amount = Annotated[StrictInt, Field(ge=0)]
+# Counts, seconds, points and minor units: bounded, so a rule is a number DynamoDB stores as is.
+MAX_AMOUNT = 10**15
+Amount = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)]
 Days = Annotated[StrictInt, Field(ge=1, le=3650)]
 Currency = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Comparison = Literal["eq", "ne", "gt", "gte", "lt", "lte"]

@@ -850,3 +850,14 @@ def test_the_compiled_rule_agrees_with_a_naive_evaluator(
         expected = naive(rule, customer, now)
         assert predicate(customer, now) is expected
         assert twice_negated(customer, now) is expected
+
+
+def test_a_number_beyond_any_real_amount_is_refused() -> None:
+    # Given the largest amount a rule may name, accepted (the base case)
+    SegmentRule.model_validate(
+        {"field": "spend", "window_days": 365, "currency": "KRW", "op": "gte", "value": 10**15}
+    )
+    # When one more is asked for, Then it is refused at the value
+    with pytest.raises(ValidationError) as refused:
+        SegmentRule.model_validate({"field": "browsing_s", "op": "gte", "value": 10**15 + 1})
+    assert refused.value.errors()[0]["type"] == "less_than_equal"
