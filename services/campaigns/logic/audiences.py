@@ -32,6 +32,9 @@ class Catalog(Members, Protocol):
     def replace(self, item: dict[str, Any], *, expected: int) -> None: ...
     def evaluated(self, segment_id: str, version: int, *, looked_at: int, done: bool) -> bool: ...
     def count(self, segment_id: str) -> int: ...
+    def members(
+        self, segment_id: str, *, shard: int, after: str | None, limit: int
+    ) -> tuple[list[str], str | None]: ...
 
 
 class SegmentJobs(Protocol):
@@ -129,15 +132,13 @@ def version_of(catalog: Catalog, segment_id: str, version: int) -> SegmentVersio
     item = catalog.version(segment_id, version)
     if item is None:
         raise NotFound("No such version of this segment.", code="segment_version_not_found")
-    first = catalog.version(segment_id, 1)
-    created = (first or item)["updated_at"]
     return SegmentVersion(
         id=segment_id,
         version=version,
         name=item["name"],
         description=item.get("description"),
         rule=item["rule"],
-        created_at=dt.datetime.fromisoformat(item.get("updated_at", created)),
+        created_at=dt.datetime.fromisoformat(item["updated_at"]),  # when this version was saved
     )
 
 
@@ -195,7 +196,7 @@ def refresh(catalog: Catalog, jobs: SegmentJobs) -> list[str]:
 
 
 def members(
-    catalog: Any, segment_id: str, *, shard: int, after: str | None, limit: int, shards: int
+    catalog: Catalog, segment_id: str, *, shard: int, after: str | None, limit: int, shards: int
 ) -> tuple[list[str], tuple[int, str | None] | None]:
     """A page of members: shard by shard, in id order within each. The position to resume from."""
     _found(catalog, segment_id)

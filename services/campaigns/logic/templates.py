@@ -14,12 +14,14 @@ sender's name and says how to refuse further ones for free. The night rule (제5
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from liquid import Environment, StrictUndefined
+from liquid import BoundTemplate, Environment, StrictUndefined
 from liquid.exceptions import LiquidError
+from markupsafe import escape
 
 from services.campaigns.models.templates import (
     FALLBACK_LOCALE,
@@ -69,13 +71,19 @@ def _environment(field: str) -> Environment:
     return _HTML if field == "html" else _PLAIN
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(field: str, source: str) -> BoundTemplate:
+    """A field's template, parsed once per warm function (a campaign renders it per recipient)."""
+    return _environment(field).from_string(source)
+
+
 def check(definition: TemplateDefinition) -> None:
     """Every locale's every field parses, and reads only the known variables."""
     problems: list[Problem] = []
     for locale, content in definition.locales.items():
         for field, source in content.items():
             try:
-                template = _environment(field).from_string(source)
+                template = _compiled(field, source)
             except LiquidError as error:
                 problems.append(Problem(locale, field, f"not valid Liquid: {str(error).splitlines()[0]}"))
                 continue
@@ -139,7 +147,7 @@ def render(
     advertisement marked as the customer's market requires, measured against the channel."""
     chosen = pick_locale(definition, locale)
     values = {
-        field: _environment(field).from_string(source).render(**context)
+        field: _compiled(field, source).render(**context)
         for field, source in definition.locales[chosen].items()
     }
     advert = definition.purpose == "marketing" and is_korean_market(time_zone)
@@ -155,7 +163,7 @@ def render(
                 if advert
                 else f"{definition.sender} · Unsubscribe {link}"
             )
-            html = f"{html}\n<p>{_HTML.from_string('{{ f }}').render(f=footer)}</p>"
+            html = f"{html}\n<p>{escape(footer)}</p>"
             text = f"{text}\n\n{footer}"
         return Rendered(channel="email", locale=chosen, subject=subject, html=html, text=text)
     if definition.channel == "sms":
