@@ -8,6 +8,7 @@ bulk-import     a 10k-row CSV import against raw DynamoDB writes
 earn            points earned through the rewards consumer against raw DynamoDB writes
 hot-account     100 concurrent earns on one account against 100 sequential ones
 segments        B6: segment evaluation over the customer views against a raw paged read
+fanout          B4: a campaign run's audience into sender batches against a raw query + SendMessageBatch
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ BENCHMARKS = {
     "earn": "bench.earn",
     "hot-account": "bench.hot_account",
     "segments": "bench.segments",
+    "fanout": "bench.fanout",
 }
 
 

@@ -42,7 +42,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from infra.environment import function_environment
+from infra.environment import function_environment, messaging_environment
 from infra.packaging import (
     LAMBDA_RUNTIME,
     LAYER_ROOT,
@@ -450,6 +450,10 @@ class World:
             "topic_arn": lambda t: f"arn:aws:sns:{REGION}:{ACCOUNT}:{SYSTEM.name}-{STAGE}-{t.id}",
             "cursor_key_secret": self._secret() if SYSTEM.routes_of(fn) else None,
             "secret_arn": lambda x: self._platform_secrets()[x.id],
+            "function_name": lambda f: f"{SYSTEM.name}-{STAGE}-{f.id}",
+            "messaging": messaging_environment(
+                sender="bench@dangol.local", configuration_set=None, push_applications={}
+            ),
         }
         env = function_environment(
             SYSTEM,

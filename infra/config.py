@@ -4,10 +4,15 @@ deploying environment), never from lookups at synth time."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
 COGNITO_PLANS = ("LITE", "ESSENTIALS", "PLUS")
+PUSH_PLATFORMS = ("ios", "android", "web")
+PLATFORM_APPLICATION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):\d{12}:app/(?P<platform>APNS|APNS_SANDBOX|GCM)/(?P<name>[\w.-]+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,14 @@ class StageConfig:
     ses_identity: str = "dangol.example"
     mail_from: str = "no-reply@dangol.example"
     mail_from_name: str = "dangol"
+    # The campaigns' sender (``From`` of their mail, on the same identity); "" sends as mail_from.
+    campaign_mail_from: str = ""
+    # True: the stack creates the domain identity (Easy DKIM; publish the CNAMEs it outputs). False
+    # (the default): it was verified out of band, as README's "Deploying" step 4 says.
+    ses_identity_in_stack: bool = False
+    # Push: the SNS platform applications, per platform (ios, android, web), as (platform, ARN).
+    # They hold APNs/FCM credentials, so they are made out of band; none: no push on that platform.
+    push_applications: tuple[tuple[str, str], ...] = ()
     alarm_email: str = "alarms@dangol.example"
     # LITE, ESSENTIALS or PLUS (threat protection), per monthly active user: README's cost table.
     cognito_plan: str = "LITE"
@@ -51,6 +64,18 @@ class StageConfig:
             raise ValueError(f"{self.name}: one CORS origin per stage ('*' or https://...)")
         if not self.mail_from.endswith("@" + self.ses_identity):
             raise ValueError(f"{self.name}: mail_from must be an address of the SES identity")
+        if not self.campaign_sender.endswith("@" + self.ses_identity):
+            raise ValueError(f"{self.name}: campaign_mail_from must be an address of the SES identity")
+        platforms = [platform for platform, _ in self.push_applications]
+        if len(set(platforms)) != len(platforms) or not set(platforms) <= set(PUSH_PLATFORMS):
+            raise ValueError(f"{self.name}: push_applications: at most one of each of {PUSH_PLATFORMS}")
+        for platform, arn in self.push_applications:
+            found = PLATFORM_APPLICATION_ARN.match(arn)
+            if found is None or found["region"] != self.region:
+                raise ValueError(
+                    f"{self.name}: push application of {platform} must be an SNS platform application"
+                    f" in {self.region} (arn:aws:sns:{self.region}:<account>:app/<APNS|GCM>/<name>)"
+                )
 
     @property
     def stage_id(self) -> str:
@@ -63,6 +88,10 @@ class StageConfig:
     @property
     def ses_configuration_set(self) -> str:
         return self.stage_id
+
+    @property
+    def campaign_sender(self) -> str:
+        return self.campaign_mail_from or self.mail_from
 
 
 def _account(stage: str) -> str | None:
@@ -83,6 +112,13 @@ def _stage(name: str, *, prod: bool, **settings: Any) -> StageConfig:
         mail_from=_setting(name, "MAIL_FROM", f"no-reply@{domain}"),
         alarm_email=_setting(name, "ALARM_EMAIL", f"alarms+{name}@{domain}"),
         auth_domain_prefix=_setting(name, "AUTH_DOMAIN_PREFIX", ""),
+        campaign_mail_from=_setting(name, "CAMPAIGN_MAIL_FROM", ""),
+        ses_identity_in_stack=_setting(name, "SES_IDENTITY_IN_STACK", "") in {"1", "true", "yes"},
+        push_applications=tuple(
+            (platform, arn)
+            for platform in PUSH_PLATFORMS
+            if (arn := _setting(name, f"PUSH_{platform.upper()}_APPLICATION", ""))
+        ),
         **settings,
     )
 

@@ -7,14 +7,20 @@ a function sees the same variables wherever it runs; only the physical names
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from shared.api import CORS_ORIGIN_ENV
-from shared.settings import CURSOR_KEY_SECRET_ENV
+from shared.settings import (
+    CURSOR_KEY_SECRET_ENV,
+    EMAIL_CONFIGURATION_SET_ENV,
+    EMAIL_SENDER_ENV,
+    PUSH_APPLICATIONS_ENV,
+)
 from shared.topology import EventBus, Function, PlatformSecret, Queue, System, Table, Topic
 
-T = TypeVar("T", Queue, Topic)
+T = TypeVar("T", Queue, Topic, Function)
 
 
 def function_environment(
@@ -30,13 +36,18 @@ def function_environment(
     cursor_key_secret: str | None = None,
     secret_arn: Callable[[PlatformSecret], str] | None = None,
     cors_origin: str = "*",
+    function_name: Callable[[Function], str] | None = None,
+    messaging: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """``queue_url`` and ``topic_arn`` resolve the queues a function sends to (``Queue.env_var``)
     and the topics it publishes to (``Topic.env_var``); a backend must give them as soon as a
     function declares either. ``cursor_key_secret``: the ARN of the secret whose value signs list
     cursors; every function that serves routes gets it (``CURSOR_KEY_SECRET_ARN``) and reads the
-    key at run time, the same secret for all, so it is the backend's. No secret value is ever in
-    a function's environment."""
+    key at run time, the same secret for all, so it is the backend's. ``function_name`` resolves
+    the functions it may invoke directly (``System.callees_of``, in ``Function.env_var``).
+    ``messaging``: the stage's channels (``messaging_environment``), which a function that sends
+    messages (``Function.sends_messages``) gets, and no other. No secret value is ever in a
+    function's environment."""
     env = {
         "STAGE": stage,
         "POWERTOOLS_SERVICE_NAME": function.service,
@@ -53,11 +64,20 @@ def function_environment(
         env[queue.env_var] = _resolver(queue_url, function, "sends to queue", queue)(queue)
     for topic in function.notifies:
         env[topic.env_var] = _resolver(topic_arn, function, "publishes to topic", topic)(topic)
+    for callee in system.callees_of(function):
+        env[callee.env_var] = _resolver(function_name, function, "invokes function", callee)(callee)
     if system.routes_of(function):
         if cursor_key_secret is None:
             raise ValueError(f"{function.id} serves routes: pass cursor_key_secret= to function_environment")
         env[CURSOR_KEY_SECRET_ENV] = cursor_key_secret
         env[CORS_ORIGIN_ENV] = cors_origin  # the stage's one CORS policy, as the preflights say
+    if function.sends_messages:
+        if messaging is None or not messaging.get(EMAIL_SENDER_ENV):
+            raise ValueError(
+                f"{function.id} sends messages: pass messaging= (messaging_environment) to"
+                " function_environment"
+            )
+        env.update({k: messaging[k] for k in MESSAGING_ENV if messaging.get(k)})
     for secret in function.secrets:
         if secret_arn is None:
             raise ValueError(
@@ -68,10 +88,25 @@ def function_environment(
     return env
 
 
+MESSAGING_ENV = (EMAIL_SENDER_ENV, EMAIL_CONFIGURATION_SET_ENV, PUSH_APPLICATIONS_ENV)
+
+
+def messaging_environment(
+    *, sender: str, configuration_set: str | None, push_applications: Mapping[str, str]
+) -> dict[str, str]:
+    """The channels as a backend resolved them, in the variables ``shared.settings.MessagingSettings``
+    reads: the e-mail sender (an address of a verified SES identity), the SES configuration set
+    (none: mail goes without one) and the SNS platform applications by platform (ios, android, web)."""
+    env = {EMAIL_SENDER_ENV: sender, PUSH_APPLICATIONS_ENV: json.dumps(dict(push_applications))}
+    if configuration_set:
+        env[EMAIL_CONFIGURATION_SET_ENV] = configuration_set
+    return env
+
+
 def _resolver(
     resolve: Callable[[T], str] | None, function: Function, what: str, item: T
 ) -> Callable[[T], str]:
     if resolve is None:
-        parameter = "queue_url" if isinstance(item, Queue) else "topic_arn"
+        parameter = {Queue: "queue_url", Topic: "topic_arn", Function: "function_name"}[type(item)]
         raise ValueError(f"{function.id} {what} {item.id}: pass {parameter}= to function_environment")
     return resolve

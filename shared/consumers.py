@@ -107,6 +107,15 @@ def eventbridge_event(record: SQSRecord, model: type[M]) -> tuple[Envelope, M]:
     return envelope, data
 
 
+def message_of(record: SQSRecord, model: type[M]) -> M:
+    """A plain JSON message body (not an EventBridge event) as its model; ``BadEvent`` naming
+    what is wrong (never the values) when it is not one."""
+    try:
+        return model.model_validate_json(record.body)
+    except ValidationError as bad:
+        raise BadEvent([{"loc": list(e["loc"]), "type": e["type"]} for e in bad.errors()]) from None
+
+
 class SqsConsumer:
     def __init__(
         self,

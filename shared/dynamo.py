@@ -297,6 +297,27 @@ class DynamoTable:
         last = out.get("LastEvaluatedKey")
         return Page([deserialize(i) for i in out.get("Items", [])], deserialize(last) if last else None)
 
+    def query_all(
+        self,
+        key_condition: str,
+        *,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        index: str | None = None,
+        forward: bool = True,
+    ) -> list[Item]:
+        """Every item the query finds, page after page (for partitions known to be small)."""
+        found: list[Item] = []
+        start: Key | None = None
+        while True:
+            page = self.query(
+                key_condition, names=names, values=values, index=index, start_key=start, forward=forward
+            )
+            found += page.items
+            if page.last_key is None:
+                return found
+            start = page.last_key
+
     # -- operations as transaction actions ----------------------------------------------------
 
     def put_op(

@@ -36,7 +36,10 @@ class SqsSender:
             self._client = self._make_client()
         return self._client
 
-    def send(self, bodies: Sequence[str]) -> None:
+    def send(self, bodies: Sequence[str], *, delay_s: int = 0) -> None:
+        """Queue every body, 10 a call; each is seen ``delay_s`` (at most 900) seconds later."""
+        if not 0 <= delay_s <= 900:
+            raise ValueError(f"SQS delays a message 0 to 900 seconds, not {delay_s}")
         batch: list[tuple[str, str]] = []
         size = 0
         for i, body in enumerate(bodies):
@@ -44,23 +47,23 @@ class SqsSender:
             if length > SQS_BATCH_BYTES:
                 raise ValueError(f"message {i} is {length} bytes; SQS takes 256 KiB at most")
             if batch and (len(batch) == SQS_BATCH_ENTRIES or size + length > SQS_BATCH_BYTES):
-                self._send(batch)
+                self._send(batch, delay_s)
                 batch, size = [], 0
             batch.append((str(i), body))
             size += length
         if batch:
-            self._send(batch)
+            self._send(batch, delay_s)
 
-    def _send(self, batch: list[tuple[str, str]]) -> None:
+    def _send(self, batch: list[tuple[str, str]], delay_s: int) -> None:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded with the client
 
         pending = batch
+        delay: dict[str, Any] = {"DelaySeconds": delay_s} if delay_s else {}
         for _ in range(SEND_ATTEMPTS):
             self.calls += 1
             try:
-                out = self.client.send_message_batch(
-                    QueueUrl=self.url, Entries=[{"Id": i, "MessageBody": body} for i, body in pending]
-                )
+                entries = [{"Id": i, "MessageBody": body, **delay} for i, body in pending]
+                out = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)  # type: ignore[arg-type]
             except (ClientError, BotoCoreError) as exc:
                 _log.warning("sending messages failed", extra={"error_type": type(exc).__name__})
                 continue

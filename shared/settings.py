@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
 from shared import secrets
 from shared.events import EventPublisher
@@ -66,6 +66,23 @@ class ListSettings(Settings):
                 f"the cursor key in {CURSOR_KEY_SECRET_ENV} has fewer than {CURSOR_KEY_MIN_CHARS} characters"
             )
         return key
+
+
+# What a function that sends messages (``Function.sends_messages``) is told of the channels.
+EMAIL_SENDER_ENV = "EMAIL_SENDER"
+EMAIL_CONFIGURATION_SET_ENV = "EMAIL_CONFIGURATION_SET"
+PUSH_APPLICATIONS_ENV = "PUSH_APPLICATIONS"
+
+
+class MessagingSettings(Settings):
+    """The stage's channels: the e-mail sender address (an SES identity), its configuration set
+    (suppression of bounces and complaints, event publishing), and the SNS platform
+    applications for push, as JSON ``{"ios": arn, "android": arn, "web": arn}`` (a platform with
+    none is not reachable by push)."""
+
+    email_sender: str = Field(alias=EMAIL_SENDER_ENV, min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
+    email_configuration_set: str | None = Field(default=None, alias=EMAIL_CONFIGURATION_SET_ENV)
+    push_applications: Json[dict[str, str]] = Field(default_factory=dict, alias=PUSH_APPLICATIONS_ENV)
 
 
 S = TypeVar("S", bound=Settings)

@@ -167,6 +167,21 @@ class Function:
     logins: tuple[str, ...] = ()
     # The platform's secrets it reads at run time (their ARNs in <ID>_SECRET_ARN, shared/secrets.py).
     secrets: tuple[PlatformSecret, ...] = ()
+    # Functions of its own service it may invoke directly (lambda:InvokeFunction, synchronously);
+    # each callee's name is in the callee's ``env_var``. Across services the callee names its
+    # callers instead (``invoked_by``): a service never imports another to name its function.
+    invokes: tuple[Function, ...] = ()
+    # The ids of the functions (of any service) that may invoke it directly: the owner of what it
+    # answers decides who may ask. A function invoked directly serves no route.
+    invoked_by: tuple[str, ...] = ()
+    # It sends messages to customers: e-mail through SES v2 (the platform's identity and
+    # configuration set), SMS and mobile push through SNS (phone numbers, platform endpoints).
+    sends_messages: bool = False
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable a caller reads this function's name from."""
+        return f"{self.id.upper().replace('-', '_')}_FUNCTION"
 
     @property
     def module(self) -> str:
@@ -397,6 +412,29 @@ class System:
                 return fn
         raise KeyError(function_id)
 
+    @property
+    def invocations(self) -> tuple[tuple[Function, Function], ...]:
+        """Every direct invocation the topology allows, as (caller, callee): a caller's ``invokes``
+        and a callee's ``invoked_by`` that names a declared function (``unknown_invokers``: the rest)."""
+        by_id = {f.id: f for f in self.functions}
+        pairs = [(caller, callee) for caller in self.functions for callee in caller.invokes]
+        pairs += [(by_id[i], callee) for callee in self.functions for i in callee.invoked_by if i in by_id]
+        return tuple(dict.fromkeys(pairs))
+
+    @property
+    def unknown_invokers(self) -> tuple[tuple[str, str], ...]:
+        """(callee id, caller id) for each ``invoked_by`` id that names no declared function."""
+        known = {f.id for f in self.functions}
+        return tuple((f.id, i) for f in self.functions for i in f.invoked_by if i not in known)
+
+    def callers_of(self, callee: Function) -> tuple[Function, ...]:
+        """The functions that may invoke ``callee`` directly."""
+        return tuple(caller for caller, c in self.invocations if c == callee)
+
+    def callees_of(self, caller: Function) -> tuple[Function, ...]:
+        """The functions ``caller`` may invoke directly."""
+        return tuple(callee for c, callee in self.invocations if c == caller)
+
 
 def _duplicates(values: Iterable[str]) -> set[str]:
     seen: set[str] = set()
@@ -460,8 +498,35 @@ def _check(system: System) -> None:
             if trigger.function.timeout_s > TRIGGER_TIMEOUT_S:
                 problems.append(f"trigger {trigger.event}: Cognito waits {TRIGGER_TIMEOUT_S} s at most")
     problems += _check_messaging(system)
+    problems += _check_invocations(system)
     if problems:
         raise TopologyError("; ".join(problems))
+
+
+def _check_invocations(system: System) -> list[str]:
+    """Direct invocations: a caller names a callee of its own service (``invokes``), a callee its
+    callers by id (``invoked_by``; an id no function has yet is not an error here, see
+    ``System.unknown_invokers``); a function invoked directly serves no route."""
+    problems: list[str] = []
+    for svc in system.services:
+        for fn in svc.functions:
+            for callee in fn.invokes:
+                if callee not in svc.functions:
+                    problems.append(
+                        f"function {fn.id} invokes {callee.id} outside {svc.name}: the callee names its"
+                        " callers across services (invoked_by)"
+                    )
+            for caller_id in fn.invoked_by:
+                if not _ID.match(caller_id) or caller_id == fn.id:
+                    problems.append(f"function {fn.id}: invoked_by {caller_id!r} is not another function id")
+            if dup := _duplicates(fn.invoked_by):
+                problems.append(f"function {fn.id}: invoked_by names {sorted(dup)} twice")
+    for caller, callee in system.invocations:
+        if caller == callee:
+            problems.append(f"function {caller.id} invokes itself")
+        if system.routes_of(callee):
+            problems.append(f"function {callee.id} is invoked directly and serves routes: one or the other")
+    return problems
 
 
 _EXPRESSION = re.compile(

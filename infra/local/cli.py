@@ -203,7 +203,7 @@ def _banner(
     say(
         f"Local endpoints, with the header X-Dangol-Local-Secret: {started.local_secret} (in "
         f"{state}/local.json): {started.url}/_local/events (and {state}/events.jsonl), "
-        "/_local/schedules, /_local/queues, /_local/clock"
+        "/_local/schedules, /_local/queues, /_local/clock, /_local/messages (what campaigns sent)"
     )
     say("Simulated clock: dangol-local clock set 2026-12-24T09:00 --tz Asia/Seoul | clock advance 1d")
     say("Ctrl-C stops everything.\n")

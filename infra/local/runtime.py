@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,12 +30,15 @@ from infra.local.bus import TAP_PATTERN, BusTap
 from infra.local.clock import SimulatedClock
 from infra.local.cognito_api import COGNITO_PATH, CognitoEndpoint
 from infra.local.gateway import LOCAL_SECRET_HEADER, Gateway, GatewayServer
+from infra.local.invoke_api import InvokeEndpoint, InvokeServer, access_key_of
 from infra.local.lambdas import FunctionPool
 from infra.local.moto_server import MotoServer
 from infra.local.oauth import TOKEN_PATH, TokenEndpoint
+from infra.local.outbox import Outbox, OutboxWatcher, campaign_log, create_channels
 from infra.local.pollers import QueuePoller
 from infra.local.schedules import ScheduleEntry, Scheduler
 from infra.local.timekeeper import Timekeeper
+from services.campaigns.topology import CAMPAIGNS
 from shared.clock import CLOCK_FILE_ENV
 from shared.topology import Rule, System
 
@@ -103,12 +107,21 @@ class LocalRuntime:
         # Bind first: if the port is taken we fail before starting anything else.
         self.server = GatewayServer(gateway, host=config.host, port=config.port)
         self.moto = MotoServer(config.host, config.moto_port)
+        # Lambda's Invoke API for direct invocations: each function signs with its own key.
+        self.function_secrets = {f.id: secrets.token_urlsafe(32) for f in system.functions}
+        self.invoke_server = InvokeServer(
+            InvokeEndpoint(system, self.pools, self.function_secrets, region=config.region), host=config.host
+        )
+        self._invoking = False
         self.started: Started | None = None
         self.messaging: provision.Messaging | None = None
         self.pollers: list[QueuePoller] = []
         self.tap: BusTap | None = None
         self.clock = SimulatedClock(self.state_dir / "clock.json")
         self.timekeeper: Timekeeper | None = None
+        self.channels: dict[str, str] = {}  # the sending functions' variables (outbox.create_channels)
+        self.outbox: Outbox | None = None
+        self.outbox_watcher: OutboxWatcher | None = None
         self._serving = False
         self._scheduler_client: Any = None
 
@@ -162,6 +175,8 @@ class LocalRuntime:
                 "fired": self.timekeeper.history(first.get("name")),
                 "warnings": list(self.timekeeper.warnings),
             }
+        if method == "GET" and path == "messages" and self.outbox is not None:
+            return self._messages_endpoint(query)
         if method == "GET" and path == "queues" and self.messaging is not None:
             return 200, {
                 "queues": self.queue_depths(),
@@ -170,6 +185,19 @@ class LocalRuntime:
         return 404, {
             "error": {"code": "route_not_found", "message": "No such local endpoint.", "details": []}
         }
+
+    def _messages_endpoint(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """What the channels sent (moto's SES and SNS), oldest first: ``customer_id`` one
+        customer's, ``limit`` the newest that many."""
+        assert self.outbox is not None
+        first = {k: v[0] for k, v in query.items() if v}
+        limit = first.get("limit", "")
+        if limit and not (limit.isdigit() and int(limit) > 0):
+            return 400, {
+                "error": {"code": "invalid_limit", "message": "limit: a positive number", "details": []}
+            }
+        items = self.outbox.messages(first.get("customer_id"), int(limit) if limit else None)
+        return 200, {"items": items}
 
     def _clock_endpoint(self, method: str, body: bytes) -> tuple[int, Any]:
         """GET: the simulated time. POST {"set": "2026-12-24T09:00", "tz": "Asia/Seoul"},
@@ -231,10 +259,13 @@ class LocalRuntime:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.clock.reset()  # every run starts at real time; `dangol-local clock` moves it
         moto_url = self.moto.start()
+        self.invoke_server.serve_in_thread()
+        self._invoking = True
         provision.create_tables(self.client("dynamodb"), self.system, cfg.stage)
         bus = provision.create_bus(self.client("events"), self.system, cfg.stage)
         clients = (self.client("sqs"), self.client("sns"), self.client("events"))
         self.messaging = provision.create_messaging(clients, self.system, stage=cfg.stage, bus=bus)
+        self._start_channels()
         idp = self.client("cognito-idp")
         pool = cognito.create_pool(
             idp, name=f"{self.system.name}-{cfg.stage}", endpoint=moto_url, region=cfg.region
@@ -264,6 +295,7 @@ class LocalRuntime:
         common = {
             **LOCAL_CREDENTIALS,
             "AWS_ENDPOINT_URL": moto_url,
+            "AWS_ENDPOINT_URL_LAMBDA": self.invoke_server.url,  # botocore prefers it for Lambda
             "AWS_REGION": cfg.region,
             "AWS_DEFAULT_REGION": cfg.region,
             CLOCK_FILE_ENV: str(self.state_dir / "clock.json"),  # the functions see the simulated clock too
@@ -286,10 +318,16 @@ class LocalRuntime:
                 topic_arn=lambda t: messaging.topic_arns[t.id],
                 cursor_key_secret=cursor_secret,
                 secret_arn=lambda x: platform_secrets[x.id],
+                function_name=lambda f: f.id,  # a local function's name is its id
+                messaging=self.channels,
             )
+            own = {  # who is calling, for the Invoke endpoint; any key is moto's default account
+                "AWS_ACCESS_KEY_ID": access_key_of(fn.id),
+                "AWS_SECRET_ACCESS_KEY": self.function_secrets[fn.id],
+            }
             self.pools[fn.id] = FunctionPool(
                 fn,
-                {**common, **env},
+                {**common, **own, **env},
                 self.state_dir / "logs",
                 max_workers=cfg.max_workers,
                 code_dir=self.state_dir / "code",
@@ -304,6 +342,25 @@ class LocalRuntime:
             for warmed in warming:
                 warmed.result()
         self._spec = infra_openapi.merge(self.system, parts, server_url=self.url, version=_version())
+
+    def _start_channels(self) -> None:
+        """SES's identity and configuration set and SNS's platform applications on moto, and the
+        outbox that reads what was sent through them (``infra.local.outbox``)."""
+        cfg = self.config
+        prefix = f"{self.system.name}-{cfg.stage}"
+        self.channels = create_channels(self.client("sesv2"), self.client("sns"), prefix=prefix)
+        table = next((t for t in self.system.tables if t.id == CAMPAIGNS.id), None)
+        dynamodb = self.client("dynamodb")
+        self.outbox = Outbox(
+            region=cfg.region,
+            lock=lambda: self.moto.app.lock,
+            log=None
+            if table is None
+            else lambda: campaign_log(dynamodb, provision.table_name(self.system, cfg.stage, table)),
+        )
+        if cfg.access_log:  # --quiet: no access log, no outbox lines either
+            self.outbox_watcher = OutboxWatcher(self.outbox, _to_stderr)
+            self.outbox_watcher.start()
 
     def _start_backbone(self, bus: str) -> None:
         """The bus tap (archive + function targets) and one poller per queue consumer."""
@@ -425,6 +482,8 @@ class LocalRuntime:
         self.server.server_close()
         if self.timekeeper is not None:
             self.timekeeper.stop()
+        if self.outbox_watcher is not None:
+            self.outbox_watcher.stop()
         for poller in self.pollers:  # all at once: the wait is the longest batch, not their sum
             poller.signal_stop()
         for poller in self.pollers:
@@ -435,8 +494,17 @@ class LocalRuntime:
             pool.begin_close()
         for pool in self.pools.values():
             pool.close()
+        if self._invoking:
+            self.invoke_server.shutdown()
+            self._invoking = False
+        self.invoke_server.server_close()
         self.moto.stop()
         (self.state_dir / STATE_FILE).unlink(missing_ok=True)
+
+
+def _to_stderr(line: str) -> None:
+    """Where ``make run`` shows what the gateway served, and what the channels sent."""
+    sys.stderr.write(line + "\n")
 
 
 TICK_S = 1.0

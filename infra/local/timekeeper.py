@@ -22,7 +22,8 @@ from typing import Any
 
 from infra.local.clock import SimulatedClock
 from infra.local.lambdas import FunctionPool, InvocationError
-from infra.local.schedules import Firing, ScheduleEntry, Scheduler, TooManyOccurrences
+from infra.local.schedules import Firing, ScheduleEntry, Scheduler
+from shared.cron import TooManyOccurrences
 from shared.topology import Function, Queue
 
 SYNC_EVERY_S = 2.0

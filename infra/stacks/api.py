@@ -57,7 +57,21 @@ class UserDirectory(Construct):
             reputation_metrics=True,
             sending_enabled=True,
             suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+            tls_policy=ses.ConfigurationSetTlsPolicy.REQUIRE,  # customers' mail never in clear text
         )
+        # The domain identity, when the stage lets the stack own it (Easy DKIM: SES makes the keys,
+        # the zone publishes the three CNAMEs); else it was verified out of band. Either way its
+        # name is the stage's domain: the pool's and the campaigns' sender are on it.
+        self.identity: ses.EmailIdentity | None = None
+        if stage.ses_identity_in_stack:
+            self.identity = ses.EmailIdentity(
+                self,
+                "Identity",
+                identity=ses.Identity.domain(stage.ses_identity),
+                dkim_identity=ses.DkimIdentity.easy_dkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
+                dkim_signing=True,
+                configuration_set=self.mail,
+            )
         plus = stage.cognito_plan == "PLUS"
         self.pool = cognito.UserPool(
             self,
@@ -89,6 +103,8 @@ class UserDirectory(Construct):
             deletion_protection=stage.prod,
             removal_policy=RemovalPolicy.RETAIN if stage.prod else RemovalPolicy.DESTROY,
         )
+        if self.identity is not None:
+            self.pool.node.add_dependency(self.identity)
         acknowledge(
             self.pool,
             "AwsSolutions::AwsSolutions-COG2",

@@ -28,6 +28,7 @@ from infra.stacks.api import Api, Entry, UserDirectory
 from infra.stacks.functions import RUNTIME
 from infra.stacks.messaging import ALARM_MAIL_DLQ, MAX_RETENTION, Channels
 from infra.stacks.nag import acknowledge, waive_checkov
+from infra.stacks.sending import Sending
 from infra.stacks.service import Platform, ServiceStack
 from shared.topology import PlatformSecret, System
 
@@ -188,11 +189,18 @@ class DangolStack(Stack):
             svc.name: ServiceStack(self, system, svc, stage=stage, channels=channels)
             for svc in system.services
         }
+        domain = stage.ses_identity
         platform = Platform(
             bus=self.bus,
             layer=layer,
             cursor_secret=self._cursor_signing_key(stage),
             secrets={x.id: self._platform_secret(stage, x) for x in system.secrets},
+            sending=Sending(
+                sender=stage.campaign_sender,
+                identity=self.users.identity.email_identity_name if self.users.identity else domain,
+                configuration_set=self.users.mail.configuration_set_name,
+                push_applications=dict(stage.push_applications),
+            ),
         )
         entries: dict[str, Entry] = {}
         for service in self.services.values():

@@ -72,12 +72,14 @@ def invoked_asynchronously(system: System, function: Function) -> bool:
 
 def has_async_dlq(system: System, function: Function) -> bool:
     """Whether the function gets a DLQ for its asynchronous invocations: it is a rule's or a
-    schedule's target, or the topology names no synchronous caller (a route, a queue or the user
-    pool, which invokes its triggers synchronously and waits) for it."""
+    schedule's target, or the topology names no synchronous caller (a route, a queue, the user
+    pool, which invokes its triggers synchronously and waits, or a function that invokes it
+    directly) for it."""
     synchronous = (
         any(r.function == function for r in system.routes)
         or any(c.function == function for c in system.consumers)
         or any(t.function == function for t in system.triggers)
+        or bool(function.invoked_by or system.callers_of(function))  # direct, RequestResponse
     )
     return invoked_asynchronously(system, function) or not synchronous
 

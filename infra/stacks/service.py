@@ -5,7 +5,7 @@ service's stack never refers to the API, so references go one way only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import Duration, NestedStack, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -23,6 +23,7 @@ from infra.packaging import stage_service_code
 from infra.stacks.api import Entry
 from infra.stacks.functions import Wiring, live_alias, make_function
 from infra.stacks.identity import ID_TAG, tag_id
+from infra.stacks.invocations import FunctionDirectory, grant_invocations
 from infra.stacks.messaging import (
     MAX_RETENTION,
     Channels,
@@ -34,6 +35,7 @@ from infra.stacks.messaging import (
     has_async_dlq,
 )
 from infra.stacks.nag import waive_checkov
+from infra.stacks.sending import Sending, grant_sending
 from shared.topology import AttrType, Function, Service, System, Table
 
 ATTR_TYPES = {
@@ -58,6 +60,10 @@ class Platform:
     layer: lambda_.ILayerVersion
     cursor_secret: secretsmanager.ISecret
     secrets: dict[str, secretsmanager.ISecret]  # the platform's secrets, by topology id
+    # Every service's functions, for the direct invocations between them (``invocations.py``).
+    functions: FunctionDirectory = field(default_factory=FunctionDirectory)
+    # The stage's channels, for the functions that send messages (``sending.py``).
+    sending: Sending | None = None
 
 
 class ServiceStack(NestedStack):
@@ -103,6 +109,8 @@ class ServiceStack(NestedStack):
                 cursor_key_secret=platform.cursor_secret.secret_arn,
                 secret_arn=lambda x: platform.secrets[x.id].secret_arn,
                 cors_origin=stage.cors_origin,
+                function_name=platform.functions.name_of,
+                messaging=platform.sending.environment if platform.sending else None,
             )
             readable = ([platform.cursor_secret] if serves else []) + [
                 platform.secrets[x.id] for x in fn.secrets
@@ -115,6 +123,10 @@ class ServiceStack(NestedStack):
                 self, fn, wiring, stage, dead_letter=self._dead_letter(fn), snap_start=snap_start
             )
             tag_id(function, fn.id)
+            platform.functions.add(fn, function)
+            grant_invocations(system, fn, function, platform.functions)
+            if fn.sends_messages and platform.sending is not None:
+                grant_sending(function, fn, platform.sending)
             if serves:
                 entries[fn.id] = Entry(fn, live_alias(self, fn, function) if snap_start else function)
             cloudwatch.Alarm(
@@ -153,6 +165,12 @@ class ServiceStack(NestedStack):
                 holds=f"the asynchronous invocations of {fn.id} that failed Lambda's retries",
             )
         consumed = [c.queue.id for c in self.service.consumers if c.function == fn]
+        callers = sorted(set(fn.invoked_by) | {c.id for c in self.system.callers_of(fn)})
+        if callers and not consumed and not self.service.routes_of(fn):
+            return (
+                f"Only the functions the topology names ({', '.join(callers)}) invoke it, directly and"
+                " synchronously (RequestResponse); a dead-letter target serves async invocations."
+            )
         if not consumed:
             return (
                 "Only API Gateway invokes it, synchronously; a dead-letter target serves async invocations."

@@ -42,16 +42,19 @@ MARKETING = frozenset({Role.MARKETING, Role.ADMIN})
 # -- segments: who to reach -------------------------------------------------------------------
 
 SEGMENT_JOBS = Queue("campaigns-segment-jobs", max_receive_count=5)
+# A campaign run's planner steps (a page of a member shard each), and the sender's batches.
+PLAN_QUEUE = Queue("campaigns-plan", max_receive_count=5)
+SEND_QUEUE = Queue("campaigns-send", max_receive_count=5)
 API = Function(
     id="campaigns-api",
     service="campaigns",
     handler="services.campaigns.handlers.api.lambda_handler",
-    description="Marketing's segments: rules, versions, standing membership and counts.",
+    description="Marketing's segments and campaigns: rules, counts, launches, reports, the message log.",
     memory_mb=512,
     timeout_s=10,
     tables=(TableAccess(CAMPAIGNS),),
     publishes_to=BUS,
-    sends_to=(SEGMENT_JOBS,),
+    sends_to=(SEGMENT_JOBS, PLAN_QUEUE),
 )
 SEGMENT_CREATE = Route(
     "POST",
@@ -88,6 +91,172 @@ SEGMENT_VERSION = Route(
 SEGMENT_MEMBERS = Route(
     "GET", "/admin/segments/{segment_id}/members", API, MARKETING, "A segment's members (customer ids), paged"
 )
+
+# -- templates: what to say ------------------------------------------------------------------
+
+# Its own function: python-liquid is imported by the templates' routes only, not by the
+# segments' (their cold start stays as it was). The preview reads a customer's name and usual
+# from the profile service's contact card (``profile-contacts``, invoked directly).
+TEMPLATES_API = Function(
+    id="campaigns-templates-api",
+    service="campaigns",
+    handler="services.campaigns.handlers.templates_api.lambda_handler",
+    description="Marketing's message templates: Liquid checked when saved, versions, previews.",
+    memory_mb=512,
+    timeout_s=10,
+    tables=(TableAccess(CAMPAIGNS),),
+)
+TEMPLATE_CREATE = Route(
+    "POST",
+    "/admin/templates",
+    TEMPLATES_API,
+    MARKETING,
+    "Save a message template: Liquid per locale, checked now (variables, filters, tags, lengths)",
+    idempotent=True,
+    key_required=True,
+    max_body_bytes=CONFIG_BODY_BYTES,
+)
+TEMPLATE_LIST = Route("GET", "/admin/templates", TEMPLATES_API, MARKETING, "The templates, newest first")
+TEMPLATE_GET = Route(
+    "GET",
+    "/admin/templates/{template_id}",
+    TEMPLATES_API,
+    MARKETING,
+    "A template: its content in force",
+    versioned=True,
+)
+TEMPLATE_UPDATE = Route(
+    "PUT",
+    "/admin/templates/{template_id}",
+    TEMPLATES_API,
+    MARKETING,
+    "Change a template (a new version, checked as when saved)",
+    idempotent=True,
+    max_body_bytes=CONFIG_BODY_BYTES,
+    versioned=True,
+)
+TEMPLATE_VERSION = Route(
+    "GET",
+    "/admin/templates/{template_id}/versions/{version}",
+    TEMPLATES_API,
+    MARKETING,
+    "A past version of a template",
+)
+TEMPLATE_PREVIEW = Route(
+    "POST",
+    "/admin/templates/{template_id}/preview",
+    TEMPLATES_API,
+    MARKETING,
+    "Render a template for a customer (or a sample one): the message, its measure, the locale used",
+)
+
+# -- campaigns: who gets what, when ---------------------------------------------------------------
+
+CAMPAIGN_CREATE = Route(
+    "POST",
+    "/admin/campaigns",
+    API,
+    MARKETING,
+    "Define a campaign (a draft): a segment, a template on its channel, a priority, a control group, when",
+    idempotent=True,
+    key_required=True,
+)
+CAMPAIGN_LIST = Route("GET", "/admin/campaigns", API, MARKETING, "The campaigns, newest first")
+CAMPAIGN_GET = Route(
+    "GET",
+    "/admin/campaigns/{campaign_id}",
+    API,
+    MARKETING,
+    "A campaign: its definition and status",
+    versioned=True,
+)
+CAMPAIGN_UPDATE = Route(
+    "PUT",
+    "/admin/campaigns/{campaign_id}",
+    API,
+    MARKETING,
+    "Change a draft campaign (If-Match)",
+    idempotent=True,
+    versioned=True,
+)
+CAMPAIGN_LAUNCH = Route(
+    "POST",
+    "/admin/campaigns/{campaign_id}/launch",
+    API,
+    MARKETING,
+    "Launch a draft: now, or scheduled (a campaign is launched once; a repeat answers its state)",
+    idempotent=True,
+)
+CAMPAIGN_PAUSE = Route(
+    "POST",
+    "/admin/campaigns/{campaign_id}/pause",
+    API,
+    MARKETING,
+    "Hold a campaign's sending",
+    idempotent=True,
+)
+CAMPAIGN_RESUME = Route(
+    "POST",
+    "/admin/campaigns/{campaign_id}/resume",
+    API,
+    MARKETING,
+    "Go on with a paused campaign",
+    idempotent=True,
+)
+CAMPAIGN_CANCEL = Route(
+    "POST",
+    "/admin/campaigns/{campaign_id}/cancel",
+    API,
+    MARKETING,
+    "Stop a campaign: nothing more is sent",
+    idempotent=True,
+)
+CAMPAIGN_REPORT = Route(
+    "GET",
+    "/admin/campaigns/{campaign_id}/report",
+    API,
+    MARKETING,
+    "A campaign's figures so far: audience, control, sent, deferred, suppressed by reason, failed",
+)
+CAMPAIGN_MESSAGES = Route(
+    "GET",
+    "/admin/campaigns/{campaign_id}/messages",
+    API,
+    MARKETING,
+    "The message log: one line per recipient with the decision and its reason, paged, filterable",
+)
+PLANNER = Function(
+    id="campaigns-planner",
+    service="campaigns",
+    handler="services.campaigns.handlers.planner.lambda_handler",
+    description="Pages a campaign run's audience into batches for the sender.",
+    memory_mb=512,
+    timeout_s=60,
+    tables=(TableAccess(CAMPAIGNS),),
+    sends_to=(PLAN_QUEUE, SEND_QUEUE),
+)
+SENDER = Function(
+    id="campaigns-sender",
+    service="campaigns",
+    handler="services.campaigns.handlers.sender.lambda_handler",
+    description="Decides and sends, per recipient: consent, address, control, quiet hours, caps.",
+    memory_mb=1024,
+    timeout_s=60,
+    tables=(TableAccess(CAMPAIGNS),),
+    publishes_to=BUS,
+    sends_messages=True,
+)
+RELEASER = Function(
+    id="campaigns-release",
+    service="campaigns",
+    handler="services.campaigns.handlers.release.lambda_handler",
+    description="Every minute: starts the runs due and brings back the recipients deferred to now.",
+    memory_mb=256,
+    timeout_s=60,
+    tables=(TableAccess(CAMPAIGNS),),
+    sends_to=(PLAN_QUEUE, SEND_QUEUE),
+)
+RELEASE_RUN = Schedule("campaigns-release", "rate(1 minute)", RELEASER, retry_attempts=0)
 
 # -- the customer view: events in -------------------------------------------------------------
 
@@ -167,13 +336,40 @@ OUTBOX_SWEEP = Schedule("campaigns-outbox-sweep", "rate(5 minutes)", OUTBOX_SWEE
 SERVICE = Service(
     name="campaigns",
     tables=(CAMPAIGNS,),
-    functions=(API, EVENTS, SEGMENTER, REFRESHER, OUTBOX_SWEEPER),
-    routes=(SEGMENT_CREATE, SEGMENT_LIST, SEGMENT_GET, SEGMENT_UPDATE, SEGMENT_VERSION, SEGMENT_MEMBERS),
-    queues=(EVENTS_QUEUE, SEGMENT_JOBS),
+    functions=(API, EVENTS, SEGMENTER, REFRESHER, OUTBOX_SWEEPER, TEMPLATES_API, PLANNER, SENDER, RELEASER),
+    routes=(
+        SEGMENT_CREATE,
+        SEGMENT_LIST,
+        SEGMENT_GET,
+        SEGMENT_UPDATE,
+        SEGMENT_VERSION,
+        SEGMENT_MEMBERS,
+        TEMPLATE_CREATE,
+        TEMPLATE_LIST,
+        TEMPLATE_GET,
+        TEMPLATE_UPDATE,
+        TEMPLATE_VERSION,
+        TEMPLATE_PREVIEW,
+        CAMPAIGN_CREATE,
+        CAMPAIGN_LIST,
+        CAMPAIGN_GET,
+        CAMPAIGN_UPDATE,
+        CAMPAIGN_LAUNCH,
+        CAMPAIGN_PAUSE,
+        CAMPAIGN_RESUME,
+        CAMPAIGN_CANCEL,
+        CAMPAIGN_REPORT,
+        CAMPAIGN_MESSAGES,
+    ),
+    queues=(EVENTS_QUEUE, SEGMENT_JOBS, PLAN_QUEUE, SEND_QUEUE),
     consumers=(
         Consumer(EVENTS, EVENTS_QUEUE, batch_size=10, max_concurrency=10),
         Consumer(SEGMENTER, SEGMENT_JOBS, batch_size=1, max_concurrency=2),
+        Consumer(PLANNER, PLAN_QUEUE, batch_size=1, max_concurrency=16),
+        # The sending rate's knob: at most this many senders at once, each sending one batch
+        # (50 recipients) at a time at most SEND_RATE_PER_S messages a second (bench/README.md).
+        Consumer(SENDER, SEND_QUEUE, batch_size=1, max_concurrency=4),
     ),
     rules=(PROFILE_EVENTS, REWARDS_EVENTS),
-    schedules=(REFRESH_RUN, OUTBOX_SWEEP),
+    schedules=(REFRESH_RUN, OUTBOX_SWEEP, RELEASE_RUN),
 )

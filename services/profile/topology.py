@@ -12,6 +12,7 @@ from shared.auth import CARE, Role
 from shared.platform import BUS
 from shared.topology import (
     CONFIG_BODY_BYTES,
+    Access,
     Attr,
     Consumer,
     Function,
@@ -353,6 +354,22 @@ IMPORT_REJECTIONS = Route(
     "GET", "/imports/{job_id}/rejections", CRM_API, MARKETING, "The rows an import rejected, with reasons"
 )
 
+# -- contact cards: what the campaigns sender needs at the moment of sending -------------------
+
+# Invoked directly (no route, no public surface) by the functions named here, and only them: IAM on
+# AWS, the local runtime's Invoke endpoint locally (``docs/decisions.md``). The callers are named by
+# id: the campaigns service cannot be imported here, nor this one there.
+CONTACTS = Function(
+    id="profile-contacts",
+    service="profile",
+    handler="services.profile.handlers.cards.lambda_handler",
+    description="Contact cards of up to 100 customers, for the campaigns sender (invoked directly).",
+    memory_mb=512,
+    timeout_s=15,
+    tables=(TableAccess(PROFILES, Access.READ),),
+    invoked_by=("campaigns-sender", "campaigns-templates-api"),
+)
+
 SIGNUP = Function(
     id="profile-signup",
     service="profile",
@@ -379,6 +396,7 @@ SERVICE = Service(
         CRM_API,
         IMPORTER,
         SIGNUP,
+        CONTACTS,
     ),
     routes=(
         ME_CREATE,

@@ -11,10 +11,11 @@ Three deployments are checked:
 - ``probe``: the same stack code fed a richer topology (``PROBE``) that declares what
   the real one does not use yet: a read-only access, index queries, a second table,
   a function that publishes events, sends to a queue and notifies a topic, a queue
-  consumer, a schedule, extra environment and routes open to
-  machine clients. Without it the rules for those cases could never
-  fail today; with it, the factory's handling of them is pinned before a service
-  needs it. It is synthesized once per process (prod's config, cdk-nag on, as the
+  consumer, a schedule, extra environment, routes open to
+  machine clients, and direct invocations: a function invoked by one of its own service
+  (``invokes``) and by one of another service's stack (``invoked_by``). Without it the
+  rules for those cases could never fail today; with it, the factory's handling of them is
+  pinned before a service needs it. It is synthesized once per process (prod's config, cdk-nag on, as the
   real app), at the first test that asks for it.
 """
 
@@ -32,6 +33,7 @@ import pytest
 
 from infra.config import STAGES, StageConfig
 from infra.topology import SYSTEM
+from services.campaigns import topology as campaigns
 from services.profile import topology as profile
 from shared.auth import Role
 from shared.topology import (
@@ -98,6 +100,14 @@ WRITER = Function(
     sends_to=(JOBS,),
     notifies=(NEWS,),
 )
+CALLEE = Function(
+    id="probe-callee",
+    service=profile.SERVICE.name,
+    handler=profile.API.handler,
+    description="Probe: invoked directly, by a function of its service and one of another.",
+    tables=(TableAccess(LEDGER, Access.READ),),
+    invoked_by=("probe-caller",),
+)
 WORKER = Function(
     id="probe-worker",
     service=profile.SERVICE.name,
@@ -105,6 +115,14 @@ WORKER = Function(
     description="Probe: consumes the jobs queue.",
     timeout_s=20,
     tables=(TableAccess(LEDGER, Access.READ),),
+    invokes=(CALLEE,),
+)
+CALLER = Function(
+    id="probe-caller",
+    service=campaigns.SERVICE.name,
+    handler=campaigns.API.handler,
+    description="Probe: invokes a function of another service's stack.",
+    timeout_s=20,
 )
 PROBE = System(
     name=SYSTEM.name,
@@ -114,7 +132,7 @@ PROBE = System(
         replace(
             profile.SERVICE,
             tables=(*profile.SERVICE.tables, LEDGER),
-            functions=(*profile.SERVICE.functions, READER, WRITER, WORKER),
+            functions=(*profile.SERVICE.functions, READER, WRITER, WORKER, CALLEE),
             queues=(*profile.SERVICE.queues, JOBS),
             topics=(*profile.SERVICE.topics, NEWS),
             consumers=(*profile.SERVICE.consumers, Consumer(WORKER, JOBS)),
@@ -124,6 +142,17 @@ PROBE = System(
                 Route("GET", "/stores/{store_id}/ledger", READER, frozenset({Role.MACHINE}), "Read"),
                 Route("POST", "/stores/{store_id}/ledger", WRITER, frozenset({Role.MACHINE}), "Write"),
             ),
+        ),
+        # Only the caller: its stack refers to the callee's across the nested stacks.
+        replace(
+            campaigns.SERVICE,
+            tables=(),
+            functions=(CALLER,),
+            routes=(),
+            queues=(),
+            consumers=(),
+            rules=(),
+            schedules=(),
         ),
     ),
 )
@@ -138,11 +167,12 @@ def invoked_asynchronously(system: System, fn: Function) -> bool:
 def needs_async_dlq(system: System, fn: Function) -> bool:
     """Its failed asynchronous invocations need a dead-letter queue: it is invoked asynchronously,
     or the topology names no synchronous caller (a route, a queue it consumes, or the user pool,
-    whose triggers are invoked synchronously) for it."""
+    whose triggers are invoked synchronously, or a function that invokes it directly) for it."""
     synchronous = (
         any(r.function == fn for r in system.routes)
         or any(c.function == fn for c in system.consumers)
         or any(t.function == fn for t in system.triggers)
+        or bool(fn.invoked_by or system.callers_of(fn))  # invoked directly, RequestResponse
     )
     return invoked_asynchronously(system, fn) or not synchronous
 

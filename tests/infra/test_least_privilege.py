@@ -35,6 +35,8 @@ Json = dict[str, Any]
 WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "xray:PutTraceSegments": "X-Ray has no resource-level permissions: traces cannot be scoped.",
     "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions: telemetry cannot be scoped.",
+    # Only for the functions that send messages: test_channels_template.py pins who has it.
+    "sns:Publish": "An SMS to a phone number: SNS's Publish names no resource but a topic or endpoint.",
 }
 # AWS managed policies a role may carry, each with why an inline least-privilege policy is not used.
 MANAGED_POLICY_EXCEPTIONS: dict[str, str] = {
@@ -146,8 +148,9 @@ def test_every_wildcard_resource_exception_is_still_used(deployment: Deployment)
         if "*" in as_list(statement["Resource"])
         for action in as_list(statement["Action"])
     }
-    # Then the exception list holds nothing stale
-    assert set(WILDCARD_RESOURCE_EXCEPTIONS) <= on_everything
+    # Then the exception list holds nothing stale (SMS's only where a function sends messages)
+    senders = any(fn.sends_messages for fn in deployment.system.functions)
+    assert set(WILDCARD_RESOURCE_EXCEPTIONS) - ({"sns:Publish"} if not senders else set()) <= on_everything
 
 
 def test_roles_carry_no_managed_policy_but_the_listed_exceptions(deployment: Deployment) -> None:
@@ -204,9 +207,14 @@ def _reasons(deployment: Deployment, fn: Function) -> dict[str, str]:
         reasons["secretsmanager"] = "it reads the platform secrets it declares"
     if fn.logins:
         reasons["cognito-idp"] = "it manages logins of the stage's user pool (topology: logins)"
+    if deployment.system.callees_of(fn):
+        reasons["lambda"] = "it invokes functions directly (topology: invokes / invoked_by)"
     if fn.notifies:
         reasons["sns"] = "it publishes to a topic"
         reasons["kms"] = "its topics are encrypted with a key"
+    if fn.sends_messages:
+        reasons["ses"] = "it sends e-mail (topology: sends_messages)"
+        reasons["sns"] = "it sends SMS and push (topology: sends_messages)"
     return reasons
 
 
@@ -310,8 +318,11 @@ def test_a_function_may_publish_only_to_the_topics_it_declares_with_their_key(de
         grants = _grants(deployment, fn)
         declared = {key(ref(topics[t.id])) for t in fn.notifies}
         keys = {key(deployment.props(topics[t.id])["KmsMasterKeyId"]) for t in fn.notifies}
+        sns = _actions(grants, "sns:")
+        if fn.sends_messages:  # and its SMS and push, pinned by test_channels_template.py
+            sns = {r: actions for r, actions in sns.items() if r in declared}
         # Then it may publish there and nowhere else, and use only their key, to encrypt
-        assert _actions(grants, "sns:") == {topic: {"sns:Publish"} for topic in declared}, fn.id
+        assert sns == {topic: {"sns:Publish"} for topic in declared}, fn.id
         assert _actions(grants, "kms:") == {k: set(TOPIC_KEY_ACTIONS) for k in keys}, fn.id
 
 
@@ -349,3 +360,52 @@ def test_a_function_role_is_attached_only_to_its_own_policies(deployment: Deploy
         assert len(attached) <= 1, name
         assert not resource["Properties"].get("Users"), name
         assert not resource["Properties"].get("Groups"), name
+
+
+# --- direct invocations ---------------------------------------------------------------------------
+
+
+def test_a_function_may_invoke_exactly_the_functions_the_topology_lets_it(deployment: Deployment) -> None:
+    for fn in deployment.system.functions:
+        # Given the functions the topology lets it invoke directly
+        callees = deployment.system.callees_of(fn)
+        expected = {key(arn(deployment.functions[c.id])): {"lambda:InvokeFunction"} for c in callees}
+        # Then its role may invoke those, by their unqualified ARNs, and no other function
+        assert _actions(_grants(deployment, fn), "lambda:") == expected, fn.id
+
+
+def test_a_directly_invoked_function_is_reachable_only_by_its_declared_callers(
+    deployment: Deployment,
+) -> None:
+    system = deployment.system
+    callees = {c for _, c in system.invocations}
+    if deployment.label == "probe":
+        assert {c.id for c in callees} >= {"probe-callee"}  # the rule below cannot pass vacuously there
+    for callee in callees:
+        # Given the callee's function and the roles of the callers the topology names
+        logical_id = deployment.functions[callee.id]
+        callers = {deployment.role_of(c) for c in system.callers_of(callee)}
+        # When every identity policy that allows invoking it is read
+        holders: set[str] = set()
+        for name, resource in deployment.resources("AWS::IAM::Policy").items():
+            for statement in _allows(as_list(resource["Properties"]["PolicyDocument"]["Statement"])):
+                if any(a.startswith("lambda:") for a in as_list(statement["Action"])) and mentions(
+                    statement["Resource"], logical_id
+                ):
+                    holders |= {r["Ref"] for r in resource["Properties"].get("Roles", [])}
+                    assert not resource["Properties"].get("Users"), name
+                    assert not resource["Properties"].get("Groups"), name
+        for role_id, role in deployment.resources("AWS::IAM::Role").items():
+            for inline in role["Properties"].get("Policies", []):
+                assert not mentions(inline["PolicyDocument"], logical_id), (role_id, callee.id)
+        # Then exactly the declared callers' roles may
+        assert holders == callers, callee.id
+
+
+def test_no_resource_based_policy_opens_a_directly_invoked_function(deployment: Deployment) -> None:
+    # Given the functions invoked directly (and those that name callers not declared yet)
+    system = deployment.system
+    callees = {c.id for _, c in system.invocations} | {f.id for f in system.functions if f.invoked_by}
+    for name, resource in deployment.resources("AWS::Lambda::Permission").items():
+        # Then no Lambda permission (API Gateway's, a service's, another account's) names one of them
+        assert deployment.function_of_target(resource["Properties"]["FunctionName"]) not in callees, name

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from infra.config import ACCOUNTS, STAGES
-from infra.environment import function_environment
+from infra.environment import function_environment, messaging_environment
 from infra.openapi import ANY_METHOD
 from shared.auth import MACHINE_SCOPE, Role
 from shared.errors import Forbidden, PayloadTooLarge, Throttled, Unauthorized
@@ -242,6 +242,12 @@ def test_every_function_gets_exactly_the_environment_the_topology_gives_it(deplo
             cursor_key_secret="<cursor secret>",
             secret_arn=lambda x: f"<secret {x.id}>",
             cors_origin=deployment.stage.cors_origin,
+            function_name=lambda f: f"<function {f.id}>",
+            messaging=messaging_environment(
+                sender=deployment.stage.campaign_sender,
+                configuration_set="<configuration set>",
+                push_applications=dict(deployment.stage.push_applications),
+            ),
         )
         # When the physical names are the template's references (Ref: a table's name, a queue's
         # URL, a topic's ARN, the bus's name)
@@ -249,6 +255,8 @@ def test_every_function_gets_exactly_the_environment_the_topology_gives_it(deplo
         for kind, resource_type in (("queue", "AWS::SQS::Queue"), ("topic", "AWS::SNS::Topic")):
             physical |= {f"<{kind} {i}>": ref(r) for i, r in deployment.by_id_tag(resource_type).items()}
         physical["<bus>"] = ref(deployment.bus)
+        physical |= {f"<function {f}>": ref(logical) for f, logical in deployment.functions.items()}
+        physical["<configuration set>"] = ref(deployment.only("AWS::SES::ConfigurationSet")[0])
         secrets = _secrets(deployment)
         physical["<cursor secret>"] = ref(secrets.pop("cursor-key"))  # a secret's Ref is its ARN
         physical |= {f"<secret {x}>": ref(logical) for x, logical in secrets.items()}

@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from infra.environment import function_environment
+from infra.environment import function_environment, messaging_environment
 from infra.local import provision
 from infra.local.pollers import sqs_record
 from infra.topology import SYSTEM
@@ -107,6 +107,9 @@ def queue_url(queue: Queue) -> str:
     return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{provision.queue_name(SYSTEM, STAGE, queue.id)}"
 
 
+EMAIL_SENDER = "hello@dangol.test"
+
+
 def environment_of(function: Function) -> dict[str, str]:
     env = function_environment(
         SYSTEM,
@@ -120,6 +123,9 @@ def environment_of(function: Function) -> dict[str, str]:
         ),
         cursor_key_secret=cursor_key_secret(),
         secret_arn=lambda x: f"{SYSTEM.name}-{STAGE}-{x.id}",  # Secrets Manager takes a name too
+        function_name=lambda f: f"{SYSTEM.name}-{STAGE}-{f.id}",  # the functions it may invoke
+        # the channels: a test that sends verifies this identity in moto SES first
+        messaging=messaging_environment(sender=EMAIL_SENDER, configuration_set=None, push_applications={}),
     )
     return env
 

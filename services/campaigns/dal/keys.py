@@ -20,6 +20,26 @@ Segments:
   segment: a campaign's audience of millions is written and read in parallel).
 - ``SEGJOB#<segment_id> / V#<version>``: an evaluation job's progress.
 
+Templates:
+- ``TEMPLATES / <template_id>``: a template in force (its definition, version, when): the list,
+  newest first (ids are ULIDs).
+- ``TPL#<template_id> / V#<version>``: every version, never changed (written in the same
+  transaction as the template, conditioned on its absence: two changes cannot both win).
+
+Campaigns:
+- ``CAMPAIGNS / <campaign_id>``: a campaign (its definition, status, version, runs).
+- ``CAMP#<campaign_id> / RUN#<run>``: a run that started (once: written on its absence), and
+  how many planner chains it has.
+- ``CAMP#<campaign_id> / PLAN#<run>#<chain>``: the last step of a planner chain, and whether it
+  came to the end of its member shards.
+- ``CAMP#<campaign_id> / STAT#<shard>``: decision counters, sharded (``STAT_SHARDS``), added to
+  once per batch.
+- ``LOG#<campaign_id>#<shard> / <customer_id>#<run>``: the message log, one line per recipient
+  and run (the claim, then the decision): ids, decision and reason only.
+- ``DUE#<yyyymmddHHMM>#<shard> / ...``: what is due in that minute (a run to start, recipients
+  deferred to it); ``campaigns-release`` takes each minute once (``RELEASE / CURSOR``).
+- ``CAP#<customer_id> / D#<local date>`` and ``W#<iso week>``: frequency cap counters.
+
 ``OUTBOX#<shard>`` (``shared.outbox``) and idempotency claims (``shared.idempotency``).
 """
 
@@ -35,6 +55,9 @@ SK = CAMPAIGNS.sort_key_name
 TTL = CAMPAIGNS.ttl_name
 MEMBER_SHARDS = 16
 COUNT_SHARDS = 8
+STAT_SHARDS = 8
+LOG_SHARDS = 16
+DUE_SHARDS = 4
 
 
 def customer_pk(customer_id: str) -> str:
@@ -81,6 +104,51 @@ def member_key(segment_id: str, customer_id: str) -> Key:
 
 def job_key(segment_id: str, version: int) -> Key:
     return {PK: f"SEGJOB#{segment_id}", SK: f"V#{version:08d}"}
+
+
+def template_key(template_id: str) -> Key:
+    return {PK: "TEMPLATES", SK: template_id}
+
+
+def template_version_key(template_id: str, version: int) -> Key:
+    return {PK: f"TPL#{template_id}", SK: f"V#{version:08d}"}
+
+
+def campaign_key(campaign_id: str) -> Key:
+    return {PK: "CAMPAIGNS", SK: campaign_id}
+
+
+def run_key(campaign_id: str, run: int) -> Key:
+    return {PK: f"CAMP#{campaign_id}", SK: f"RUN#{run:06d}"}
+
+
+def plan_key(campaign_id: str, run: int, chain: int) -> Key:
+    return {PK: f"CAMP#{campaign_id}", SK: f"PLAN#{run:06d}#{chain:02d}"}
+
+
+def stat_key(campaign_id: str, shard: int) -> Key:
+    return {PK: f"CAMP#{campaign_id}", SK: f"STAT#{shard:02d}"}
+
+
+def log_pk(campaign_id: str, shard: int) -> str:
+    return f"LOG#{campaign_id}#{shard:02d}"
+
+
+def log_key(campaign_id: str, customer_id: str, run: int) -> Key:
+    return {PK: log_pk(campaign_id, shard_of(customer_id, LOG_SHARDS)), SK: f"{customer_id}#{run:06d}"}
+
+
+def due_pk(minute: str, shard: int) -> str:
+    """``minute``: ``yyyymmddHHMM`` in UTC."""
+    return f"DUE#{minute}#{shard}"
+
+
+RELEASE_CURSOR: Key = {PK: "RELEASE", SK: "CURSOR"}
+
+
+def cap_key(customer_id: str, period: str) -> Key:
+    """``period``: ``D#2026-12-02`` (a local day) or ``W#2026-W49`` (an ISO week)."""
+    return {PK: f"CAP#{customer_id}", SK: period}
 
 
 def outbox(table: DynamoTable) -> Outbox:

@@ -6,12 +6,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from services.campaigns.dal import keys
+from services.campaigns.dal import keys, versions
 from services.campaigns.logic.projection import StandingSegment
 from services.campaigns.logic.segments import compile_rule
 from services.campaigns.models.segments import SegmentRule
 from shared.dynamo import ConditionFailed, DynamoTable, Item, transact_write
-from shared.errors import PreconditionFailed
 
 
 class DynamoSegments:
@@ -26,16 +25,7 @@ class DynamoSegments:
     # -- the catalog -----------------------------------------------------------------------
 
     def all(self) -> list[Item]:
-        found: list[Item] = []
-        start = None
-        while True:
-            page = self.table.query(
-                f"{keys.PK} = :pk", values={":pk": "SEGMENTS"}, start_key=start, forward=False
-            )
-            found += page.items
-            if page.last_key is None:
-                return found
-            start = page.last_key
+        return self.table.query_all(f"{keys.PK} = :pk", values={":pk": "SEGMENTS"}, forward=False)
 
     def get(self, segment_id: str) -> Item | None:
         return self.table.get(keys.segment_key(segment_id))
@@ -45,41 +35,22 @@ class DynamoSegments:
 
     def create(self, item: Item) -> None:
         """The segment and its first version, at once (refused beyond ``MAX_SEGMENTS``: the caller checks)."""
-        version = {**keys.segment_version_key(item["id"], 1), **_version_fields(item)}
-        transact_write(
-            self.table.client,
-            [
-                {
-                    "Put": self.table.put_op(
-                        {**keys.segment_key(item["id"]), **item}, condition=f"attribute_not_exists({keys.PK})"
-                    )
-                },
-                {"Put": self.table.put_op(version)},
-            ],
-        )
-        self._standing = None
+        self._save(item, expected=None)
 
     def replace(self, item: Item, *, expected: int) -> None:
         """The segment's next version (``item["version"]`` = expected + 1), if it is still at ``expected``."""
-        version = {**keys.segment_version_key(item["id"], item["version"]), **_version_fields(item)}
-        try:
-            transact_write(
-                self.table.client,
-                [
-                    {
-                        "Put": self.table.put_op(
-                            {**keys.segment_key(item["id"]), **item},
-                            condition="version = :v",
-                            values={":v": expected},
-                        )
-                    },
-                    {"Put": self.table.put_op(version, condition=f"attribute_not_exists({keys.PK})")},
-                ],
-            )
-        except ConditionFailed as failed:  # another change won the race since it was read
-            raise PreconditionFailed(
-                "The segment changed meanwhile; read it again.", code="version_mismatch"
-            ) from failed
+        self._save(item, expected=expected)
+
+    def _save(self, item: Item, *, expected: int | None) -> None:
+        versions.save(
+            self.table,
+            head=keys.segment_key(item["id"]),
+            version=keys.segment_version_key(item["id"], item["version"]),
+            item=item,
+            version_fields=_version_fields(item),
+            expected=expected,
+            what="segment",
+        )
         self._standing = None
 
     def evaluated(self, segment_id: str, version: int, *, looked_at: int, done: bool) -> bool:

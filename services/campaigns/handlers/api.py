@@ -1,5 +1,7 @@
-"""Marketing's segments: define, change, read with the count, page through members. Thin routes
-over ``logic.audiences``; a segment is versioned (``ETag``; a change may send ``If-Match``)."""
+"""Marketing's segments and campaigns. Segments: define, change, read with the count, page through
+members (``logic.audiences``). Campaigns: define a draft, change it, launch, pause, resume, cancel,
+the report and the message log (``logic.campaigns``). Both are versioned (``ETag``; a change
+may send ``If-Match``)."""
 
 from __future__ import annotations
 
@@ -8,19 +10,39 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.campaigns.dal import keys
+from services.campaigns.dal.campaigns import DynamoCampaigns, QueuedWork, TemplateReader
 from services.campaigns.dal.jobs import QueuedSegmentJobs
 from services.campaigns.dal.segments import DynamoSegments
-from services.campaigns.handlers.env import SegmentJobsSettings
-from services.campaigns.logic import audiences
+from services.campaigns.handlers.env import PlanQueueSettings, SegmentJobsSettings
+from services.campaigns.logic import audiences, delivery
+from services.campaigns.logic import campaigns as lifecycle
 from services.campaigns.models.audiences import SEGMENT_ID_PATTERN, Member, Segment, SegmentVersion
+from services.campaigns.models.campaigns import (
+    CAMPAIGN_ID_PATTERN,
+    Campaign,
+    CampaignDefinition,
+    Decision,
+    MessageRecord,
+    Report,
+)
 from services.campaigns.models.segments import SegmentDefinition
 from services.campaigns.topology import (
     API,
+    CAMPAIGN_CANCEL,
+    CAMPAIGN_CREATE,
+    CAMPAIGN_GET,
+    CAMPAIGN_LAUNCH,
+    CAMPAIGN_LIST,
+    CAMPAIGN_MESSAGES,
+    CAMPAIGN_PAUSE,
+    CAMPAIGN_REPORT,
+    CAMPAIGN_RESUME,
+    CAMPAIGN_UPDATE,
     SEGMENT_CREATE,
     SEGMENT_GET,
     SEGMENT_LIST,
@@ -43,10 +65,11 @@ logger = make_logger()
 metrics = make_metrics()
 SegmentId = Annotated[str, Path(pattern=SEGMENT_ID_PATTERN, description="A segment id (seg_…)")]
 Version = Annotated[int, Path(ge=1, le=10**9, description="A version number")]
+CampaignId = Annotated[str, Path(pattern=CAMPAIGN_ID_PATTERN, description="A campaign id (cmp_…)")]
 
 
-class ApiSettings(SegmentJobsSettings, ListSettings):
-    """Also the key that signs the member list's cursors."""
+class ApiSettings(SegmentJobsSettings, PlanQueueSettings, ListSettings):
+    """Also the key that signs the lists' cursors, and the planner's queue (a launch now)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +78,9 @@ class Dependencies:
     segments: DynamoSegments
     jobs: QueuedSegmentJobs
     idempotency: IdempotencyStore
+    campaigns: DynamoCampaigns
+    templates: TemplateReader
+    work: QueuedWork
 
 
 @functools.cache
@@ -66,6 +92,9 @@ def dependencies() -> Dependencies:
         segments=DynamoSegments(table),
         jobs=QueuedSegmentJobs.at(settings.segment_jobs_queue_url),
         idempotency=keys.claims(table, lock_s=API.timeout_s),
+        campaigns=DynamoCampaigns(table),
+        templates=TemplateReader(table),
+        work=settings.starter(),
     )
 
 
@@ -124,6 +153,138 @@ def list_members(segment_id: SegmentId, limit: Limit = None, cursor: Cursor = No
         {"shard": resume[0], "after": resume[1]} if resume else None, scope=scope, key=key
     )
     return Page[Member](items=[Member(customer_id=c) for c in ids], next_cursor=following)
+
+
+# -- campaigns ---------------------------------------------------------------------------------
+
+
+@app.on(CAMPAIGN_CREATE, status=201, description="Created", errors=(422,))
+def create_campaign(body: CampaignDefinition) -> Response[Campaign]:
+    deps = dependencies()
+    created = lifecycle.create(deps.campaigns, deps.segments, deps.templates, body, clock=utc_now)
+    logger.info("campaign created", extra={"campaign_id": created.id})
+    return respond(created, status=201, version=created.version)
+
+
+@app.on(CAMPAIGN_LIST)
+def list_campaigns() -> Page[Campaign]:
+    return Page[Campaign](items=lifecycle.listed(dependencies().campaigns))
+
+
+@app.on(CAMPAIGN_GET, errors=(404,))
+def get_campaign(campaign_id: CampaignId) -> Response[Campaign]:
+    campaign = lifecycle.get(dependencies().campaigns, campaign_id)
+    return respond(campaign, version=campaign.version)
+
+
+@app.on(CAMPAIGN_UPDATE, errors=(404, 409, 412, 422))
+def update_campaign(campaign_id: CampaignId, body: CampaignDefinition) -> Response[Campaign]:
+    deps = dependencies()
+    expected = parse_if_match(app.current_event.headers.get("If-Match"))
+    changed = lifecycle.change(
+        deps.campaigns,
+        deps.segments,
+        deps.templates,
+        campaign_id,
+        body,
+        expected_version=expected,
+        clock=utc_now,
+    )
+    return respond(changed, version=changed.version)
+
+
+@app.on(CAMPAIGN_LAUNCH, errors=(404, 409, 422))
+def launch_campaign(campaign_id: CampaignId) -> Response[Campaign]:
+    deps = dependencies()
+    runs = delivery.RunStarter(deps.campaigns, deps.segments, deps.work)
+    launched = lifecycle.launch(
+        deps.campaigns, deps.segments, deps.templates, runs, campaign_id, clock=utc_now
+    )
+    logger.info("campaign launched", extra={"campaign_id": campaign_id, "status": launched.status})
+    return respond(launched, version=launched.version)
+
+
+def _transition(campaign_id: str, action: str) -> Response[Campaign]:
+    changed = lifecycle.transition(dependencies().campaigns, campaign_id, action, clock=utc_now)
+    logger.info("campaign " + action, extra={"campaign_id": campaign_id, "status": changed.status})
+    return respond(changed, version=changed.version)
+
+
+@app.on(CAMPAIGN_PAUSE, errors=(404, 409))
+def pause_campaign(campaign_id: CampaignId) -> Response[Campaign]:
+    return _transition(campaign_id, "pause")
+
+
+@app.on(CAMPAIGN_RESUME, errors=(404, 409))
+def resume_campaign(campaign_id: CampaignId) -> Response[Campaign]:
+    return _transition(campaign_id, "resume")
+
+
+@app.on(CAMPAIGN_CANCEL, errors=(404, 409))
+def cancel_campaign(campaign_id: CampaignId) -> Response[Campaign]:
+    return _transition(campaign_id, "cancel")
+
+
+@app.on(CAMPAIGN_REPORT, errors=(404,))
+def campaign_report(campaign_id: CampaignId) -> Report:
+    return lifecycle.report(dependencies().campaigns, campaign_id)
+
+
+DecisionFilter = Annotated[Decision | None, Query(description="Only the lines with this decision")]
+CustomerFilter = Annotated[
+    str | None, Query(pattern=r"^cus_[0-9A-HJKMNP-TV-Z]{26}$", description="Only this customer's lines")
+]
+
+
+@app.on(CAMPAIGN_MESSAGES, errors=(400, 404))
+def campaign_messages(
+    campaign_id: CampaignId,
+    decision: DecisionFilter = None,
+    customer_id: CustomerFilter = None,
+    limit: Limit = None,
+    cursor: Cursor = None,
+) -> Page[MessageRecord]:
+    deps = dependencies()
+    lifecycle.get(deps.campaigns, campaign_id)
+    scope = f"{CAMPAIGN_MESSAGES.key}:{campaign_id}:{decision}:{customer_id}"
+    key = deps.settings.cursor_key
+    first = keys.shard_of(customer_id, keys.LOG_SHARDS) if customer_id else 0
+    start = decode_cursor(cursor, scope=scope, key=key) or {"shard": first, "after": None}
+    shard, after, wanted = int(start.get("shard", first)), start.get("after"), page_size(limit)
+    lines: list[MessageRecord] = []
+    while shard < keys.LOG_SHARDS and len(lines) < wanted:
+        items, last = deps.campaigns.log_page(
+            campaign_id,
+            shard=shard,
+            after=after,
+            limit=wanted - len(lines),
+            decision=decision,
+            customer_id=customer_id,
+        )
+        lines += [_line(i) for i in items if i.get("decision")]
+        if last is None:
+            shard, after = (keys.LOG_SHARDS if customer_id else shard + 1), None
+        else:
+            after = last
+    following = {"shard": shard, "after": after} if shard < keys.LOG_SHARDS else None
+    return Page[MessageRecord](items=lines, next_cursor=encode_cursor(following, scope=scope, key=key))
+
+
+def _line(item: dict[str, Any]) -> MessageRecord:
+    return MessageRecord.model_validate(
+        {
+            k: item.get(k)
+            for k in (
+                "customer_id",
+                "run",
+                "decision",
+                "reason",
+                "message_id",
+                "deferred_until",
+                "decided_at",
+            )
+        }
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

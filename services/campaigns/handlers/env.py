@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from services.campaigns.topology import CAMPAIGNS, SEGMENT_JOBS
-from shared.settings import ServiceSettings
+from services.campaigns.dal.campaigns import QueuedWork
+from services.campaigns.dal.cards import PROFILE_CONTACTS_ENV
+from services.campaigns.topology import CAMPAIGNS, PLAN_QUEUE, SEGMENT_JOBS, SEND_QUEUE
+from shared import aws
+from shared.queues import SqsSender
+from shared.settings import MessagingSettings, ServiceSettings
 
 
 class CampaignsSettings(ServiceSettings):
@@ -22,3 +26,37 @@ class SegmentJobsSettings(CampaignsSettings):
     """For the functions that start a segment's evaluation steps (the segment jobs queue)."""
 
     segment_jobs_queue_url: str = Field(alias=SEGMENT_JOBS.env_var, min_length=1)
+
+
+class PlanQueueSettings(CampaignsSettings):
+    """For the functions that start a campaign's runs (its planner steps)."""
+
+    plan_queue_url: str = Field(alias=PLAN_QUEUE.env_var, min_length=1)
+
+    def starter(self) -> QueuedWork:
+        return QueuedWork(
+            SqsSender(lambda: aws.client("sqs"), self.plan_queue_url, failure_code="campaign_not_queued")
+        )
+
+
+class CampaignQueuesSettings(PlanQueueSettings):
+    """For the functions that queue a campaign run's work: planner steps and sender batches."""
+
+    send_queue_url: str = Field(alias=SEND_QUEUE.env_var, min_length=1)
+    # Seconds a batch waits per priority step below the top (logic.sending.priority_delay_s).
+    priority_step_s: int = Field(default=2, alias="PRIORITY_STEP_S", ge=0, le=90)
+
+    def work(self) -> QueuedWork:
+        return QueuedWork(
+            SqsSender(lambda: aws.client("sqs"), self.plan_queue_url, failure_code="campaign_not_queued"),
+            SqsSender(lambda: aws.client("sqs"), self.send_queue_url, failure_code="campaign_not_queued"),
+        )
+
+
+class SenderSettings(CampaignsSettings, MessagingSettings):
+    """The sender: the channels, the profile service's contact cards, and the frequency caps
+    (marketing messages per customer per local day and per ISO week, across all campaigns)."""
+
+    contacts_function: str = Field(alias=PROFILE_CONTACTS_ENV, min_length=1)
+    daily_cap: int = Field(default=1, alias="DAILY_CAP", ge=1, le=100)
+    weekly_cap: int = Field(default=3, alias="WEEKLY_CAP", ge=1, le=500)

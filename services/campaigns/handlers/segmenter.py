@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.campaigns.dal.jobs import QueuedSegmentJobs
 from services.campaigns.dal.segments import DynamoSegments
@@ -19,7 +19,7 @@ from services.campaigns.logic import audiences
 from services.campaigns.models.audiences import SEGMENT_ID_PATTERN
 from shared import aws
 from shared.clock import utc_now
-from shared.consumers import BadEvent, SqsConsumer
+from shared.consumers import SqsConsumer, message_of
 from shared.dynamo import DynamoTable
 from shared.observability import make_logger, make_metrics
 from shared.settings import load
@@ -56,10 +56,7 @@ def dependencies() -> Dependencies:
 
 
 def handle(record: SQSRecord) -> None:
-    try:
-        step = Step.model_validate_json(record.body)
-    except ValidationError as bad:
-        raise BadEvent([{"loc": list(e["loc"]), "type": e["type"]} for e in bad.errors()]) from None
+    step = message_of(record, Step)
     deps = dependencies()
     looked = audiences.evaluate_step(
         deps.segments,

@@ -25,10 +25,12 @@ from markupsafe import escape
 
 from services.campaigns.models.templates import (
     FALLBACK_LOCALE,
+    FILTERS,
     MAX_PUSH_BODY,
     MAX_PUSH_TITLE,
     MAX_SMS_SEGMENTS,
     MAX_SUBJECT,
+    TAGS,
     VARIABLES,
     Rendered,
     TemplateDefinition,
@@ -53,6 +55,9 @@ class Problem:
     locale: str
     field: str
     message: str
+    # What kind: liquid_syntax, unknown_variable, filter_not_allowed, tag_not_allowed, too_long,
+    # render_failed (machine-readable: the 422's ``details[].type``).
+    kind: str = "liquid_syntax"
 
 
 class TemplateInvalid(ValueError):
@@ -64,7 +69,11 @@ class TemplateInvalid(ValueError):
 
 
 class MessageTooLong(ValueError):
-    """A rendered message exceeds what its channel carries."""
+    """A rendered message exceeds what its channel carries; ``field`` is the one that does."""
+
+    def __init__(self, message: str, *, field: str = "body") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _environment(field: str) -> Environment:
@@ -78,18 +87,32 @@ def _compiled(field: str, source: str) -> BoundTemplate:
 
 
 def check(definition: TemplateDefinition) -> None:
-    """Every locale's every field parses, and reads only the known variables."""
+    """Every locale's every field parses, reads only the known variables and uses only the allowed
+    tags and filters (``models.templates``: no tag that loads another template, no loop)."""
     problems: list[Problem] = []
     for locale, content in definition.locales.items():
         for field, source in content.items():
             try:
                 template = _compiled(field, source)
+                found = template.analyze(include_partials=False)
             except LiquidError as error:
                 problems.append(Problem(locale, field, f"not valid Liquid: {str(error).splitlines()[0]}"))
                 continue
-            unknown = sorted(set(template.global_variable_paths()) - VARIABLES)
+            tags = sorted(set(found.tags) - TAGS)
+            if tags:
+                problems.append(
+                    Problem(locale, field, f"tags not allowed: {', '.join(tags)}", "tag_not_allowed")
+                )
+            filters = sorted(set(found.filters) - FILTERS)
+            if filters:
+                problems.append(
+                    Problem(locale, field, f"filters not allowed: {', '.join(filters)}", "filter_not_allowed")
+                )
+            unknown = sorted(set(template.global_variable_paths(include_partials=False)) - VARIABLES)
             if unknown:
-                problems.append(Problem(locale, field, f"unknown variables: {', '.join(unknown)}"))
+                problems.append(
+                    Problem(locale, field, f"unknown variables: {', '.join(unknown)}", "unknown_variable")
+                )
     if problems:
         raise TemplateInvalid(problems)
 
@@ -154,7 +177,9 @@ def render(
     if definition.channel == "email":
         subject = f"{AD_MARK} {values['subject']}" if advert else values["subject"]
         if len(subject) > MAX_SUBJECT:
-            raise MessageTooLong(f"the subject has {len(subject)} characters; at most {MAX_SUBJECT}")
+            raise MessageTooLong(
+                f"the subject has {len(subject)} characters; at most {MAX_SUBJECT}", field="subject"
+            )
         html, text = values["html"], values["text"]
         if definition.purpose == "marketing":
             link = unsubscribe_url or ""
@@ -165,7 +190,15 @@ def render(
             )
             html = f"{html}\n<p>{escape(footer)}</p>"
             text = f"{text}\n\n{footer}"
-        return Rendered(channel="email", locale=chosen, subject=subject, html=html, text=text)
+        return Rendered(
+            channel="email",
+            locale=chosen,
+            sender=definition.sender,
+            advert=advert,
+            subject=subject,
+            html=html,
+            text=text,
+        )
     if definition.channel == "sms":
         body = values["body"]
         if advert:
@@ -176,6 +209,8 @@ def render(
         return Rendered(
             channel="sms",
             locale=chosen,
+            sender=definition.sender,
+            advert=advert,
             body=body,
             encoding=encoding,
             length=length,
@@ -187,6 +222,9 @@ def render(
         body = f"{body}\n{definition.sender}" + (f" · {definition.opt_out}" if definition.opt_out else "")
     if len(title) > MAX_PUSH_TITLE or len(body) > MAX_PUSH_BODY:
         raise MessageTooLong(
-            f"push title {len(title)}/{MAX_PUSH_TITLE}, body {len(body)}/{MAX_PUSH_BODY} characters"
+            f"push title {len(title)}/{MAX_PUSH_TITLE}, body {len(body)}/{MAX_PUSH_BODY} characters",
+            field="title" if len(title) > MAX_PUSH_TITLE else "body",
         )
-    return Rendered(channel="push", locale=chosen, title=title, body=body)
+    return Rendered(
+        channel="push", locale=chosen, sender=definition.sender, advert=advert, title=title, body=body
+    )

@@ -42,6 +42,20 @@ VARIABLES = frozenset(
     }
 )
 
+# The Liquid a template may use: formatting filters and conditionals. No tag that loads another
+# template (include, render) or loops (for, tablerow, cycle: a template's variables are plain
+# values), and no filter that turns escaping off (safe) or decodes hidden text (base64_decode).
+TAGS = frozenset({"if", "unless", "case", "assign", "capture", "comment", "#", "echo", "liquid", "raw"})
+FILTERS = frozenset(
+    {
+        "abs", "append", "at_least", "at_most", "capitalize", "ceil", "date", "default", "divided_by",
+        "downcase", "escape", "escape_once", "floor", "lstrip", "minus", "modulo", "newline_to_br",
+        "plus", "prepend", "remove", "remove_first", "remove_last", "replace", "replace_first",
+        "replace_last", "round", "rstrip", "size", "slice", "squish", "strip", "strip_html",
+        "strip_newlines", "times", "truncate", "truncatewords", "upcase", "url_encode",
+    }
+)  # fmt: skip
+
 MAX_SUBJECT = 150
 MAX_PUSH_TITLE = 65  # what iOS and Android show on a lock screen before cutting
 MAX_PUSH_BODY = 240
@@ -79,14 +93,24 @@ class TemplateDefinition(_Input):
     """One message in several locales. ``sender`` is who the customer sees it from (the brand);
     ``opt_out`` how to stop advertisements for free (a number for SMS, said in the message)."""
 
-    name: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    channel: Channel
-    purpose: Purpose
-    sender: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    name: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = (
+        Field(examples=["Your usual"])
+    )
+    channel: Channel = Field(examples=["sms"])
+    purpose: Purpose = Field(examples=["marketing"])
+    sender: Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = (
+        Field(examples=["단골베이커리"])
+    )
     opt_out: (
         Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)] | None
-    ) = None
-    locales: dict[Locale, dict[str, StrictStr]] = Field(min_length=1, max_length=20)
+    ) = Field(default=None, examples=["무료수신거부 080-123-4567"])
+    locales: dict[Locale, dict[str, StrictStr]] = Field(
+        min_length=1,
+        max_length=20,
+        description="Per locale, the channel's fields as Liquid: email subject, html, text; sms body;"
+        " push title, body",
+        examples=[{"ko-KR": {"body": "{{ customer.first_name }}님, {{ customer.usual }} 한 잔 어떠세요?"}}],
+    )
     default_locale: Locale = FALLBACK_LOCALE
 
     @model_validator(mode="after")
@@ -112,6 +136,8 @@ class Rendered(BaseModel):
 
     channel: Channel
     locale: str
+    sender: str | None = None  # who the customer sees it from (an e-mail's display name)
+    advert: bool = False  # an advertisement as the customer's market defines it (marked so)
     subject: str | None = None
     html: str | None = None
     text: str | None = None

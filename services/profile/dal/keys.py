@@ -20,6 +20,11 @@ def profile_key(customer_id: str) -> Key:
     return {PK: f"CUSTOMER#{customer_id}", SK: "PROFILE"}
 
 
+def consents_key(customer_id: str) -> Key:
+    """A customer's consent state (``dal/consent.py`` keeps it with its log)."""
+    return {PK: f"CUSTOMER#{customer_id}", SK: "CONSENTS"}
+
+
 def identity_key(subject: str) -> Key:
     return {PK: f"IDENTITY#{subject}", SK: "IDENTITY"}
 

@@ -55,6 +55,9 @@ class Ids:
     template_id: str = "ctp_01M82AEKG51WJP0K379AYG4E2W"
     gift_id: str = "gft_01M82AEKG51WJP0K379AYG4E2W"
     segment_id: str = "seg_01M82AEKG51WJP0K379AYG4E2W"
+    message_template_id: str = "tpl_01M82AEKG51WJP0K379AYG4E2W"  # a campaigns message template
+    message_channel: str = "email"  # that template's channel
+    campaign_id: str = "cmp_01M82AEKG51WJP0K379AYG4E2W"
     code: str = "ABCD-EFGH-JKMN-PQRS"  # a coupon's code
     member_code: str = "A1B2C-D3E4F"  # what the customer's app shows at the counter
 
@@ -65,9 +68,11 @@ def path_params(route: Route, ids: Ids) -> dict[str, str]:
     for name in route.path_params:
         if name == "job_id":
             name_in_ids = "import_job_id" if route.path.startswith("/imports") else "grant_job_id"
-        elif name == "version" and route.path.startswith("/admin/segments"):
-            params[name] = "1"  # a segment's versions start at 1
+        elif name == "version" and route.path.startswith(("/admin/segments", "/admin/templates")):
+            params[name] = "1"  # a segment's and a message template's versions start at 1
             continue
+        elif name == "template_id" and route.path.startswith("/admin/templates"):
+            name_in_ids = "message_template_id"
         else:
             name_in_ids = name
         params[name] = str(getattr(ids, name_in_ids))
@@ -217,6 +222,16 @@ OWN: dict[str, Callable[[Ids], dict[str, Any]]] = {
         "order_total": 25_000,
         "member_code": ids.member_code,
     },
+    "POST /admin/campaigns": lambda ids: {
+        "segment_id": ids.segment_id,
+        "template_id": ids.message_template_id,
+        "channel": ids.message_channel,
+    },
+    "PUT /admin/campaigns/{campaign_id}": lambda ids: {
+        "segment_id": ids.segment_id,
+        "template_id": ids.message_template_id,
+        "channel": ids.message_channel,
+    },
     "POST /admin/gifts": lambda ids: {
         "mode": "draw",
         "stock": 10,
@@ -308,6 +323,38 @@ def _segment(world: World) -> Ids:
     return dataclasses.replace(world.ids, segment_id=world.created("POST /admin/segments")["id"])
 
 
+def _message_template(world: World) -> Ids:
+    created = world.created("POST /admin/templates")
+    return dataclasses.replace(world.ids, message_template_id=created["id"])
+
+
+def _campaign_parts(world: World) -> Ids:
+    """A segment and a message template for a campaign to name."""
+    template = world.created("POST /admin/templates")
+    ids = dataclasses.replace(
+        world.ids, message_template_id=template["id"], message_channel=template["channel"]
+    )
+    return dataclasses.replace(ids, segment_id=world.created("POST /admin/segments", ids)["id"])
+
+
+def _campaign(world: World) -> Ids:
+    """A draft campaign."""
+    ids = _campaign_parts(world)
+    return dataclasses.replace(ids, campaign_id=world.created("POST /admin/campaigns", ids)["id"])
+
+
+def _sending(world: World) -> Ids:
+    ids = _campaign(world)
+    world.created("POST /admin/campaigns/{campaign_id}/launch", ids)
+    return ids
+
+
+def _paused(world: World) -> Ids:
+    ids = _sending(world)
+    world.created("POST /admin/campaigns/{campaign_id}/pause", ids)
+    return ids
+
+
 # What must exist before a route's base request can be accepted (the ids that name it).
 GIVEN: dict[str, Callable[[World], Ids]] = {
     "POST /me": lambda world: dataclasses.replace(world.ids, subject="fuzz-newcomer"),
@@ -321,4 +368,12 @@ GIVEN: dict[str, Callable[[World], Ids]] = {
     "POST /coupon-redemptions": _coupon,
     "POST /admin/gifts/{gift_id}/draws": _gift,
     "PUT /admin/segments/{segment_id}": _segment,
+    "PUT /admin/templates/{template_id}": _message_template,
+    "POST /admin/templates/{template_id}/preview": _message_template,
+    "POST /admin/campaigns": _campaign_parts,
+    "PUT /admin/campaigns/{campaign_id}": _campaign,
+    "POST /admin/campaigns/{campaign_id}/launch": _campaign,
+    "POST /admin/campaigns/{campaign_id}/pause": _sending,
+    "POST /admin/campaigns/{campaign_id}/resume": _paused,
+    "POST /admin/campaigns/{campaign_id}/cancel": _campaign,
 }

@@ -15,14 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infra.local.clock import SimulatedClock
-from infra.local.schedules import (
+from infra.local.schedules import Firing, ScheduleEntry, Scheduler
+from shared.cron import (
     MAX_OCCURRENCES,
     Cron,
     DaySpec,
-    Firing,
     Rate,
-    ScheduleEntry,
-    Scheduler,
     TooManyOccurrences,
     next_occurrence,
     occurrences,

@@ -111,6 +111,22 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("PUT", "/admin/segments/{segment_id}"): {"marketing", "admin"},
     ("GET", "/admin/segments/{segment_id}/versions/{version}"): {"marketing", "admin"},
     ("GET", "/admin/segments/{segment_id}/members"): {"marketing", "admin"},
+    ("POST", "/admin/templates"): {"marketing", "admin"},
+    ("GET", "/admin/templates"): {"marketing", "admin"},
+    ("GET", "/admin/templates/{template_id}"): {"marketing", "admin"},
+    ("PUT", "/admin/templates/{template_id}"): {"marketing", "admin"},
+    ("GET", "/admin/templates/{template_id}/versions/{version}"): {"marketing", "admin"},
+    ("POST", "/admin/templates/{template_id}/preview"): {"marketing", "admin"},
+    ("POST", "/admin/campaigns"): {"marketing", "admin"},
+    ("GET", "/admin/campaigns"): {"marketing", "admin"},
+    ("GET", "/admin/campaigns/{campaign_id}"): {"marketing", "admin"},
+    ("PUT", "/admin/campaigns/{campaign_id}"): {"marketing", "admin"},
+    ("POST", "/admin/campaigns/{campaign_id}/launch"): {"marketing", "admin"},
+    ("POST", "/admin/campaigns/{campaign_id}/pause"): {"marketing", "admin"},
+    ("POST", "/admin/campaigns/{campaign_id}/resume"): {"marketing", "admin"},
+    ("POST", "/admin/campaigns/{campaign_id}/cancel"): {"marketing", "admin"},
+    ("GET", "/admin/campaigns/{campaign_id}/report"): {"marketing", "admin"},
+    ("GET", "/admin/campaigns/{campaign_id}/messages"): {"marketing", "admin"},
 }
 
 ROUTES = SYSTEM.routes
