@@ -454,6 +454,7 @@ class World:
             "messaging": messaging_environment(
                 sender="bench@dangol.local", configuration_set=None, push_applications={}
             ),
+            "public_api_url": "http://127.0.0.1:8080",
         }
         env = function_environment(
             SYSTEM,

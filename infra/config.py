@@ -30,6 +30,12 @@ class StageConfig:
     api_rate_limit: int = 200  # steady requests per second per stage
     api_burst_limit: int = 400
     waf_rate_limit: int = 2000  # requests per 5 minutes per client IP
+    # The public routes (no token: opt-out links) get a tighter limit of their own, per client IP.
+    waf_public_rate_limit: int = 100  # requests per 5 minutes per client IP
+    # The API's public base URL (https://..., no trailing slash): what links in messages point to
+    # (opt-out links). The API's custom domain, mapped to the stage by the team; "" derives
+    # https://api.<SES domain> (prod) or https://api-<stage>.<SES domain>.
+    public_api_url: str = ""
     cors_origins: tuple[str, ...] = ("*",)
     # The Cognito domain prefix is unique across every account of the region: "" derives
     # ``dangol-<stage>-<account id>`` at deploy time; a team that wants a nicer one sets it.
@@ -60,6 +66,8 @@ class StageConfig:
     def __post_init__(self) -> None:
         if self.cognito_plan not in COGNITO_PLANS:
             raise ValueError(f"{self.name}: cognito_plan must be one of {COGNITO_PLANS}")
+        if not re.fullmatch(r"https://[a-z0-9.-]+(:\d+)?(/[\w.-]+)*", self.api_url):
+            raise ValueError(f"{self.name}: public_api_url must be https://host[/path], no trailing slash")
         if len(self.cors_origins) != 1:
             raise ValueError(f"{self.name}: one CORS origin per stage ('*' or https://...)")
         if not self.mail_from.endswith("@" + self.ses_identity):
@@ -80,6 +88,17 @@ class StageConfig:
     @property
     def stage_id(self) -> str:
         return f"dangol-{self.name}"
+
+    @property
+    def api_url(self) -> str:
+        """The API's public base URL (``public_api_url``, or the one derived from the domain)."""
+        if self.public_api_url:
+            return self.public_api_url
+        return (
+            f"https://api.{self.ses_identity}"
+            if self.prod
+            else f"https://api-{self.name}.{self.ses_identity}"
+        )
 
     @property
     def cors_origin(self) -> str:
@@ -113,6 +132,7 @@ def _stage(name: str, *, prod: bool, **settings: Any) -> StageConfig:
         alarm_email=_setting(name, "ALARM_EMAIL", f"alarms+{name}@{domain}"),
         auth_domain_prefix=_setting(name, "AUTH_DOMAIN_PREFIX", ""),
         campaign_mail_from=_setting(name, "CAMPAIGN_MAIL_FROM", ""),
+        public_api_url=_setting(name, "PUBLIC_API_URL", ""),
         ses_identity_in_stack=_setting(name, "SES_IDENTITY_IN_STACK", "") in {"1", "true", "yes"},
         push_applications=tuple(
             (platform, arn)

@@ -16,6 +16,7 @@ from shared.settings import (
     CURSOR_KEY_SECRET_ENV,
     EMAIL_CONFIGURATION_SET_ENV,
     EMAIL_SENDER_ENV,
+    PUBLIC_API_URL_ENV,
     PUSH_APPLICATIONS_ENV,
 )
 from shared.topology import EventBus, Function, PlatformSecret, Queue, System, Table, Topic
@@ -38,6 +39,7 @@ def function_environment(
     cors_origin: str = "*",
     function_name: Callable[[Function], str] | None = None,
     messaging: Mapping[str, str] | None = None,
+    public_api_url: str | None = None,
 ) -> dict[str, str]:
     """``queue_url`` and ``topic_arn`` resolve the queues a function sends to (``Queue.env_var``)
     and the topics it publishes to (``Topic.env_var``); a backend must give them as soon as a
@@ -46,8 +48,9 @@ def function_environment(
     key at run time, the same secret for all, so it is the backend's. ``function_name`` resolves
     the functions it may invoke directly (``System.callees_of``, in ``Function.env_var``).
     ``messaging``: the stage's channels (``messaging_environment``), which a function that sends
-    messages (``Function.sends_messages``) gets, and no other. No secret value is ever in a
-    function's environment."""
+    messages (``Function.sends_messages``) gets, and no other. ``public_api_url``: the API's public
+    base URL, which a function that writes links to it (``Function.links_to_api``) gets, and no
+    other. No secret value is ever in a function's environment."""
     env = {
         "STAGE": stage,
         "POWERTOOLS_SERVICE_NAME": function.service,
@@ -78,6 +81,10 @@ def function_environment(
                 " function_environment"
             )
         env.update({k: messaging[k] for k in MESSAGING_ENV if messaging.get(k)})
+    if function.links_to_api:
+        if not public_api_url:
+            raise ValueError(f"{function.id} links to the API: pass public_api_url= to function_environment")
+        env[PUBLIC_API_URL_ENV] = public_api_url.rstrip("/")
     for secret in function.secrets:
         if secret_arn is None:
             raise ValueError(

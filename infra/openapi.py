@@ -14,10 +14,12 @@
   ``tests/infra/test_openapi_gateway.py`` pins each of these and validates the result as 3.0.
 
 Every route is a ``aws_proxy`` integration of its function, behind the Cognito authorizer (with
-the machine scope where machines may call), with the ``params-only`` request validator (the
-Authorization header and the path parameters; bodies are validated once, by the function, against
-the same models). Every path answers the CORS preflight itself (a mock integration), and the
-errors API Gateway makes itself have the functions' error body (gateway responses).
+the machine scope where machines may call) unless it is public (``Route.public``: no authorizer,
+``security: []``, no Authorization header; the WAF limits it per client IP), with the
+``params-only`` request validator (the Authorization header and the path parameters; bodies are
+validated once, by the function, against the same models). Every path answers the CORS
+preflight itself (a mock integration), and the errors API Gateway makes itself have the functions'
+error body (gateway responses).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ HTTP_ERROR = 400
 REQUEST_HEADERS = CORS_REQUEST_HEADERS  # the stage's one CORS policy (shared/api.py)
 PREFLIGHT_MAX_AGE_S = CORS_MAX_AGE_S
 DESCRIPTION = (
-    "The dangol CRM API. Every route needs a Cognito token (Authorization: Bearer <ID token>); "
+    "The dangol CRM API. Every route but the public opt-out links needs a Cognito token"
+    " (Authorization: Bearer <ID token>); "
     "errors are {error: {code, message, details}}; mutating routes honour Idempotency-Key."
 )
 
@@ -285,9 +288,10 @@ def _operation(route: Route, served: Json | None, gateway: Gateway) -> Json:
         for name in route.path_params
         if ("path", name) not in declared
     ]
-    parameters.append(
-        {"name": "Authorization", "in": "header", "required": True, "schema": {"type": "string"}}
-    )
+    if not route.public:
+        parameters.append(
+            {"name": "Authorization", "in": "header", "required": True, "schema": {"type": "string"}}
+        )
     operation: Json = {
         "operationId": operation_id(route),
         "summary": route.summary,
@@ -295,7 +299,8 @@ def _operation(route: Route, served: Json | None, gateway: Gateway) -> Json:
         "tags": [route.function.service],
         "parameters": parameters,
         "responses": _responses(served.get("responses", {})) or {"200": {"description": "OK"}},
-        "security": [{AUTHORIZER: scopes_of(route)}],
+        # A public route: no authorizer (AuthorizationType NONE); the function checks its signed input.
+        "security": [] if route.public else [{AUTHORIZER: scopes_of(route)}],
         "x-amazon-apigateway-request-validator": VALIDATOR,
         "x-amazon-apigateway-integration": _integration(route, gateway),
     }
@@ -305,7 +310,7 @@ def _operation(route: Route, served: Json | None, gateway: Gateway) -> Json:
             "content": {media: {"schema": {"type": "object"}} for media in route.media_types},
         }
         operation["requestBody"] = {
-            "required": bool(body.get("required", True)),
+            "required": bool(body.get("required", not route.public)),
             "content": _content(body["content"]),
         }
     return operation

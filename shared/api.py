@@ -125,9 +125,15 @@ _ERROR_DOCS: dict[int, str] = {
 
 
 def _responses(
-    route: Route, status: int, description: str, extra: tuple[int, ...], also: Mapping[int, str]
+    route: Route,
+    status: int,
+    description: str,
+    extra: tuple[int, ...],
+    also: Mapping[int, str],
+    *,
+    content_type: str = JSON,
 ) -> dict[int, OpenAPIResponse]:
-    codes = {401, 403, 422, 429, *extra}
+    codes = {422, 429, *extra} if route.public else {401, 403, 422, 429, *extra}
     if route.path_params:
         codes.add(404)
     if route.has_body:
@@ -141,6 +147,8 @@ def _responses(
     docs: dict[int, OpenAPIResponse] = {status: {"description": description}}
     if status == HTTPStatus.NO_CONTENT:
         docs[status]["content"] = {}  # no body (else the return annotation documents a JSON null)
+    elif content_type != JSON:  # text (an HTML page): not the return annotation's JSON
+        docs[status]["content"] = {content_type: {"schema": {"type": "string"}}}
     for code, what in also.items():  # more successes, with the same body (from the return annotation)
         docs[code] = {"description": what}
     for code in sorted(codes):
@@ -190,9 +198,11 @@ class DangolResolver(APIGatewayRestResolver):
         description: str = "OK",
         errors: tuple[int, ...] = (),
         also: Mapping[int, str] | None = None,
+        content_type: str = JSON,
     ) -> Callable[[F], F]:
         """Register the decorated function as the implementation of a declared route.
-        ``also``: other success statuses it answers with the same body, and what they mean."""
+        ``also``: other success statuses it answers with the same body, and what they mean.
+        ``content_type``: what its success is, when not JSON (``text/html``: a page)."""
         if (route.method, route.path) not in self._declared:
             raise LookupError(f"{route.key} is not declared for function {self.function.id}")
         middlewares: list[Callable[..., Any]] = []
@@ -205,7 +215,8 @@ class DangolResolver(APIGatewayRestResolver):
         if route.has_body and JSON not in route.media_types:
             # Powertools documents JSON bodies from the handler's model; other media, from the route.
             content = {media: {"schema": {"type": "string"}} for media in route.media_types}
-            extensions = {"requestBody": {"required": True, "content": content}}
+            # A public route's form may come empty (RFC 8058's one click may send no body).
+            extensions = {"requestBody": {"required": not route.public, "content": content}}
         return self.route(
             route.powertools_path,
             method=route.method,
@@ -213,7 +224,7 @@ class DangolResolver(APIGatewayRestResolver):
             description=roles_text(route),
             tags=[self.service.name],
             operation_id=operation_id(route),
-            responses=_responses(route, status, description, errors, also or {}),
+            responses=_responses(route, status, description, errors, also or {}, content_type=content_type),
             middlewares=middlewares,
             openapi_extensions=extensions,
         )
@@ -226,6 +237,8 @@ class DangolResolver(APIGatewayRestResolver):
             operation = document.get("paths", {}).get(route.path, {}).get(route.method.lower())
             if operation is not None:
                 _document_headers(route, operation)
+                if route.public:
+                    operation["security"] = []  # no token (the document's default is the bearer)
         return json.dumps(document)
 
     @property
@@ -234,6 +247,7 @@ class DangolResolver(APIGatewayRestResolver):
 
     @property
     def caller(self) -> Caller:
+        """Who called (a public route has no caller: its handler never asks)."""
         caller = self.context.get(CALLER)
         if not isinstance(caller, Caller):  # pragma: no cover - guarded before any route runs
             raise RuntimeError("no caller on this request")
@@ -260,14 +274,17 @@ class DangolResolver(APIGatewayRestResolver):
             return ResponseBuilder(response, serializer=self._serializer)
         return super()._resolve()
 
-    def _guard(self, event: dict[str, Any]) -> Caller:
+    def _guard(self, event: dict[str, Any]) -> Caller | None:
+        """The caller (None on a public route, whatever token came with it), after the checks."""
         method = str(event.get("httpMethod") or "").upper()
         route = self._declared.get((method, str(event.get("resource") or "")))
         if route is None:
             raise NotFound("No such route.", code="route_not_found")
-        caller = Caller.from_event(event)
-        if not caller.has_any(route.allow):
-            raise Forbidden("Your role may not call this route.")
+        caller = None
+        if not route.public:
+            caller = Caller.from_event(event)
+            if not caller.has_any(route.allow):
+                raise Forbidden("Your role may not call this route.")
         if route.key_required and not _header(event, idempotency.HEADER):
             raise PreconditionRequired(
                 f"Send an {idempotency.HEADER} (a retry without one would repeat the effect).",
@@ -374,6 +391,8 @@ class DangolResolver(APIGatewayRestResolver):
 
 def roles_text(route: Route) -> str:
     """Who may call a route, as its OpenAPI description says (served locally and deployed)."""
+    if route.public:
+        return "Public: no token (anyone holding the link); limited per client IP."
     return "Allowed roles: " + ", ".join(sorted(r.value for r in route.allow)) + "."
 
 

@@ -68,6 +68,10 @@ class ListSettings(Settings):
         return key
 
 
+# The API's public base URL (https://..., no trailing slash), for a function that writes links to it
+# (``Function.links_to_api``): the stage's configured URL on AWS, the runtime's own locally.
+PUBLIC_API_URL_ENV = "PUBLIC_API_URL"
+
 # What a function that sends messages (``Function.sends_messages``) is told of the channels.
 EMAIL_SENDER_ENV = "EMAIL_SENDER"
 EMAIL_CONFIGURATION_SET_ENV = "EMAIL_CONFIGURATION_SET"

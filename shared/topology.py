@@ -141,6 +141,10 @@ class Topic:
     """An SNS topic (encrypted, SSL-only) that fans out to queues."""
 
     id: str
+    # SES event types (``DELIVERY``, ``BOUNCE``, ``COMPLAINT``, ...) the stage's configuration set
+    # publishes to it: an event destination, and a topic policy letting SES (from this account and
+    # that configuration set only) publish. AWS only: moto publishes no SES events.
+    email_events: tuple[str, ...] = ()
 
     @property
     def env_var(self) -> str:
@@ -177,6 +181,9 @@ class Function:
     # It sends messages to customers: e-mail through SES v2 (the platform's identity and
     # configuration set), SMS and mobile push through SNS (phone numbers, platform endpoints).
     sends_messages: bool = False
+    # It writes links to the API that customers follow from outside (opt-out links in messages):
+    # it gets the API's public base URL (the stage's, or the local runtime's) in PUBLIC_API_URL.
+    links_to_api: bool = False
 
     @property
     def env_var(self) -> str:
@@ -203,6 +210,11 @@ class Route:
     ``path`` uses API Gateway's template syntax (``/customers/{customer_id}``).
     ``allow`` lists the roles that may call it; the function enforces it (the
     authorizer only proves who the caller is).
+
+    ``public``: anyone may call it, without a token (``allow`` is then empty): no authorizer on
+    AWS, no token check locally, no caller in the function; the WAF limits it per client IP. Only
+    for what must work from outside any login (a one-click opt-out link in an e-mail): the route's
+    own input (a signed token) must carry everything it needs and be checked by the function.
     """
 
     method: str
@@ -220,6 +232,7 @@ class Route:
     # The resource has a version: the route answers its ETag and, if it writes, reads If-Match.
     versioned: bool = False
     media_types: tuple[str, ...] = ("application/json",)  # what the body may be (JSON is parsed first)
+    public: bool = False  # no token, no caller: see above
 
     @property
     def key(self) -> str:
@@ -474,7 +487,15 @@ def _check(system: System) -> None:
                 problems.append(f"route {route.key} targets a function outside {svc.name}")
             if route.method not in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
                 problems.append(f"route {route.key}: unsupported method")
-            if not route.allow:
+            if route.public:
+                if route.allow:
+                    problems.append(f"route {route.key} is public: it names no roles")
+                if route.idempotent or route.key_required:
+                    problems.append(
+                        f"route {route.key} is public: no caller owns an Idempotency-Key (make its effect"
+                        " idempotent by itself)"
+                    )
+            elif not route.allow:
                 problems.append(f"route {route.key} allows nobody")
             if route.key_required and not route.idempotent:
                 problems.append(f"route {route.key} requires an Idempotency-Key it does not honour")

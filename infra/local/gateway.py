@@ -1,7 +1,8 @@
 """An HTTP gateway on 127.0.0.1 that routes like API Gateway's REST API.
 
 For each request: find the declared route (literal segments win over
-parameters, as in API Gateway), check the Cognito token like the authorizer,
+parameters, as in API Gateway), check the Cognito token like the authorizer
+(a public route, ``Route.public``, has no authorizer: no token is checked or passed on),
 build the REST proxy event (v1: resource, path and query parameters,
 multi-value headers, stage, request context with the authorizer's claims),
 invoke the route's function and turn its result into the HTTP response.
@@ -160,8 +161,10 @@ class Gateway:
                     raise NotFound("No such route.", code="route_not_found")
                 return Reply(204, list(CORS_HEADERS.items()), b"")
             route, params = self.router.match(method, path)
-            authorization = next((v for k, v in headers if k.lower() == "authorization"), None)
-            claims = self.verifier().verify(authorization, self.scopes[route.key])
+            claims: dict[str, Any] | None = None
+            if not route.public:
+                authorization = next((v for k, v in headers if k.lower() == "authorization"), None)
+                claims = self.verifier().verify(authorization, self.scopes[route.key])
         except DangolError as exc:
             return error_reply(exc)
         event = self.event(
@@ -230,9 +233,10 @@ class Gateway:
         params: dict[str, str],
         headers: list[tuple[str, str]],
         body: bytes,
-        claims: dict[str, Any],
+        claims: dict[str, Any] | None,
         source_ip: str,
     ) -> dict[str, Any]:
+        """The REST proxy event; ``claims`` None: a public route, with no authorizer in its context."""
         multi_headers: dict[str, list[str]] = {}
         for name, value in headers:
             multi_headers.setdefault(name, []).append(value)
@@ -248,6 +252,27 @@ class Gateway:
                 text, encoded = base64.b64encode(body).decode(), True
         now = datetime.now(UTC)
         request_id = str(uuid.uuid4())
+        context: dict[str, Any] = {
+            "resourceId": route.key,
+            "resourcePath": route.path,
+            "httpMethod": route.method,
+            "path": f"/{self.stage}{path}",
+            "stage": self.stage,
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "accountId": "000000000000",
+            "apiId": "local",
+            "protocol": "HTTP/1.1",
+            "domainName": "127.0.0.1",
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": next((v for k, v in headers if k.lower() == "user-agent"), None),
+            },
+        }
+        if claims is not None:
+            context["authorizer"] = {"claims": as_api_gateway_claims(claims)}
         return {
             "resource": route.path,
             "path": path,
@@ -258,26 +283,7 @@ class Gateway:
             "multiValueQueryStringParameters": multi_query or None,
             "pathParameters": params or None,
             "stageVariables": None,
-            "requestContext": {
-                "resourceId": route.key,
-                "resourcePath": route.path,
-                "httpMethod": route.method,
-                "path": f"/{self.stage}{path}",
-                "stage": self.stage,
-                "requestId": request_id,
-                "extendedRequestId": request_id,
-                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                "requestTimeEpoch": int(now.timestamp() * 1000),
-                "accountId": "000000000000",
-                "apiId": "local",
-                "protocol": "HTTP/1.1",
-                "domainName": "127.0.0.1",
-                "identity": {
-                    "sourceIp": source_ip,
-                    "userAgent": next((v for k, v in headers if k.lower() == "user-agent"), None),
-                },
-                "authorizer": {"claims": as_api_gateway_claims(claims)},
-            },
+            "requestContext": context,
             "body": text,
             "isBase64Encoded": encoded,
         }

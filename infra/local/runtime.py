@@ -320,6 +320,7 @@ class LocalRuntime:
                 secret_arn=lambda x: platform_secrets[x.id],
                 function_name=lambda f: f.id,  # a local function's name is its id
                 messaging=self.channels,
+                public_api_url=self.url,  # links in messages point to this gateway
             )
             own = {  # who is calling, for the Invoke endpoint; any key is moto's default account
                 "AWS_ACCESS_KEY_ID": access_key_of(fn.id),

@@ -265,12 +265,15 @@ class Api(Construct):
             " validated once, by the function against the same pydantic models that generate the OpenAPI"
             " document, so the deployed and local APIs give the same 422 with per-field details.",
         )
+        public = ", ".join(sorted(r.key for r in system.routes if r.public)) or "none"
         acknowledge(
             self.rest_api,
             "AwsSolutions::AwsSolutions-COG4",
             "Every route is authorized by the Cognito user pool authorizer declared in the API's OpenAPI"
             " body (x-amazon-apigateway-authorizer), which cdk-nag does not read; only CORS preflights"
-            " (a mock integration) are open.",
+            " (a mock integration) and the public routes are open. Public routes (" + public + "):"
+            " an opt-out link must work from any mail client without a login (RFC 8058; 정보통신망법"
+            " 제50조); the function verifies its HMAC-signed token and the WAF limits them per client IP.",
         )
         waive_checkov(access_logs, "CKV_AWS_158", LOGS_HOLD_NO_PERSONAL_DATA)
         waive_checkov(

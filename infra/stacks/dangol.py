@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
@@ -54,6 +55,51 @@ class DangolStack(Stack):
                 conditions=same_account,
             )
         )
+
+    def _publish_email_events(self, system: System, channels: Channels, key: kms.Key) -> None:
+        """The stage's configuration set publishes its e-mails' events (the types a topic declares,
+        ``Topic.email_events``) to that topic: an event destination per topic, and a topic policy
+        and a key grant that let SES publish for this account and this configuration set only
+        (``aws:SourceAccount``, ``aws:SourceArn``: no other account's or set's events get in).
+        AWS only: moto publishes no SES events, so locally the topic is only fed by hand."""
+        topics = [t for t in system.topics if t.email_events]
+        if not topics:
+            return
+        name = self.users.mail.configuration_set_name
+        config_set_arn = f"arn:{self.partition}:ses:{self.region}:{self.account}:configuration-set/{name}"
+        source = {"StringEquals": {"aws:SourceAccount": self.account, "aws:SourceArn": config_set_arn}}
+        ses_service = iam.ServicePrincipal("ses.amazonaws.com")
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                principals=[ses_service],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions=source,
+            )
+        )
+        for topic in topics:
+            resource = channels.topics[topic.id]
+            resource.add_to_resource_policy(
+                iam.PolicyStatement(
+                    actions=["sns:Publish"],
+                    principals=[ses_service],
+                    resources=[resource.topic_arn],
+                    conditions=source,
+                )
+            )
+            ses.CfnConfigurationSetEventDestination(
+                self,
+                f"EmailEvents-{topic.id}",
+                configuration_set_name=name,
+                event_destination=ses.CfnConfigurationSetEventDestination.EventDestinationProperty(
+                    name=topic.id,
+                    enabled=True,
+                    matching_event_types=list(topic.email_events),
+                    sns_destination=ses.CfnConfigurationSetEventDestination.SnsDestinationProperty(
+                        topic_arn=resource.topic_arn
+                    ),
+                ),
+            )
 
     def _notify_on_call(self, stage: StageConfig, channels: Channels) -> None:
         """Every alarm reaches the stage's on-call address (SNS mails it a confirmation link once);
@@ -205,6 +251,7 @@ class DangolStack(Stack):
         entries: dict[str, Entry] = {}
         for service in self.services.values():
             entries |= service.add_functions(platform)
+        self._publish_email_events(system, channels, key)
         self.api = Api(self, "Api", stage, system=system, users=self.users, entries=entries, served=served)
         self._triggers(system)
         cloudwatch.Alarm(

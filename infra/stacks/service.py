@@ -111,6 +111,7 @@ class ServiceStack(NestedStack):
                 cors_origin=stage.cors_origin,
                 function_name=platform.functions.name_of,
                 messaging=platform.sending.environment if platform.sending else None,
+                public_api_url=stage.api_url,
             )
             readable = ([platform.cursor_secret] if serves else []) + [
                 platform.secrets[x.id] for x in fn.secrets

@@ -9,6 +9,10 @@ WAF can see its limit: API Gateway forwards the first 16 KB of a body to WAF (th
 default body inspection limit), so a body over that is an "oversize" body, which our rules count
 as too large; a route that declares more than WAF can inspect is limited by its function (413)
 and by API Gateway's 10 MB.
+
+The public routes (``Route.public``: no token, an opt-out link) have a rate limit of their own per
+client IP (``waf_public_rate_limit``), tighter than the API's: no authorizer stands in front of
+them, and a link's token can only be checked by the function.
 """
 
 from __future__ import annotations
@@ -143,6 +147,28 @@ def body_rules(system: System, stage_name: str) -> list[BodyRule]:
     return rules
 
 
+def public_rate_rule(
+    system: System, stage: StageConfig, *, priority: int
+) -> wafv2.CfnWebACL.RuleProperty | None:
+    """A rate limit per client IP on the public routes only (None: the system has none)."""
+    public = sorted((r for r in system.routes if r.public), key=lambda r: r.key)
+    if not public:
+        return None
+    return wafv2.CfnWebACL.RuleProperty(
+        name="PublicRatePerClientIp",
+        priority=priority,
+        statement=S(
+            rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                limit=stage.waf_public_rate_limit,
+                aggregate_key_type="IP",
+                scope_down_statement=_any([_route(r, stage.name) for r in public]),
+            )
+        ),
+        action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+        visibility_config=_visibility("PublicRatePerClientIp"),
+    )
+
+
 def web_acl(scope: Construct, stage: StageConfig, system: System, *, resource_arn: str) -> wafv2.CfnWebACL:
     """The stage's web ACL, associated with the API stage ``resource_arn``."""
     rules = [
@@ -192,6 +218,8 @@ def web_acl(scope: Construct, stage: StageConfig, system: System, *, resource_ar
                 visibility_config=_visibility(rule.name),
             )
         )
+    if (public := public_rate_rule(system, stage, priority=len(rules))) is not None:
+        rules.append(public)
     acl = wafv2.CfnWebACL(
         scope,
         "WebAcl",

@@ -22,8 +22,10 @@ from shared.topology import (
     Rule,
     Schedule,
     Service,
+    Subscription,
     Table,
     TableAccess,
+    Topic,
 )
 
 # Sparse: only view items carry ``listed`` ("VIEW"): a segment's evaluation job pages through it.
@@ -53,7 +55,6 @@ API = Function(
     memory_mb=512,
     timeout_s=10,
     tables=(TableAccess(CAMPAIGNS),),
-    publishes_to=BUS,
     sends_to=(SEGMENT_JOBS, PLAN_QUEUE),
 )
 SEGMENT_CREATE = Route(
@@ -258,6 +259,23 @@ RELEASER = Function(
 )
 RELEASE_RUN = Schedule("campaigns-release", "rate(1 minute)", RELEASER, retry_attempts=0)
 
+# -- after sending: what became of an e-mail -------------------------------------------------------
+
+# The stage's SES configuration set publishes its e-mails' deliveries, bounces and complaints here
+# (on AWS; moto publishes no SES events); the feedback queue takes them raw (the SES event record).
+EMAIL_EVENTS = Topic("campaigns-email-events", email_events=("DELIVERY", "BOUNCE", "COMPLAINT"))
+FEEDBACK_QUEUE = Queue("campaigns-email-feedback", max_receive_count=5)
+FEEDBACK = Function(
+    id="campaigns-feedback",
+    service="campaigns",
+    handler="services.campaigns.handlers.feedback.lambda_handler",
+    description="Counts campaign e-mails delivered, bounced, complained of; announces the undeliverable.",
+    memory_mb=256,
+    timeout_s=30,
+    tables=(TableAccess(CAMPAIGNS),),
+    publishes_to=BUS,
+)
+
 # -- the customer view: events in -------------------------------------------------------------
 
 EVENTS_QUEUE = Queue("campaigns-events", max_receive_count=5)
@@ -304,7 +322,6 @@ SEGMENTER = Function(
     memory_mb=1024,
     timeout_s=120,
     tables=(TableAccess(CAMPAIGNS, indexes=(VIEW_LIST.name,)),),
-    publishes_to=BUS,
     sends_to=(SEGMENT_JOBS,),
 )
 REFRESHER = Function(
@@ -336,7 +353,18 @@ OUTBOX_SWEEP = Schedule("campaigns-outbox-sweep", "rate(5 minutes)", OUTBOX_SWEE
 SERVICE = Service(
     name="campaigns",
     tables=(CAMPAIGNS,),
-    functions=(API, EVENTS, SEGMENTER, REFRESHER, OUTBOX_SWEEPER, TEMPLATES_API, PLANNER, SENDER, RELEASER),
+    functions=(
+        API,
+        EVENTS,
+        SEGMENTER,
+        REFRESHER,
+        OUTBOX_SWEEPER,
+        TEMPLATES_API,
+        PLANNER,
+        SENDER,
+        RELEASER,
+        FEEDBACK,
+    ),
     routes=(
         SEGMENT_CREATE,
         SEGMENT_LIST,
@@ -361,7 +389,7 @@ SERVICE = Service(
         CAMPAIGN_REPORT,
         CAMPAIGN_MESSAGES,
     ),
-    queues=(EVENTS_QUEUE, SEGMENT_JOBS, PLAN_QUEUE, SEND_QUEUE),
+    queues=(EVENTS_QUEUE, SEGMENT_JOBS, PLAN_QUEUE, SEND_QUEUE, FEEDBACK_QUEUE),
     consumers=(
         Consumer(EVENTS, EVENTS_QUEUE, batch_size=10, max_concurrency=10),
         Consumer(SEGMENTER, SEGMENT_JOBS, batch_size=1, max_concurrency=2),
@@ -369,7 +397,10 @@ SERVICE = Service(
         # The sending rate's knob: at most this many senders at once, each sending one batch
         # (50 recipients) at a time at most SEND_RATE_PER_S messages a second (bench/README.md).
         Consumer(SENDER, SEND_QUEUE, batch_size=1, max_concurrency=4),
+        Consumer(FEEDBACK, FEEDBACK_QUEUE, batch_size=10, window_s=1, max_concurrency=2),
     ),
+    topics=(EMAIL_EVENTS,),
+    subscriptions=(Subscription(EMAIL_EVENTS, FEEDBACK_QUEUE, raw=True),),
     rules=(PROFILE_EVENTS, REWARDS_EVENTS),
     schedules=(REFRESH_RUN, OUTBOX_SWEEP, RELEASE_RUN),
 )

@@ -48,6 +48,10 @@ PROFILES = Table(
 # (no second sign-up bonus) without keeping the address: a list of e-mails cannot be tried against
 # the digests without this key, which lives only in Secrets Manager.
 LOGIN_PEPPER = PlatformSecret("login-pepper", "Keys the digests of erased logins' e-mails")
+# Signs the opt-out links of marketing messages (``logic/optout.py``): the contact cards sign them,
+# the public unsubscribe routes verify them. Links never expire, so the key is never rotated away
+# (a new key goes on the first line, the old ones stay below it).
+UNSUBSCRIBE_KEY = PlatformSecret("unsubscribe-key", "Signs the opt-out links in marketing messages")
 
 API = Function(
     id="profile-api",
@@ -59,7 +63,7 @@ API = Function(
     tables=(TableAccess(PROFILES, indexes=(BY_EMAIL.name, BY_PHONE.name, CUSTOMER_LIST.name)),),
     publishes_to=BUS,
     logins=("AdminGetUser", "AdminDeleteUser"),  # erasure deletes the login
-    secrets=(LOGIN_PEPPER,),
+    secrets=(LOGIN_PEPPER, UNSUBSCRIBE_KEY),
 )
 
 OUTBOX_SWEEPER = Function(
@@ -110,6 +114,27 @@ MY_CONSENT_CHANGE = Route(
 )
 CUSTOMER_CONSENTS = Route(
     "GET", "/customers/{customer_id}/consents", API, CARE, "A customer's consents and their log (agents)"
+)
+# The opt-out link of a marketing message (RFC 8058 one-click): public, the signed token is the
+# authority. POST withdraws (a mail client posts "List-Unsubscribe=One-Click"); GET only shows a
+# page whose button posts, because link scanners fetch every GET of a message.
+UNSUBSCRIBE = Route(
+    "POST",
+    "/unsubscribe/{token}",
+    API,
+    frozenset(),
+    "Withdraw the consent an opt-out link names (one click, RFC 8058)",
+    max_body_bytes=1024,  # "List-Unsubscribe=One-Click", or a small multipart form holding it
+    media_types=("application/x-www-form-urlencoded", "multipart/form-data"),
+    public=True,
+)
+UNSUBSCRIBE_PAGE = Route(
+    "GET",
+    "/unsubscribe/{token}",
+    API,
+    frozenset(),
+    "The opt-out page of a link: a button that withdraws (changes nothing itself)",
+    public=True,
 )
 
 CUSTOMER_UPDATE = Route(
@@ -368,6 +393,8 @@ CONTACTS = Function(
     timeout_s=15,
     tables=(TableAccess(PROFILES, Access.READ),),
     invoked_by=("campaigns-sender", "campaigns-templates-api"),
+    secrets=(UNSUBSCRIBE_KEY,),  # it signs the cards' opt-out links
+    links_to_api=True,  # ... on the public API's URL
 )
 
 SIGNUP = Function(
@@ -380,6 +407,24 @@ SIGNUP = Function(
     logins=("AdminAddUserToGroup",),
 )
 SIGNUP_TRIGGER = UserPoolTrigger("PostConfirmation", SIGNUP)
+
+# -- what the campaigns service learnt of a customer's channels while sending ----------------------
+
+CHANNEL_EVENTS_QUEUE = Queue("profile-channel-events", max_receive_count=5)
+DELIVERABILITY = Function(
+    id="profile-deliverability",
+    service="profile",
+    handler="services.profile.handlers.deliverability.lambda_handler",
+    description="Marks an e-mail that bounced or drew a complaint, or a dead push token, unverified.",
+    memory_mb=256,
+    timeout_s=30,
+    tables=(TableAccess(PROFILES),),
+)
+CAMPAIGNS_CHANNEL_EVENTS = Rule(
+    "profile-campaigns-channel-events",
+    json.dumps({"source": ["dangol.campaigns"], "detail-type": ["EmailUndeliverable", "PushTokenDisabled"]}),
+    CHANNEL_EVENTS_QUEUE,
+)
 
 SERVICE = Service(
     name="profile",
@@ -397,6 +442,7 @@ SERVICE = Service(
         IMPORTER,
         SIGNUP,
         CONTACTS,
+        DELIVERABILITY,
     ),
     routes=(
         ME_CREATE,
@@ -414,6 +460,8 @@ SERVICE = Service(
         MY_CONSENTS,
         MY_CONSENT_CHANGE,
         CUSTOMER_CONSENTS,
+        UNSUBSCRIBE,
+        UNSUBSCRIBE_PAGE,
         PURCHASE_RECORD,
         PURCHASE_BATCH,
         PURCHASE_REFUND,
@@ -439,13 +487,14 @@ SERVICE = Service(
         IMPORT_GET,
         IMPORT_REJECTIONS,
     ),
-    queues=(PURCHASES, SEGMENTS_QUEUE, IMPORTS_QUEUE),
+    queues=(PURCHASES, SEGMENTS_QUEUE, IMPORTS_QUEUE, CHANNEL_EVENTS_QUEUE),
     consumers=(
         Consumer(INTAKE, PURCHASES, batch_size=10, max_concurrency=20),  # stores' high volume
         Consumer(SEGMENTER, SEGMENTS_QUEUE, batch_size=10, window_s=1, max_concurrency=5),
         Consumer(IMPORTER, IMPORTS_QUEUE, batch_size=1, max_concurrency=2),  # a few files at a time
+        Consumer(DELIVERABILITY, CHANNEL_EVENTS_QUEUE, batch_size=10, max_concurrency=2),
     ),
-    rules=(SEGMENT_TRIGGERS,),
+    rules=(SEGMENT_TRIGGERS, CAMPAIGNS_CHANNEL_EVENTS),
     schedules=(OUTBOX_SWEEP, ANNIVERSARY_SWEEP, NIGHTLY_RUN),
     triggers=(SIGNUP_TRIGGER,),
 )

@@ -103,12 +103,12 @@ def template_routes(template: dict[str, Any]) -> set[RouteShape]:
 
 def local_routes(system: System) -> set[RouteShape]:
     """What the local gateway serves: its router resolves each path to a function, and the gateway
-    checks a Cognito token before any function runs (on every route: there are no public ones)."""
+    checks a Cognito token before any function runs, on every route but a public one."""
     router = Router(system.routes)
     served = set()
     for route in system.routes:
         matched, _ = router.match(route.method, route.path)  # a template path matches itself
-        served.add((matched.method, matched.path, matched.function.id, True))
+        served.add((matched.method, matched.path, matched.function.id, not matched.public))
     return served
 
 

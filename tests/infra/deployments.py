@@ -151,6 +151,8 @@ PROBE = System(
             routes=(),
             queues=(),
             consumers=(),
+            topics=(),
+            subscriptions=(),
             rules=(),
             schedules=(),
         ),

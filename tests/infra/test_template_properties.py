@@ -248,6 +248,7 @@ def test_every_function_gets_exactly_the_environment_the_topology_gives_it(deplo
                 configuration_set="<configuration set>",
                 push_applications=dict(deployment.stage.push_applications),
             ),
+            public_api_url=deployment.stage.api_url,
         )
         # When the physical names are the template's references (Ref: a table's name, a queue's
         # URL, a topic's ARN, the bus's name)
@@ -329,9 +330,32 @@ def test_every_route_is_authorized_by_the_one_cognito_user_pool_authorizer(deplo
     (provider,) = authorizer["providerARNs"]
     assert deployment.variable(provider) == arn(deployment.user_pool)
     for route in deployment.system.routes:
-        # And every route needs a valid token of it
         operation = deployment.operations[(route.path, route.method)]
+        if route.key in PUBLIC_METHODS:
+            # And the opt-out links have no authorizer (API Gateway imports them as AuthorizationType
+            # NONE) and ask for no Authorization header
+            assert operation["security"] == [], route.key
+            assert all(p["name"] != "Authorization" for p in operation["parameters"]), route.key
+            continue
+        # And every other route needs a valid token of it
         assert [set(s) for s in operation["security"]] == [{"cognito"}], route.key
+
+
+# The methods without an authorizer, pinned here (a route made public by mistake fails above).
+PUBLIC_METHODS = {"POST /unsubscribe/{token}", "GET /unsubscribe/{token}"}
+
+
+def test_exactly_the_opt_out_methods_have_no_authorizer(deployment: Deployment) -> None:
+    # Given every method of the body that reaches a function (preflights and the 405 are mocks)
+    open_methods = {
+        f"{method.upper()} {path}"
+        for (path, method), operation in deployment.operations.items()
+        if operation.get("x-amazon-apigateway-integration", {}).get("type") == "aws_proxy"
+        and not operation.get("security")
+    }
+    # Then exactly the opt-out methods are open, and the topology says they are public
+    assert open_methods == PUBLIC_METHODS
+    assert {r.key for r in deployment.system.routes if r.public} == PUBLIC_METHODS
 
 
 def test_every_route_invokes_the_function_the_topology_names_through_a_proxy_integration(
@@ -350,6 +374,8 @@ def test_every_route_invokes_the_function_the_topology_names_through_a_proxy_int
 
 def test_only_routes_open_to_machine_clients_require_the_machine_scope(deployment: Deployment) -> None:
     for route in deployment.system.routes:
+        if route.public:
+            continue  # no authorizer at all (test_exactly_the_opt_out_methods_have_no_authorizer)
         # Given a route's security requirement
         (requirement,) = deployment.operations[(route.path, route.method)]["security"]
         scopes = requirement["cognito"]
@@ -375,7 +401,8 @@ def test_every_route_validates_the_authorization_header_and_its_path_parameters(
         # and leaves bodies and every other parameter to the function (the same answers as locally)
         validator = validators[operation["x-amazon-apigateway-request-validator"]]
         assert validator == {"validateRequestParameters": True, "validateRequestBody": False}, route.key
-        assert required == {("header", "Authorization")} | {("path", p) for p in route.path_params}, route.key
+        token = set() if route.public else {("header", "Authorization")}
+        assert required == token | {("path", p) for p in route.path_params}, route.key
 
 
 def test_api_gateway_may_invoke_each_function_that_serves_routes_once_and_only_from_this_api(

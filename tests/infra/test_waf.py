@@ -95,8 +95,13 @@ def test_a_regional_web_acl_with_a_rate_rule_and_aws_managed_rules_guards_the_st
     acl, props = _acl(stage)
     assert props["Scope"] == "REGIONAL"
     rules = props["Rules"]
-    # Then one rule blocks a client IP above the stage's rate
-    (rate,) = (r for r in rules if "RateBasedStatement" in r["Statement"])
+    # Then one rule blocks a client IP above the stage's rate, on every route
+    (rate,) = (
+        r
+        for r in rules
+        if "RateBasedStatement" in r["Statement"]
+        and "ScopeDownStatement" not in r["Statement"]["RateBasedStatement"]
+    )
     assert rate["Statement"]["RateBasedStatement"]["Limit"] == stage.stage.waf_rate_limit
     assert rate["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
     assert rate["Action"] == {"Block": {}}
@@ -125,6 +130,28 @@ def test_a_regional_web_acl_with_a_rate_rule_and_aws_managed_rules_guards_the_st
     stage_id, _ = stage.api_stage
     assert mentions(association["Properties"]["ResourceArn"], stage_id)
     assert mentions(association["Properties"]["ResourceArn"], stage.rest_api)
+
+
+def test_the_public_routes_have_a_tighter_rate_per_client_ip_of_their_own(stage: Deployment) -> None:
+    # Given the rate rules scoped down to some requests
+    _, props = _acl(stage)
+    (rule,) = (
+        r for r in props["Rules"] if "ScopeDownStatement" in r["Statement"].get("RateBasedStatement", {})
+    )
+    rate = rule["Statement"]["RateBasedStatement"]
+    # Then it blocks a client IP above the stage's public rate, tighter than the API's
+    assert (rate["Limit"], rate["AggregateKeyType"], rule["Action"]) == (
+        stage.stage.waf_public_rate_limit,
+        "IP",
+        {"Block": {}},
+    )
+    assert stage.stage.waf_public_rate_limit < stage.stage.waf_rate_limit
+    # And it counts exactly the requests to the public routes (no token: the opt-out links), with
+    # or without the stage's prefix, and no other route's
+    for route in stage.system.routes:
+        for prefix in ("", f"/{stage.stage.name}"):
+            request = Request(route.method, prefix + _concrete(route), 0)
+            assert matches(rate["ScopeDownStatement"], request) == route.public, route.key
 
 
 def test_waf_inspects_the_first_16_kb_of_a_body_as_the_rules_assume(stage: Deployment) -> None:

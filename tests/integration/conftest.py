@@ -108,6 +108,7 @@ def queue_url(queue: Queue) -> str:
 
 
 EMAIL_SENDER = "hello@dangol.test"
+PUBLIC_API_URL = "https://api.dangol.test"
 
 
 def environment_of(function: Function) -> dict[str, str]:
@@ -126,6 +127,7 @@ def environment_of(function: Function) -> dict[str, str]:
         function_name=lambda f: f"{SYSTEM.name}-{STAGE}-{f.id}",  # the functions it may invoke
         # the channels: a test that sends verifies this identity in moto SES first
         messaging=messaging_environment(sender=EMAIL_SENDER, configuration_set=None, push_applications={}),
+        public_api_url=PUBLIC_API_URL,  # what opt-out links point to
     )
     return env
 

@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import json
 import secrets
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -283,11 +284,11 @@ class DynamoCampaigns:
     # -- due items and the release cursor ------------------------------------------------------
 
     def due_run(self, campaign_id: str, run: int, at: dt.datetime) -> None:
-        shard = keys.shard_of(campaign_id, keys.DUE_SHARDS)
+        minute = _minute(at)
         self.table.put(
             {
-                keys.PK: keys.due_pk(_minute(at), shard),
-                keys.SK: f"RUN#{campaign_id}#{run:06d}",
+                keys.PK: keys.due_pk(minute[:10], keys.shard_of(campaign_id, keys.DUE_SHARDS)),
+                keys.SK: f"{minute[10:]}#RUN#{campaign_id}#{run:06d}",
                 "kind": "run",
                 "campaign_id": campaign_id,
                 "run": run,
@@ -296,13 +297,13 @@ class DynamoCampaigns:
         )
 
     def defer(self, campaign_id: str, run: int, customer_ids: Sequence[str], until: dt.datetime) -> None:
-        """Recipients due again at ``until`` (their minute), one item per recipient."""
-        minute = _minute(until)
+        """Recipients due again at ``until`` (the minute it falls in, or the next one), one item each."""
+        minute = _minute(until + dt.timedelta(seconds=59, microseconds=999_999))
         self.table.batch_write(
             puts=[
                 {
-                    keys.PK: keys.due_pk(minute, keys.shard_of(c, keys.DUE_SHARDS)),
-                    keys.SK: f"REC#{campaign_id}#{run:06d}#{c}",
+                    keys.PK: keys.due_pk(minute[:10], keys.shard_of(c, keys.DUE_SHARDS)),
+                    keys.SK: f"{minute[10:]}#REC#{campaign_id}#{run:06d}#{c}",
                     "kind": "recipient",
                     "campaign_id": campaign_id,
                     "run": run,
@@ -313,10 +314,18 @@ class DynamoCampaigns:
             ]
         )
 
-    def due_in(self, minute: str) -> list[Item]:
+    def due_between(self, first: str, last: str) -> list[Item]:
+        """What is due from minute ``first`` to minute ``last`` (``yyyymmddHHMM``, the same hour)."""
         found: list[Item] = []
         for shard in range(keys.DUE_SHARDS):
-            found += self.table.query_all(f"{keys.PK} = :pk", values={":pk": keys.due_pk(minute, shard)})
+            found += self.table.query_all(
+                f"{keys.PK} = :pk AND {keys.SK} BETWEEN :first AND :last",
+                values={
+                    ":pk": keys.due_pk(first[:10], shard),
+                    ":first": f"{first[10:]}#",
+                    ":last": f"{last[10:]}#~",
+                },
+            )
         return found
 
     def forget_due(self, items: Sequence[Item]) -> None:
@@ -328,6 +337,24 @@ class DynamoCampaigns:
 
     def move_release_cursor(self, minute: str) -> None:
         self.table.put({**keys.RELEASE_CURSOR, "minute": minute})
+
+    def take_release_lease(self, seconds: int) -> bool:
+        """One release at a time (a schedule may fire twice, or many times after the clock jumped):
+        the lease is held for ``seconds`` of real time at most, so a crashed holder cannot block."""
+        now = time.time()
+        try:
+            self.table.put(
+                {**keys.RELEASE_LEASE, "until": int(now) + seconds},
+                condition=f"attribute_not_exists({keys.PK}) OR #until < :now",
+                names={"#until": "until"},
+                values={":now": int(now)},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def drop_release_lease(self) -> None:
+        self.table.delete(keys.RELEASE_LEASE)
 
     # -- frequency caps ------------------------------------------------------------------------
 

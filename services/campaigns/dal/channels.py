@@ -14,13 +14,15 @@ and push through SNS.
   is dead) is ``failed`` with reason ``endpoint_disabled`` and the device's id, which the
   profile service hears of as ``PushTokenDisabled``.
 
-Nothing of the card is logged; the reference (``campaign/customer/run``) goes in a header or the
+Nothing of the card is logged; the reference (``campaign/customer/run``) goes in a header (and,
+for e-mail, in the message's tags, which SES's delivery, bounce and complaint events carry) or the
 push payload's data, so a reply or a bounce can be traced back to a log line.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formataddr, make_msgid
@@ -39,6 +41,9 @@ REFUSED_EMAIL = frozenset(
 # so a long List-Unsubscribe link stays on its line.
 SMTP = SMTP_POLICY.clone(max_line_length=998)
 PLATFORMS = {"ios": "APNS", "android": "GCM", "web": "GCM"}
+EXISTING_ENDPOINT = re.compile(
+    r"Endpoint (?P<arn>arn:aws[a-z-]*:sns:\S+) already exists with the same token", re.IGNORECASE
+)
 
 
 class SnsSesChannels:
@@ -91,6 +96,14 @@ class SnsSesChannels:
         }
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
+        # SES puts an e-mail's tags in every event it publishes through the configuration set: the
+        # feedback consumer finds the campaign, customer and run in them (ids: tag-safe characters).
+        campaign_id, customer_id, run = ref.split("/")
+        request["EmailTags"] = [
+            {"Name": "campaign", "Value": campaign_id},
+            {"Name": "customer", "Value": customer_id},
+            {"Name": "run", "Value": run},
+        ]
         try:
             out = aws.client("sesv2").send_email(**request)
         except ClientError as error:
@@ -133,9 +146,17 @@ class SnsSesChannels:
         if device is None or application is None:
             raise ChannelRefused("no_push_application")
         sns = aws.client("sns")
-        endpoint = sns.create_platform_endpoint(PlatformApplicationArn=application, Token=device.token)[
-            "EndpointArn"
-        ]
+        try:
+            endpoint = sns.create_platform_endpoint(PlatformApplicationArn=application, Token=device.token)[
+                "EndpointArn"
+            ]
+        except ClientError as error:
+            # The token's endpoint exists with other attributes (disabled, most often): SNS names it
+            # in the refusal, the way the SNS guide's token management reads it back.
+            found = EXISTING_ENDPOINT.search(error.response.get("Error", {}).get("Message", ""))
+            if error.response.get("Error", {}).get("Code") != "InvalidParameter" or found is None:
+                raise
+            endpoint = found["arn"]
         data = {"ref": ref}
         payload = {
             "default": str(rendered.body),

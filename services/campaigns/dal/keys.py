@@ -36,9 +36,12 @@ Campaigns:
   once per batch.
 - ``LOG#<campaign_id>#<shard> / <customer_id>#<run>``: the message log, one line per recipient
   and run (the claim, then the decision): ids, decision and reason only.
-- ``DUE#<yyyymmddHHMM>#<shard> / ...``: what is due in that minute (a run to start, recipients
-  deferred to it); ``campaigns-release`` takes each minute once (``RELEASE / CURSOR``).
+- ``DUE#<yyyymmddHH>#<shard> / <MM>#...``: what is due in that hour, by minute (a run to start,
+  recipients deferred to it); ``campaigns-release`` takes each minute once (``RELEASE / CURSOR``),
+  one release at a time (``RELEASE / LEASE``), a query per hour and shard however long it was away.
 - ``CAP#<customer_id> / D#<local date>`` and ``W#<iso week>``: frequency cap counters.
+- ``FEEDBACK#<SES message id> / <event type>``: an SES event about a campaign e-mail, counted
+  (written in the same transaction as its counter and its event: once; TTL 30 days).
 
 ``OUTBOX#<shard>`` (``shared.outbox``) and idempotency claims (``shared.idempotency``).
 """
@@ -138,17 +141,22 @@ def log_key(campaign_id: str, customer_id: str, run: int) -> Key:
     return {PK: log_pk(campaign_id, shard_of(customer_id, LOG_SHARDS)), SK: f"{customer_id}#{run:06d}"}
 
 
-def due_pk(minute: str, shard: int) -> str:
-    """``minute``: ``yyyymmddHHMM`` in UTC."""
-    return f"DUE#{minute}#{shard}"
+def due_pk(hour: str, shard: int) -> str:
+    """``hour``: ``yyyymmddHH`` in UTC; the sort key starts with the minute (``MM#``)."""
+    return f"DUE#{hour}#{shard}"
 
 
 RELEASE_CURSOR: Key = {PK: "RELEASE", SK: "CURSOR"}
+RELEASE_LEASE: Key = {PK: "RELEASE", SK: "LEASE"}
 
 
 def cap_key(customer_id: str, period: str) -> Key:
     """``period``: ``D#2026-12-02`` (a local day) or ``W#2026-W49`` (an ISO week)."""
     return {PK: f"CAP#{customer_id}", SK: period}
+
+
+def feedback_key(message_id: str, event_type: str) -> Key:
+    return {PK: f"FEEDBACK#{message_id}", SK: event_type}
 
 
 def outbox(table: DynamoTable) -> Outbox:

@@ -9,11 +9,12 @@ from services.campaigns.dal.cards import PROFILE_CONTACTS_ENV
 from services.campaigns.topology import CAMPAIGNS, PLAN_QUEUE, SEGMENT_JOBS, SEND_QUEUE
 from shared import aws
 from shared.queues import SqsSender
-from shared.settings import MessagingSettings, ServiceSettings
+from shared.settings import MessagingSettings, ServiceSettings, Settings
 
 
-class CampaignsSettings(ServiceSettings):
-    """The campaigns functions' settings: the bus (``ServiceSettings``) and the campaigns table."""
+class CampaignsTableSettings(Settings):
+    """What every campaigns function reads: the campaigns table. A function the topology gives no
+    bus (the planner, the releaser, the nightly refresh) has no bus to read."""
 
     campaigns_table: str = Field(alias=CAMPAIGNS.env_var, min_length=3)
 
@@ -22,13 +23,17 @@ class CampaignsSettings(ServiceSettings):
         return self.campaigns_table
 
 
-class SegmentJobsSettings(CampaignsSettings):
+class CampaignsSettings(CampaignsTableSettings, ServiceSettings):
+    """For the functions that publish on the bus (``ServiceSettings``) too."""
+
+
+class SegmentJobsSettings(CampaignsTableSettings):
     """For the functions that start a segment's evaluation steps (the segment jobs queue)."""
 
     segment_jobs_queue_url: str = Field(alias=SEGMENT_JOBS.env_var, min_length=1)
 
 
-class PlanQueueSettings(CampaignsSettings):
+class PlanQueueSettings(CampaignsTableSettings):
     """For the functions that start a campaign's runs (its planner steps)."""
 
     plan_queue_url: str = Field(alias=PLAN_QUEUE.env_var, min_length=1)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from services.campaigns.dal.segments import DynamoSegments
 from services.campaigns.dal.views import DynamoViews
-from services.campaigns.handlers.env import CampaignsSettings
+from services.campaigns.handlers.env import CampaignsTableSettings
 from services.campaigns.logic.projection import Projection
 from services.campaigns.models import inbound
 from shared import aws
@@ -48,7 +48,7 @@ HANDLERS = frozenset(MODELS)
 
 @functools.cache
 def dependencies() -> Projection:
-    settings = load(CampaignsSettings)
+    settings = load(CampaignsTableSettings)
     table = DynamoTable(settings.campaigns_table, aws.client("dynamodb"))
     return Projection(DynamoViews(table), DynamoSegments(table))
 

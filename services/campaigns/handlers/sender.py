@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.campaigns.dal.campaigns import DynamoCampaigns, TemplateReader, ViewFacts
 from services.campaigns.dal.cards import InvokedCards
 from services.campaigns.dal.channels import SnsSesChannels
+from services.campaigns.dal.feedback import OutboxNotices
 from services.campaigns.handlers.env import SenderSettings
 from services.campaigns.logic.delivery import RECIPIENTS_PER_MESSAGE, Caps, Sender
 from services.campaigns.models.campaigns import CAMPAIGN_ID_PATTERN
@@ -56,6 +57,7 @@ def dependencies() -> Sender:
             push_applications=settings.push_applications,
         ),
         caps=Caps(daily=settings.daily_cap, weekly=settings.weekly_cap),
+        notices=OutboxNotices(table, settings.publisher()),  # a dead push token: PushTokenDisabled
     )
 
 

@@ -291,6 +291,8 @@ def report(store: CampaignStore, campaign_id: str) -> Report:
     shown = Counts(
         audience=int(counts.get("audience", 0)),
         delivered=int(counts.get("delivered", 0)),
+        bounced=int(counts.get("bounced", 0)),
+        complained=int(counts.get("complained", 0)),
         decided=decided,
         **values,
     )

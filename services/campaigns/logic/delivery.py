@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from services.campaigns.logic import campaigns as lifecycle
+from services.campaigns.logic.feedback import FEEDBACK_COUNTERS
 from services.campaigns.logic.sending import Sending, Verdict, cap_periods, decide, priority_delay_s
 from services.campaigns.logic.templates import render
 from services.campaigns.models.campaigns import SendRecurring
@@ -36,7 +37,8 @@ PLAN_PAGE = 5000  # recipients a planner step queues: 100 batches, ten SendMessa
 MEMBER_SHARDS = 16
 CHAIN_SIZE = 100_000  # recipients per planner chain: a larger audience is planned by chains side by side
 PAUSED_RECHECK = dt.timedelta(minutes=5)
-MAX_RELEASE_MINUTES = 180  # minutes one release looks at; the next goes on from there
+MAX_RELEASE_HOURS = 48  # hours one release looks at after a long pause; the next goes on from there
+RELEASE_LEASE_S = 60  # the releaser's timeout
 
 
 class Store(Protocol):
@@ -70,10 +72,12 @@ class Store(Protocol):
     ) -> bool: ...
     def due_run(self, campaign_id: str, run: int, at: dt.datetime) -> None: ...
     def defer(self, campaign_id: str, run: int, customer_ids: Sequence[str], until: dt.datetime) -> None: ...
-    def due_in(self, minute: str) -> list[dict[str, Any]]: ...
+    def due_between(self, first: str, last: str) -> list[dict[str, Any]]: ...
     def forget_due(self, items: Sequence[dict[str, Any]]) -> None: ...
     def release_cursor(self) -> str | None: ...
     def move_release_cursor(self, minute: str) -> None: ...
+    def take_release_lease(self, seconds: int) -> bool: ...
+    def drop_release_lease(self) -> None: ...
     def take_cap(
         self, customer_id: str, periods: Sequence[tuple[str, int, int]], at: dt.datetime
     ) -> bool: ...
@@ -114,6 +118,19 @@ class ChannelRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Notices(Protocol):
+    """What the sender learns of a customer's channels, for their owner (the profile service)."""
+
+    def push_token_disabled(
+        self, campaign_id: str, run: int, customer_id: str, device_id: str, at: dt.datetime
+    ) -> None:
+        """Announce it once per campaign run, customer and device however often it is called."""
+        ...
+
+
+DISABLED_PREFIX = "endpoint_disabled:"  # a ChannelRefused reason: the device's push token is dead
 
 
 class Channels(Protocol):
@@ -288,7 +305,9 @@ class Sender:
         channels: Channels,
         *,
         caps: Caps = Caps(),
+        notices: Notices | None = None,
     ) -> None:
+        self.notices = notices
         self.store = store
         self.cards = cards
         self.templates = templates
@@ -429,6 +448,11 @@ class Sender:
             return None
         provider, message_id, reason = outcome
         decision = "sent" if message_id else "failed"
+        if reason and reason.startswith(DISABLED_PREFIX) and self.notices is not None:
+            # Before the decision: a crash between the two leaves the line claimed (recorded
+            # ``interrupted`` on the retry) and the notice written; its id makes a second one the same.
+            device_id = reason.removeprefix(DISABLED_PREFIX)
+            self.notices.push_token_disabled(campaign_id, run, customer_id, device_id, now)
         self.store.decide(
             campaign_id,
             run,
@@ -485,7 +509,7 @@ class Sender:
         if not self.store.planned(campaign_id, runs):
             return
         counts = self.store.counts(campaign_id)
-        decided = sum(v for k, v in counts.items() if k not in ("audience", "deferred", "delivered"))
+        decided = sum(v for k, v in counts.items() if k not in {"audience", "deferred", *FEEDBACK_COUNTERS})
         if decided < counts.get("audience", 0) or counts.get("deferred", 0) > 0:
             return
         following = "scheduled" if campaign.get("next_run_at") else "done"
@@ -504,20 +528,28 @@ def _at_minute(minute: str) -> dt.datetime:
 
 
 def release(store: Store, members: Members, work: Work, *, now: dt.datetime, priority_step_s: int = 2) -> int:
-    """Everything due from the minute after the cursor up to now; how many items it released."""
-    cursor = store.release_cursor()
-    current = _at_minute(_minute(now))
-    minute = _at_minute(cursor) + dt.timedelta(minutes=1) if cursor else current
-    released = 0
-    for _ in range(MAX_RELEASE_MINUTES):
-        if minute > current:
-            break
-        items = store.due_in(_minute(minute))
-        released += _release_items(store, members, work, items, now=now, priority_step_s=priority_step_s)
-        store.forget_due(items)
-        store.move_release_cursor(_minute(minute))
-        minute += dt.timedelta(minutes=1)
-    return released
+    """Everything due from the minute after the cursor up to now, an hour's partition at a time
+    (at most ``MAX_RELEASE_HOURS`` of them; the next release goes on from there); one release at
+    a time. How many items it released."""
+    if not store.take_release_lease(RELEASE_LEASE_S):
+        return 0  # another release is at it
+    try:
+        cursor = store.release_cursor()
+        current = _at_minute(_minute(now))
+        start = _at_minute(cursor) + dt.timedelta(minutes=1) if cursor else current
+        released = 0
+        for _ in range(MAX_RELEASE_HOURS):
+            if start > current:
+                break
+            end = min(current, start.replace(minute=59))
+            items = store.due_between(_minute(start), _minute(end))
+            released += _release_items(store, members, work, items, now=now, priority_step_s=priority_step_s)
+            store.forget_due(items)
+            store.move_release_cursor(_minute(end))
+            start = end + dt.timedelta(minutes=1)
+        return released
+    finally:
+        store.drop_release_lease()
 
 
 def _release_items(

@@ -136,7 +136,9 @@ class Counts(BaseModel):
     audience: int = Field(description="Recipients planned so far (the segment's members at launch)")
     control: int = 0
     sent: int = 0
-    delivered: int = 0
+    delivered: int = Field(default=0, description="Sent e-mails SES reports the recipient's server took")
+    bounced: int = Field(default=0, description="Sent e-mails that bounced permanently (SES)")
+    complained: int = Field(default=0, description="Sent e-mails the recipient reported as spam (SES)")
     deferred: int = 0
     no_consent: int = 0
     capped: int = 0

@@ -19,8 +19,8 @@ from services.profile.dal.logins import CognitoLogins, pool_of
 from services.profile.dal.privacy import DynamoPrivacyStore
 from services.profile.dal.profiles import DynamoProfileStore
 from services.profile.handlers.env import ProfileSettings
-from services.profile.logic import consent, privacy, profiles
-from services.profile.models.consent import ConsentChange, ConsentState
+from services.profile.logic import consent, optout, privacy, profiles
+from services.profile.models.consent import ConsentChange, ConsentState, Unsubscribed
 from services.profile.models.privacy import CustomerExport
 from services.profile.models.profile import (
     DEVICE_ID_PATTERN,
@@ -49,9 +49,12 @@ from services.profile.topology import (
     MY_ERASE,
     MY_EXPORT,
     SERVICE,
+    UNSUBSCRIBE,
+    UNSUBSCRIBE_KEY,
+    UNSUBSCRIBE_PAGE,
 )
 from shared import aws, secrets
-from shared.api import make_resolver, no_content, parse_if_match, respond
+from shared.api import JSON, make_resolver, no_content, parse_if_match, respond
 from shared.auth import Role
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
@@ -61,7 +64,7 @@ from shared.ids import new_id
 from shared.observability import make_logger, make_metrics
 from shared.pagination import Page, decode_cursor, encode_cursor, page_size
 from shared.params import Cursor, CustomerId, Limit
-from shared.settings import ListSettings, load
+from shared.settings import ConfigurationError, ListSettings, load
 
 logger = make_logger()
 metrics = make_metrics()
@@ -72,10 +75,18 @@ class ApiSettings(ProfileSettings, ListSettings):
     of erased logins' e-mail digests (both read from Secrets Manager at first use)."""
 
     login_pepper_secret: str = Field(alias=LOGIN_PEPPER.env_var, min_length=1)
+    unsubscribe_key_secret: str = Field(alias=UNSUBSCRIBE_KEY.env_var, min_length=1)
 
     @property
     def login_pepper(self) -> str:
         return secrets.secret_string(self.login_pepper_secret)
+
+    def unsubscribe_keys(self) -> tuple[bytes, ...]:
+        """The keys opt-out links are verified with (read at first use, never in the environment)."""
+        try:
+            return optout.signing_keys(secrets.secret_string(self.unsubscribe_key_secret))
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -275,6 +286,38 @@ def change_my_consent(body: ConsentChange) -> Response[ConsentState]:
 def customer_consents(customer_id: CustomerId) -> ConsentState:
     profiles.customer(dependencies().store, customer_id)
     return dependencies().consents.state(customer_id, history=100)
+
+
+# -- the opt-out link (public: no token, no caller; the signed link is the authority) -----------
+
+LinkToken = Annotated[str, Path(description="The opt-out link's signed token, as the message carries it")]
+HTML = "text/html; charset=utf-8"
+
+
+def _wants_html() -> bool:
+    """A person's browser (the page's button) rather than a mail client's one-click POST."""
+    return "text/html" in (app.current_event.headers.get("Accept") or "")
+
+
+@app.on(UNSUBSCRIBE, errors=(404,))
+def unsubscribe(token: LinkToken) -> Response[Unsubscribed | str]:
+    """RFC 8058 one-click: the body ("List-Unsubscribe=One-Click", or none) is not needed, the token
+    says everything. Idempotent by itself: a second click records and publishes nothing. A browser
+    (the page's button, ``Accept: text/html``) gets a page saying it is done; anyone else, JSON."""
+    optout.shaped(token)  # not even a token's shape: 404 before anything is read
+    deps = dependencies()
+    opt_out = optout.unsubscribe(deps.consents, token, deps.settings.unsubscribe_keys, clock=utc_now)
+    metrics.add_metric(name="OptOutFollowed", unit="Count", value=1)
+    if _wants_html():
+        return Response(200, HTML, optout.page(opt_out, done=True), dict(optout.PAGE_HEADERS))
+    return Response(200, JSON, Unsubscribed(channel=opt_out.channel, purpose=opt_out.purpose))
+
+
+@app.on(UNSUBSCRIBE_PAGE, errors=(404,), content_type="text/html")
+def unsubscribe_page(token: LinkToken) -> Response[str]:
+    """The page behind the link: a button that POSTs. Changes nothing (link scanners GET)."""
+    opt_out = optout.checked(optout.shaped(token), dependencies().settings.unsubscribe_keys)
+    return Response(200, HTML, optout.page(opt_out, done=False), dict(optout.PAGE_HEADERS))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

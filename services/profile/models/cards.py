@@ -55,7 +55,9 @@ class ContactCard(BaseModel):
     phone_verified: bool = False
     devices: list[CardDevice] = Field(default_factory=list)
     consents: dict[str, bool] = Field(default_factory=dict)  # "channel.purpose" -> granted now
-    unsubscribe_urls: dict[str, str] = Field(default_factory=dict)  # not issued yet: always empty
+    # "channel.marketing" -> the opt-out link its marketing messages carry (a signed, public URL),
+    # for each channel the customer consented to and has an address on; none on a preview card
+    unsubscribe_urls: dict[str, str] = Field(default_factory=dict)
 
 
 class CardResponse(BaseModel):

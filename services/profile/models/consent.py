@@ -12,7 +12,8 @@ Channel = Literal["email", "sms", "push"]
 # night: Korea's separate consent to advertisements by SMS or push between 21:00 and 08:00 local
 # time (정보통신망법 제50조 제3항); e-mail is exempt (시행령 제61조 제3항), so there is no email.night.
 Purpose = Literal["marketing", "service", "night"]
-Source = Literal["app", "web", "store", "call_center", "import"]
+# unsubscribe_link: the customer followed the opt-out link of a message (``POST /unsubscribe/{token}``).
+Source = Literal["app", "web", "store", "call_center", "import", "unsubscribe_link"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "push")
 PURPOSES: tuple[Purpose, ...] = ("marketing", "service", "night")
 KINDS: tuple[tuple[Channel, Purpose], ...] = tuple(
@@ -37,6 +38,10 @@ class ConsentChange(BaseModel):
         if (self.channel, self.purpose) not in KINDS:
             raise ValueError("night-time consent is for sms and push only: e-mail needs none")
         return self
+
+
+class ProfileGone(Exception):
+    """The customer's profile is gone (erased, or never created): no consent is recorded for it."""
 
 
 class ConsentRecord(BaseModel):
@@ -65,3 +70,14 @@ class ConsentState(BaseModel):
     @staticmethod
     def complete(granted: dict[str, bool]) -> dict[str, bool]:
         return {consent_key(c, p): bool(granted.get(consent_key(c, p), False)) for c, p in KINDS}
+
+
+class Unsubscribed(BaseModel):
+    """The answer to an opt-out link's one click: the consent it withdrew (as the link names it).
+    The same whether it was withdrawn now, before, or its customer is gone."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    channel: Channel
+    purpose: Purpose
+    granted: Literal[False] = False

@@ -21,7 +21,7 @@ def concrete(path: str) -> str:
     return path.replace("{customer_id}", "cus_01M82AEKG51WJP0K379AYG4E2W")
 
 
-@pytest.mark.parametrize("route", SYSTEM.routes, ids=lambda r: r.key)
+@pytest.mark.parametrize("route", [r for r in SYSTEM.routes if not r.public], ids=lambda r: r.key)
 def test_every_route_refuses_a_request_without_a_token(local: LocalSystem, route) -> None:
     # Given no Authorization header
     # When the route is called
@@ -29,6 +29,15 @@ def test_every_route_refuses_a_request_without_a_token(local: LocalSystem, route
     # Then it is 401 with a machine-readable code
     assert response.status == 401
     assert response.json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("route", [r for r in SYSTEM.routes if r.public], ids=lambda r: r.key)
+def test_a_public_route_takes_no_token_and_checks_its_link_itself(local: LocalSystem, route) -> None:
+    # Given no Authorization header and a link that is no link of ours
+    # When the opt-out route is called through the gateway
+    response = local.request(route.method, "/unsubscribe/bm90LWEtdG9rZW4.AAAAAAAAAAAAAAAAAAAAAA")
+    # Then the gateway let it through and the function refused the link (never a 401)
+    assert (response.status, response.json()["error"]["code"]) == (404, "unsubscribe_link_invalid")
 
 
 def test_a_token_signed_by_another_key_is_refused(local: LocalSystem) -> None:

@@ -27,6 +27,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from infra.topology import SYSTEM
+from services.profile.logic import optout
+from services.profile.topology import UNSUBSCRIBE_KEY
+from shared import secrets
 from shared.auth import Role
 from shared.topology import Route
 from tests.integration.apigw import ApiResponse, Invoker, api_event
@@ -60,6 +63,7 @@ class Ids:
     campaign_id: str = "cmp_01M82AEKG51WJP0K379AYG4E2W"
     code: str = "ABCD-EFGH-JKMN-PQRS"  # a coupon's code
     member_code: str = "A1B2C-D3E4F"  # what the customer's app shows at the counter
+    token: str = "bm90LWEtdG9rZW4.AAAAAAAAAAAAAAAAAAAAAA"  # an opt-out link's (well-shaped, unsigned)
 
 
 def path_params(route: Route, ids: Ids) -> dict[str, str]:
@@ -88,8 +92,21 @@ def event(
     groups: str | None = None,
     **kw: Any,
 ) -> dict[str, Any]:
-    """An API Gateway event for the route, called by its first allowed role unless ``groups`` says."""
+    """An API Gateway event for the route, called by its first allowed role unless ``groups`` says; a
+    public route is called as API Gateway passes it on, with no authorizer (and a form body)."""
     params = dict(params) if params is not None else path_params(route, ids)
+    if route.public and groups is None:
+        form = {"Content-Type": route.media_types[0]} if route.has_body else {}
+        return api_event(
+            "profile_get_me",
+            method=route.method,
+            resource=route.path,
+            path_parameters=params or None,
+            path=None if params else route.path,
+            body=body,
+            claims=None,
+            **{"headers": {**form, **(kw.pop("headers", None) or {})}, **kw},
+        )
     return api_event(
         "profile_get_me",
         method=route.method,
@@ -349,6 +366,16 @@ def _sending(world: World) -> Ids:
     return ids
 
 
+def _opt_out_link(world: World) -> Ids:
+    """The subject gave marketing e-mail consent; the link of their contact card withdraws it."""
+    from tests.integration.conftest import STAGE
+
+    world.created("POST /me/consents", body={"channel": "email", "purpose": "marketing", "granted": True})
+    key = optout.signing_keys(secrets.secret_string(f"{SYSTEM.name}-{STAGE}-{UNSUBSCRIBE_KEY.id}"))
+    link = optout.OptOut(world.ids.customer_id, "email", "marketing", issued_at=NOW)
+    return dataclasses.replace(world.ids, token=optout.sign(link, key))
+
+
 def _paused(world: World) -> Ids:
     ids = _sending(world)
     world.created("POST /admin/campaigns/{campaign_id}/pause", ids)
@@ -376,4 +403,6 @@ GIVEN: dict[str, Callable[[World], Ids]] = {
     "POST /admin/campaigns/{campaign_id}/pause": _sending,
     "POST /admin/campaigns/{campaign_id}/resume": _paused,
     "POST /admin/campaigns/{campaign_id}/cancel": _campaign,
+    "POST /unsubscribe/{token}": _opt_out_link,
+    "GET /unsubscribe/{token}": _opt_out_link,
 }

@@ -14,7 +14,7 @@ from services.profile.topology import CONTACTS, INTAKE_API
 from shared import aws
 from shared.topology import Function
 from tests.integration.apigw import Invoker, LambdaContext, api_event
-from tests.integration.conftest import table
+from tests.integration.conftest import PUBLIC_API_URL, table
 from tests.integration.profile.test_intake_api import UNKNOWN_CUSTOMER, call, line, purchase, seoul_at
 
 pytestmark = [
@@ -100,7 +100,9 @@ def test_the_sender_gets_each_card_in_order_with_what_it_needs(
     assert card["consents"]["email.marketing"] is True
     assert card["consents"]["sms.marketing"] is False
     assert card["usual"] == "라떼"
-    assert card["unsubscribe_urls"] == {}
+    # And the one consented, reachable marketing channel (e-mail) has its opt-out link
+    assert list(card["unsubscribe_urls"]) == ["email.marketing"]
+    assert card["unsubscribe_urls"]["email.marketing"].startswith(f"{PUBLIC_API_URL}/unsubscribe/")
     # And it took one BatchGetItem for all three and one Query for the one customer found
     assert dynamo_calls == ["BatchGetItem", "Query"]
 

@@ -41,11 +41,14 @@ from pydantic import BaseModel, ValidationError, create_model
 from infra.topology import SYSTEM
 from services.campaigns.handlers import env as campaigns_env
 from services.campaigns.handlers import events as campaigns_consumer
+from services.campaigns.models import events as campaigns_events
 from services.campaigns.models import inbound as campaigns_inbound
+from services.profile.handlers import deliverability as profile_deliverability
 from services.profile.handlers import env as profile_env
 from services.profile.handlers import segments as profile_segments
 from services.profile.models import behaviour as profile_inputs
 from services.profile.models import events as profile_events
+from services.profile.models import inbound as profile_inbound
 from services.profile.models import profile as profile_accounts
 from services.rewards.handlers import env as rewards_env
 from services.rewards.handlers import events as rewards_consumer
@@ -67,7 +70,11 @@ WIRE_EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=[
 
 # -- who declares, publishes and consumes what ---------------------------------------------------
 
-EVENT_MODULES: dict[str, ModuleType] = {"profile": profile_events, "rewards": rewards_events}
+EVENT_MODULES: dict[str, ModuleType] = {
+    "profile": profile_events,
+    "rewards": rewards_events,
+    "campaigns": campaigns_events,
+}
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "profile": profile_env.ProfileSettings,
     "rewards": rewards_env.RewardsSettings,
@@ -78,11 +85,13 @@ HANDLED: dict[str, set[str]] = {
     "services.rewards.handlers.events": set(rewards_consumer.HANDLERS),
     "services.profile.handlers.segments": set(profile_segments.TRIGGERS),
     "services.campaigns.handlers.events": set(campaigns_consumer.HANDLERS),
+    "services.profile.handlers.deliverability": set(profile_deliverability.HANDLERS),
 }
 # Each consumer of another service's events: its module, and its own copy of each event it reads.
 CONSUMERS: dict[str, ModuleType] = {
     "services.rewards.handlers.events": rewards_consumer,
     "services.campaigns.handlers.events": campaigns_consumer,
+    "services.profile.handlers.deliverability": profile_deliverability,
 }
 INBOUND: dict[str, dict[str, type[BaseModel]]] = {
     "services.rewards.handlers.events": {
@@ -94,6 +103,9 @@ INBOUND: dict[str, dict[str, type[BaseModel]]] = {
     },
     "services.campaigns.handlers.events": {
         name: getattr(campaigns_inbound, name) for name in sorted(campaigns_consumer.HANDLERS)
+    },
+    "services.profile.handlers.deliverability": {
+        name: getattr(profile_inbound, name) for name in sorted(profile_deliverability.HANDLERS)
     },
 }
 
@@ -134,7 +146,8 @@ REWARDS_DOMAINS: dict[str, st.SearchStrategy[Any]] = {
     "customer_id": _ids("cus"),
     "PointsExpiring.points": st.integers(1, 10**9),
 }
-DOMAINS: dict[str, Domains] = {"profile": PROFILE_DOMAINS, "rewards": REWARDS_DOMAINS}
+# The campaigns service's events type every field as strictly as what it puts there.
+DOMAINS: dict[str, Domains] = {"profile": PROFILE_DOMAINS, "rewards": REWARDS_DOMAINS, "campaigns": {}}
 
 # Where the profile service puts a field of its inputs into an event as it came (into the event's
 # field of the same name): whatever the input takes, the event must take too, or the request that

@@ -46,6 +46,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/me/consents"): {"customer"},
     ("POST", "/me/consents"): {"customer"},
     ("GET", "/customers/{customer_id}/consents"): {"agent", "admin"},
+    ("POST", "/unsubscribe/{token}"): set(),  # public: see PUBLIC
+    ("GET", "/unsubscribe/{token}"): set(),  # public: see PUBLIC
     ("POST", "/purchases"): {"machine"},
     ("POST", "/purchases/batch"): {"machine"},
     ("POST", "/purchases/{external_id}/refund"): {"machine"},
@@ -129,7 +131,12 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/admin/campaigns/{campaign_id}/messages"): {"marketing", "admin"},
 }
 
+# The routes anyone may call without a token (no authorizer, no caller): an opt-out link must work
+# from any mail client. Their line above is empty; a route made public by mistake fails here.
+PUBLIC: set[tuple[str, str]] = {("POST", "/unsubscribe/{token}"), ("GET", "/unsubscribe/{token}")}
+
 ROUTES = SYSTEM.routes
+GUARDED = [r for r in ROUTES if not r.public]
 
 
 def test_every_route_allows_exactly_the_roles_of_this_table() -> None:
@@ -147,9 +154,35 @@ def test_every_route_allows_exactly_the_roles_of_this_table() -> None:
 
 def test_the_table_names_only_roles_that_exist() -> None:
     # Given every role of the table
-    # Then each is a role of ours, and every route allows somebody
+    # Then each is a role of ours, and every route but the public ones allows somebody
     assert set().union(*ALLOWED.values()) <= {r.value for r in Role}
-    assert all(ALLOWED.values())
+    assert {k for k, v in ALLOWED.items() if not v} == PUBLIC
+
+
+def test_exactly_the_public_routes_of_this_table_are_public() -> None:
+    # Given the routes the topology declares public
+    # Then they are exactly this table's, and none names a role
+    assert {(r.method, r.path) for r in ROUTES if r.public} == PUBLIC
+    assert all(not r.allow for r in ROUTES if r.public)
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.public], ids=lambda r: r.key)
+def test_a_public_route_needs_no_identity_and_ignores_one(route: Route) -> None:
+    for claims in (None, {}, {"sub": "someone", "token_use": "id", "cognito:groups": "admin"}):
+        # Given a request with no identity, an unusable one, or an admin's
+        event = api_event(
+            "profile_get_me",
+            method=route.method,
+            resource=route.path,
+            path_parameters={"token": "not-a-token"},
+            body=None,
+        )
+        event["requestContext"]["authorizer"] = None if claims is None else {"claims": claims}
+        # When it reaches the route's function with a link that is no link of ours
+        response = _invoke(route.function, event)
+        # Then the guard let it through (no 401 or 403): the function refused the link itself,
+        # before any AWS call (sockets are off), the same way for every caller
+        assert (response.status, response.error["code"]) == (404, "unsubscribe_link_invalid"), claims
 
 
 _handlers: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {}
@@ -170,7 +203,7 @@ def _outsiders(route: Route) -> list[str]:
     return [role.value for role in Role if role.value not in line] + [""]
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
+@pytest.mark.parametrize("route", GUARDED, ids=lambda r: r.key)
 def test_every_role_outside_the_table_is_refused_by_the_function(route: Route) -> None:
     for groups in _outsiders(route):
         # Given a caller whose role is not on the route's line of the table
@@ -189,7 +222,7 @@ def test_every_role_outside_the_table_is_refused_by_the_function(route: Route) -
         assert (response.status, response.error["code"]) == (403, "forbidden"), (groups, response.body)
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.key)
+@pytest.mark.parametrize("route", GUARDED, ids=lambda r: r.key)
 def test_a_request_without_a_usable_identity_is_401(route: Route) -> None:
     for claims in (None, {}, {"sub": ""}, {"cognito:groups": "customer"}):
         # Given a request without a usable identity (no authorizer, no claims, no subject, no token use)
