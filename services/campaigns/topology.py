@@ -92,6 +92,31 @@ SEGMENT_VERSION = Route(
 SEGMENT_MEMBERS = Route(
     "GET", "/admin/segments/{segment_id}/members", API, MARKETING, "A segment's members (customer ids), paged"
 )
+SEGMENT_DELETE = Route(
+    "DELETE",
+    "/admin/segments/{segment_id}",
+    API,
+    MARKETING,
+    "Delete a segment: it stops being kept at once, its members go after (its versions stay)",
+    versioned=True,
+)
+SEGMENT_PREVIEW_START = Route(
+    "POST",
+    "/admin/segment-previews",
+    API,
+    MARKETING,
+    "Preview a draft rule: a job counting its customers over every view, with a sample",
+    idempotent=True,
+    key_required=True,
+    max_body_bytes=CONFIG_BODY_BYTES,
+)
+SEGMENT_PREVIEW_GET = Route(
+    "GET",
+    "/admin/segment-previews/{preview_id}",
+    API,
+    MARKETING,
+    "A segment preview: its progress, the count so far and a sample (kept a day)",
+)
 
 # -- templates: what to say ------------------------------------------------------------------
 
@@ -311,7 +336,12 @@ PROFILE_EVENTS = Rule(
 )
 REWARDS_EVENTS = Rule(
     "campaigns-rewards-events",
-    json.dumps({"source": ["dangol.rewards"], "detail-type": ["TierChanged", "PointsExpiring"]}),
+    json.dumps(
+        {
+            "source": ["dangol.rewards"],
+            "detail-type": ["TierChanged", "PointsExpiring", "PointsBalanceChanged"],
+        }
+    ),
     EVENTS_QUEUE,
 )
 SEGMENTER = Function(
@@ -372,6 +402,9 @@ SERVICE = Service(
         SEGMENT_UPDATE,
         SEGMENT_VERSION,
         SEGMENT_MEMBERS,
+        SEGMENT_DELETE,
+        SEGMENT_PREVIEW_START,
+        SEGMENT_PREVIEW_GET,
         TEMPLATE_CREATE,
         TEMPLATE_LIST,
         TEMPLATE_GET,

@@ -95,15 +95,17 @@ class DynamoCampaigns:
         self.table.update(keys.stat_key(campaign_id, shard), expression, names=names, values=values)
 
     def counts(self, campaign_id: str) -> dict[str, int]:
-        page = self.table.query(
-            f"{keys.PK} = :pk AND begins_with({keys.SK}, :s)",
-            values={":pk": f"CAMP#{campaign_id}", ":s": "STAT#"},
-        )
+        """The decision counters (summed over their shards) and the audience (what every planner
+        step of every run planned)."""
         total: dict[str, int] = {}
-        for item in page.items:
-            for name, value in item.items():
-                if name not in (keys.PK, keys.SK) and isinstance(value, int):
-                    total[name] = total.get(name, 0) + value
+        for item in self.table.query_all(f"{keys.PK} = :pk", values={":pk": f"CAMP#{campaign_id}"}):
+            kind = str(item[keys.SK])
+            if kind.startswith("PLAN#"):
+                total["audience"] = total.get("audience", 0) + int(item.get("planned", 0))
+            elif kind.startswith("STAT#"):
+                for name, value in item.items():
+                    if name not in (keys.PK, keys.SK) and isinstance(value, int):
+                        total[name] = total.get(name, 0) + value
         return total
 
     def planned(self, campaign_id: str, runs: int) -> bool:
@@ -140,27 +142,20 @@ class DynamoCampaigns:
     def advance_plan(
         self, campaign_id: str, run: int, chain: int, *, step: int, done: bool, planned: int
     ) -> bool:
-        """Record a chain's step and count what it planned, at once; False when another delivery
-        of the same step got there first."""
-        key = keys.plan_key(campaign_id, run, chain)
+        """Record a chain's step and what it planned, in one conditional write; False when another
+        delivery of the same step got there first (the audience is the sum of what was planned)."""
         condition = f"attribute_not_exists({keys.PK})" if step == 0 else "#step = :previous"
-        values: dict[str, Any] = {":step": step, ":done": done}
+        values: dict[str, Any] = {":step": step, ":done": done, ":n": planned}
         if step:
             values[":previous"] = step - 1
-        move = self.table.update_op(
-            key,
-            "SET #step = :step, done = :done",
-            condition=condition,
-            names={"#step": "step"},
-            values=values,
-        )
-        count = self.table.update_op(
-            keys.stat_key(campaign_id, secrets.randbelow(keys.STAT_SHARDS)),
-            "ADD audience :n",
-            values={":n": planned},
-        )
         try:
-            transact_write(self.table.client, [{"Update": move}, {"Update": count}])
+            self.table.update(
+                keys.plan_key(campaign_id, run, chain),
+                "SET #step = :step, done = :done ADD planned :n",
+                condition=condition,
+                names={"#step": "step"},
+                values=values,
+            )
         except ConditionFailed:
             return False
         return True

@@ -1,4 +1,5 @@
-"""A segment evaluation's next step, sent to the ``campaigns-segment-jobs`` queue."""
+"""The segmenter's next step, sent to the ``campaigns-segment-jobs`` queue: a segment's evaluation,
+a draft rule's preview, or a deleted segment's members let go (``handlers.segmenter`` reads each)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,11 @@ class QueuedSegmentJobs:
     def start(self, segment_id: str, version: int, *, after: str | None, looked_at: int) -> None:
         body = {"segment_id": segment_id, "version": version, "after": after, "looked_at": looked_at}
         self.sender.send([json.dumps(body)])
+
+    def preview(self, preview_id: str, *, after: str | None, looked_at: int) -> None:
+        body = {"preview_id": preview_id, "after": after, "looked_at": looked_at}
+        self.sender.send([json.dumps(body)])
+
+    def purge(self, segment_id: str, *, shard: int, after: str | None, final: bool, delay_s: int = 0) -> None:
+        body = {"deleted_segment_id": segment_id, "shard": shard, "after": after, "final": final}
+        self.sender.send([json.dumps(body)], delay_s=delay_s)

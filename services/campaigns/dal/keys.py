@@ -19,6 +19,8 @@ Segments:
 - ``SEGM#<segment_id>#<shard> / <customer_id>``: a member (``MEMBER_SHARDS`` partitions per
   segment: a campaign's audience of millions is written and read in parallel).
 - ``SEGJOB#<segment_id> / V#<version>``: an evaluation job's progress.
+- ``SEGPREV#<preview_id> / JOB``: a draft rule's preview job (progress, count, a sample of ids;
+  TTL a day): no segment, no members.
 
 Templates:
 - ``TEMPLATES / <template_id>``: a template in force (its definition, version, when): the list,
@@ -30,7 +32,8 @@ Campaigns:
 - ``CAMPAIGNS / <campaign_id>``: a campaign (its definition, status, version, runs).
 - ``CAMP#<campaign_id> / RUN#<run>``: a run that started (once: written on its absence), and
   how many planner chains it has.
-- ``CAMP#<campaign_id> / PLAN#<run>#<chain>``: the last step of a planner chain, and whether it
+- ``CAMP#<campaign_id> / PLAN#<run>#<chain>``: the last step of a planner chain, what it planned (the
+  audience is their sum), and whether it
   came to the end of its member shards.
 - ``CAMP#<campaign_id> / STAT#<shard>``: decision counters, sharded (``STAT_SHARDS``), added to
   once per batch.
@@ -107,6 +110,10 @@ def member_key(segment_id: str, customer_id: str) -> Key:
 
 def job_key(segment_id: str, version: int) -> Key:
     return {PK: f"SEGJOB#{segment_id}", SK: f"V#{version:08d}"}
+
+
+def preview_key(preview_id: str) -> Key:
+    return {PK: f"SEGPREV#{preview_id}", SK: "JOB"}
 
 
 def template_key(template_id: str) -> Key:

@@ -71,6 +71,15 @@ class DynamoSegments:
             return False
         return True
 
+    def retire(self, segment_id: str, *, version: int) -> bool:
+        """The segment out of the list, if it is still at ``version`` (its versions stay)."""
+        try:
+            self.table.delete(keys.segment_key(segment_id), condition="version = :v", values={":v": version})
+        except ConditionFailed:
+            return False
+        self._standing = None
+        return True
+
     # -- members ---------------------------------------------------------------------------
 
     def standing(self) -> Sequence[StandingSegment]:
@@ -121,6 +130,13 @@ class DynamoSegments:
             values={":pk": f"SEG#{segment_id}", ":c": "COUNT#"},
         )
         return sum(int(i.get("members", 0)) for i in page.items)
+
+    def forget(self, segment_id: str, customer_ids: list[str]) -> None:
+        """A deleted segment's members, gone (their count goes with ``forget_counts``)."""
+        self.table.batch_write(deletes=[keys.member_key(segment_id, c) for c in customer_ids])
+
+    def forget_counts(self, segment_id: str) -> None:
+        self.table.batch_write(deletes=[keys.count_key(segment_id, s) for s in range(keys.COUNT_SHARDS)])
 
     def members(
         self, segment_id: str, *, shard: int, after: str | None, limit: int

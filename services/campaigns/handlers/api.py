@@ -17,11 +17,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from services.campaigns.dal import keys
 from services.campaigns.dal.campaigns import DynamoCampaigns, QueuedWork, TemplateReader
 from services.campaigns.dal.jobs import QueuedSegmentJobs
+from services.campaigns.dal.segment_previews import DynamoSegmentPreviews
 from services.campaigns.dal.segments import DynamoSegments
 from services.campaigns.handlers.env import PlanQueueSettings, SegmentJobsSettings
-from services.campaigns.logic import audiences, delivery
+from services.campaigns.logic import audiences, delivery, segment_previews
 from services.campaigns.logic import campaigns as lifecycle
-from services.campaigns.models.audiences import SEGMENT_ID_PATTERN, Member, Segment, SegmentVersion
+from services.campaigns.models.audiences import (
+    PREVIEW_ID_PATTERN,
+    SEGMENT_ID_PATTERN,
+    Member,
+    Segment,
+    SegmentPreview,
+    SegmentVersion,
+)
 from services.campaigns.models.campaigns import (
     CAMPAIGN_ID_PATTERN,
     Campaign,
@@ -30,7 +38,7 @@ from services.campaigns.models.campaigns import (
     MessageRecord,
     Report,
 )
-from services.campaigns.models.segments import SegmentDefinition
+from services.campaigns.models.segments import PreviewDefinition, SegmentDefinition
 from services.campaigns.topology import (
     API,
     CAMPAIGN_CANCEL,
@@ -44,15 +52,18 @@ from services.campaigns.topology import (
     CAMPAIGN_RESUME,
     CAMPAIGN_UPDATE,
     SEGMENT_CREATE,
+    SEGMENT_DELETE,
     SEGMENT_GET,
     SEGMENT_LIST,
     SEGMENT_MEMBERS,
+    SEGMENT_PREVIEW_GET,
+    SEGMENT_PREVIEW_START,
     SEGMENT_UPDATE,
     SEGMENT_VERSION,
     SERVICE,
 )
 from shared import aws
-from shared.api import make_resolver, parse_if_match, respond
+from shared.api import make_resolver, no_content, parse_if_match, respond
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
 from shared.idempotency import IdempotencyStore
@@ -66,6 +77,7 @@ metrics = make_metrics()
 SegmentId = Annotated[str, Path(pattern=SEGMENT_ID_PATTERN, description="A segment id (seg_…)")]
 Version = Annotated[int, Path(ge=1, le=10**9, description="A version number")]
 CampaignId = Annotated[str, Path(pattern=CAMPAIGN_ID_PATTERN, description="A campaign id (cmp_…)")]
+PreviewId = Annotated[str, Path(pattern=PREVIEW_ID_PATTERN, description="A segment preview id (spv_…)")]
 
 
 class ApiSettings(SegmentJobsSettings, PlanQueueSettings, ListSettings):
@@ -81,6 +93,7 @@ class Dependencies:
     campaigns: DynamoCampaigns
     templates: TemplateReader
     work: QueuedWork
+    previews: DynamoSegmentPreviews
 
 
 @functools.cache
@@ -95,6 +108,7 @@ def dependencies() -> Dependencies:
         campaigns=DynamoCampaigns(table),
         templates=TemplateReader(table),
         work=settings.starter(),
+        previews=DynamoSegmentPreviews(table),
     )
 
 
@@ -153,6 +167,28 @@ def list_members(segment_id: SegmentId, limit: Limit = None, cursor: Cursor = No
         {"shard": resume[0], "after": resume[1]} if resume else None, scope=scope, key=key
     )
     return Page[Member](items=[Member(customer_id=c) for c in ids], next_cursor=following)
+
+
+@app.on(SEGMENT_DELETE, status=204, description="Deleted", errors=(404, 409, 412))
+def delete_segment(segment_id: SegmentId) -> Response[None]:
+    deps = dependencies()
+    expected = parse_if_match(app.current_event.headers.get("If-Match"))
+    audiences.delete(deps.segments, deps.campaigns, deps.jobs, segment_id, expected_version=expected)
+    logger.info("segment deleted", extra={"segment_id": segment_id})
+    return no_content()
+
+
+@app.on(SEGMENT_PREVIEW_START, status=202, description="Started")
+def start_segment_preview(body: PreviewDefinition) -> Response[SegmentPreview]:
+    deps = dependencies()
+    started = segment_previews.start(deps.previews, deps.jobs, body, clock=utc_now)
+    logger.info("segment preview started", extra={"preview_id": started.id})
+    return respond(started, status=202)
+
+
+@app.on(SEGMENT_PREVIEW_GET, errors=(404,))
+def get_segment_preview(preview_id: PreviewId) -> SegmentPreview:
+    return segment_previews.get(dependencies().previews, preview_id, now=utc_now())
 
 
 # -- campaigns ---------------------------------------------------------------------------------

@@ -65,3 +65,5 @@ class SenderSettings(CampaignsSettings, MessagingSettings):
     contacts_function: str = Field(alias=PROFILE_CONTACTS_ENV, min_length=1)
     daily_cap: int = Field(default=1, alias="DAILY_CAP", ge=1, le=100)
     weekly_cap: int = Field(default=3, alias="WEEKLY_CAP", ge=1, le=500)
+    # Sends a second per sender (times its concurrency: the campaign's rate, under SES's quota).
+    send_rate_per_s: float = Field(default=3.0, alias="SEND_RATE_PER_S", gt=0, le=1000)

@@ -42,6 +42,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "CustomerErased": inbound.CustomerErased,
     "TierChanged": inbound.TierChanged,
     "PointsExpiring": inbound.PointsExpiring,
+    "PointsBalanceChanged": inbound.PointsBalanceChanged,
 }
 HANDLERS = frozenset(MODELS)
 

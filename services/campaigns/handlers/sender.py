@@ -17,7 +17,7 @@ from services.campaigns.dal.cards import InvokedCards
 from services.campaigns.dal.channels import SnsSesChannels
 from services.campaigns.dal.feedback import OutboxNotices
 from services.campaigns.handlers.env import SenderSettings
-from services.campaigns.logic.delivery import RECIPIENTS_PER_MESSAGE, Caps, Sender
+from services.campaigns.logic.delivery import RECIPIENTS_PER_MESSAGE, Caps, Pacer, Sender
 from services.campaigns.models.campaigns import CAMPAIGN_ID_PATTERN
 from shared import aws
 from shared.clock import utc_now
@@ -57,6 +57,7 @@ def dependencies() -> Sender:
             push_applications=settings.push_applications,
         ),
         caps=Caps(daily=settings.daily_cap, weekly=settings.weekly_cap),
+        pace=Pacer(settings.send_rate_per_s),
         notices=OutboxNotices(table, settings.publisher()),  # a dead push token: PushTokenDisabled
     )
 

@@ -20,8 +20,13 @@ from services.campaigns.models.view import CustomerView
 from shared.errors import Conflict, NotFound, PreconditionFailed
 from shared.ids import new_id
 
-PAGE = 200  # views per evaluation step
+PAGE = 200  # views per evaluation step (and members per purge step)
 MAX_SEGMENTS = 40
+# A deleted segment's members are let go at once, and again this long after: by then no events
+# function still holds it in its standing segments (cached 30 s) and no evaluation step that read
+# it before the delete (120 s at most) can still add a member.
+SETTLE_S = 150
+FINISHED = frozenset({"done", "cancelled"})  # a campaign in any other status still reads its segment
 
 
 class Catalog(Members, Protocol):
@@ -43,6 +48,28 @@ class SegmentJobs(Protocol):
 
 class Views(Protocol):
     def page(self, *, after: str | None, limit: int) -> tuple[list[CustomerView], str | None]: ...
+
+
+class Retiring(Protocol):
+    """What deleting a segment needs of the catalog."""
+
+    def get(self, segment_id: str) -> dict[str, Any] | None: ...
+    def retire(self, segment_id: str, *, version: int) -> bool: ...
+    def members(
+        self, segment_id: str, *, shard: int, after: str | None, limit: int
+    ) -> tuple[list[str], str | None]: ...
+    def forget(self, segment_id: str, customer_ids: list[str]) -> None: ...
+    def forget_counts(self, segment_id: str) -> None: ...
+
+
+class Purges(Protocol):
+    def purge(
+        self, segment_id: str, *, shard: int, after: str | None, final: bool, delay_s: int = 0
+    ) -> None: ...
+
+
+class CampaignList(Protocol):
+    def all(self) -> list[dict[str, Any]]: ...
 
 
 def _shown(item: dict[str, Any], count: int) -> Segment:
@@ -140,6 +167,77 @@ def version_of(catalog: Catalog, segment_id: str, version: int) -> SegmentVersio
         rule=item["rule"],
         created_at=dt.datetime.fromisoformat(item["updated_at"]),  # when this version was saved
     )
+
+
+def delete(
+    catalog: Retiring,
+    campaigns: CampaignList,
+    jobs: Purges,
+    segment_id: str,
+    *,
+    expected_version: int | None,
+) -> None:
+    """The segment leaves the list at once (events stop checking it, its place is free); its
+    members and counts are let go by the segmenter, a page at a time. Its versions stay. Refused
+    while a campaign that is not done or cancelled names it."""
+    current = catalog.get(segment_id)
+    if current is None:
+        raise NotFound("No such segment.", code="segment_not_found")
+    version = int(current["version"])
+    if expected_version is not None and expected_version != version:
+        raise PreconditionFailed(f"The segment is at version {version}.", code="version_mismatch")
+    using = sorted(
+        str(c["id"])
+        for c in campaigns.all()
+        if c.get("segment_id") == segment_id and c.get("status") not in FINISHED
+    )
+    if using:
+        message = f"Campaigns use this segment: {', '.join(using)}. Cancel them or let them finish first."
+        raise Conflict(
+            message,
+            code="segment_in_use",
+            details=[
+                {
+                    "loc": ["path", "segment_id"],
+                    "type": "segment_in_use",
+                    "msg": message,
+                    "campaign_ids": using,
+                }
+            ],
+        )
+    if not catalog.retire(segment_id, version=version):
+        if catalog.get(segment_id) is None:
+            raise NotFound("No such segment.", code="segment_not_found")
+        raise PreconditionFailed("The segment changed meanwhile; read it again.", code="version_mismatch")
+    jobs.purge(segment_id, shard=0, after=None, final=False)
+
+
+def purge_step(
+    catalog: Retiring,
+    jobs: Purges,
+    segment_id: str,
+    *,
+    shard: int,
+    after: str | None,
+    final: bool,
+    shards: int,
+) -> int:
+    """One page of a deleted segment's members let go; after the last shard, its counts, and then
+    the same again ``SETTLE_S`` later for members added by those that had not heard of the delete.
+    How many members it let go (a redelivered step finds fewer, or none: it changes nothing)."""
+    if catalog.get(segment_id) is not None:
+        return 0  # not deleted (ids are never reused): nothing to do
+    ids, last = catalog.members(segment_id, shard=shard, after=after, limit=PAGE)
+    catalog.forget(segment_id, ids)
+    if last is not None:
+        jobs.purge(segment_id, shard=shard, after=last, final=final)
+    elif shard + 1 < shards:
+        jobs.purge(segment_id, shard=shard + 1, after=None, final=final)
+    else:
+        catalog.forget_counts(segment_id)
+        if not final:
+            jobs.purge(segment_id, shard=0, after=None, final=True, delay_s=SETTLE_S)
+    return len(ids)
 
 
 def _found(catalog: Catalog, segment_id: str) -> dict[str, Any]:

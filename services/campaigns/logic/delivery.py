@@ -19,13 +19,15 @@ decides for each recipient, the releaser brings back what was deferred.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from services.campaigns.logic import campaigns as lifecycle
 from services.campaigns.logic.feedback import FEEDBACK_COUNTERS
+from services.campaigns.logic.previews import first_name
 from services.campaigns.logic.sending import Sending, Verdict, cap_periods, decide, priority_delay_s
 from services.campaigns.logic.templates import render
 from services.campaigns.models.campaigns import SendRecurring
@@ -140,6 +142,30 @@ class Channels(Protocol):
         """(provider, message id); ``ChannelRefused`` when final, any other error when it may
         succeed on a retry (then surely not sent)."""
         ...
+
+
+class Pacer:
+    """At most ``rate_per_s`` sends a second from one sender: the campaign's whole rate is this
+    times the sender's concurrency (``topology.SENDER``), set under the SES account's quota."""
+
+    def __init__(
+        self,
+        rate_per_s: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 1.0 / rate_per_s
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._next = 0.0
+
+    def __call__(self) -> None:
+        now = self._monotonic()
+        if now < self._next:
+            self._sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval
 
 
 @dataclass(frozen=True)
@@ -278,7 +304,7 @@ def _context(card: ContactCard, facts: Mapping[str, Any], brand: str) -> dict[st
     return {
         "customer": {
             "name": name,
-            "first_name": name.split()[0] if " " in name else name,
+            "first_name": first_name(name) or name,
             "tier": facts.get("tier") or "",
             "points": int(facts.get("points") or 0),
             "usual": card.usual or "",
@@ -305,6 +331,7 @@ class Sender:
         channels: Channels,
         *,
         caps: Caps = Caps(),
+        pace: Callable[[], None] = lambda: None,
         notices: Notices | None = None,
     ) -> None:
         self.notices = notices
@@ -314,6 +341,7 @@ class Sender:
         self.facts = facts
         self.channels = channels
         self.caps = caps
+        self.pace = pace
 
     def deliver(self, campaign_id: str, run: int, recipients: Sequence[str], *, now: dt.datetime) -> Delivery:
         done = Delivery(Counter(), [])
@@ -487,6 +515,7 @@ class Sender:
             )
         except Exception as bad:
             return None, None, f"render_error:{type(bad).__name__}"
+        self.pace()
         try:
             provider, message_id = self.channels.send(
                 rendered,

@@ -1,9 +1,8 @@
 """A template's preview: the message as one customer (or the sample customer) would get it.
 
 What a template reads of a customer comes from two places. The campaigns service's own view
-(``models.view``) gives the tier, the locale and the zone; it keeps no points balance, so
-``customer.points`` is 0 for a real customer until it does. The name and the usual order are
-personal data the campaigns service never keeps: they come from the profile service's contact
+(``models.view``) gives the tier, the points balance, the locale and the zone. The name and the
+usual order are personal data the campaigns service never keeps: they come from the profile service's contact
 card (``purpose="preview"``: name, locale and zone only), asked for at the moment of the preview
 through ``CardSource`` and kept nowhere.
 
@@ -129,7 +128,7 @@ def _customer(customer_id: str, views: ViewStore, cards: CardSource) -> tuple[di
         "name": card.name,
         "first_name": first_name(card.name),
         "tier": view.tier,
-        "points": 0,  # the view keeps no balance (yet)
+        "points": view.points_balance,
         "usual": card.usual,
     }
     return customer, view.locale, view.time_zone

@@ -115,6 +115,7 @@ class Projection:
             "LifestyleGroupsChanged": views.groups_changed,
             "TierChanged": views.tier_changed,
             "PointsExpiring": views.points_expiring,
+            "PointsBalanceChanged": views.points_balance,
         }
         if detail_type in simple:
             applier = simple[detail_type]

@@ -72,6 +72,15 @@ def tier_changed(view: CustomerView, event: inbound.TierChanged, at: dt.datetime
     return _stamped(view, "tier", at, tier=event.tier)
 
 
+def points_balance(
+    view: CustomerView, event: inbound.PointsBalanceChanged, at: dt.datetime
+) -> CustomerView | None:
+    """Ordered by the rewards account's version, not by time: two moves may share an instant."""
+    if event.account_version <= view.points_version:
+        return None
+    return view.model_copy(update={"points_balance": event.balance, "points_version": event.account_version})
+
+
 def points_expiring(
     view: CustomerView, event: inbound.PointsExpiring, at: dt.datetime
 ) -> CustomerView | None:

@@ -79,6 +79,12 @@ class TierChanged(_Inbound):
     tier: str
 
 
+class PointsBalanceChanged(_Inbound):
+    customer_id: str = Field(pattern=ID)
+    balance: int = Field(ge=0)
+    account_version: int = Field(ge=1)
+
+
 class PointsExpiring(_Inbound):
     customer_id: str = Field(pattern=ID)
     points: int = Field(ge=0)

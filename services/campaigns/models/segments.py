@@ -504,3 +504,11 @@ class SegmentDefinition(_Input):
     ]
     description: Annotated[StrictStr, StringConstraints(max_length=500)] | None = None
     rule: SegmentRule = Field(examples=[STORY_RULE])
+
+
+class PreviewDefinition(_Input):
+    """A draft rule to preview: how many customers it would hold now, and a few of them."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"rule": STORY_RULE}]})
+
+    rule: SegmentRule = Field(examples=[STORY_RULE])

@@ -39,6 +39,8 @@ class CustomerView(BaseModel):
     value_segment: str | None = None
     groups: list[str] = Field(default_factory=list)
     tier: str | None = None
+    points_balance: int = 0  # the points the customer holds (what a message may say)
+    points_version: int = 0  # the rewards account's version that set it: an older one never wins
     points_expiring: int = 0
     points_expire_on: dt.date | None = None
     last_purchase_at: AwareDatetime | None = None

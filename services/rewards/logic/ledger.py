@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 
-from services.rewards.models.events import LotKind, PointsEarned, PointsExpired
+from services.rewards.models.events import LotKind, PointsBalanceChanged, PointsEarned, PointsExpired
 from services.rewards.models.ledger import (
     AccountState,
     AccountView,
@@ -225,6 +225,15 @@ class _Tx:
     def finish(self, claim: Claim | None = None) -> Change:
         if self.balance < 0 or self.held < 0 or self.debt < 0:  # a bug, never an input
             raise AssertionError("the ledger would go negative")
+        if self.balance != self.read.balance:
+            self.change.events.append(
+                PointsBalanceChanged(
+                    customer_id=self.read.customer_id,
+                    balance=self.balance,
+                    change=self.balance - self.read.balance,
+                    account_version=self.read.version + 1,
+                )
+            )
         pregrants = {job: at for job, at in self.pregrants.items() if at > iso(self.now)}
         self.change.account = replace(
             self.read,

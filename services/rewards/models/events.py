@@ -25,6 +25,16 @@ class PointsEarned(DomainEvent):
     source: str  # e.g. "purchase:pur_...", "signup", "grant:job_..."
 
 
+class PointsBalanceChanged(DomainEvent):
+    """The balance moved, whatever moved it (an earn, a spend, a reversal, an expiry, an adjustment):
+    what a message to the customer may say. ``account_version`` orders them (SQS keeps no order)."""
+
+    customer_id: str
+    balance: int
+    change: int
+    account_version: int
+
+
 class PointsExpiring(DomainEvent):
     """Some of the customer's points expire soon (``lead_days`` ahead): a warning, once per day."""
 

@@ -218,6 +218,7 @@ def world(
     messaging = provision.create_messaging(clients, SYSTEM, stage=STAGE, bus=bus)  # type: ignore[arg-type]
     boto3.client("sesv2").create_email_identity(EmailIdentity=EMAIL_SENDER)
     monkeypatch.setenv("PRIORITY_STEP_S", "0")  # moto keeps a delayed message hidden in real time
+    monkeypatch.setenv("SEND_RATE_PER_S", "1000")  # the pacing has its unit test
     sender = lambda_function(SENDER)
     cards = FakeCards()
     sender_module.dependencies().cards = cards  # the profile service's cards, as the test gives them
@@ -485,3 +486,27 @@ def test_a_zone_that_is_not_iana_is_refused(world: World) -> None:
     refused = world.call("POST", "/admin/campaigns", body=body)
     assert refused.status == 422
     assert refused.json()["error"]["details"][0]["loc"][:3] == ["body", "schedule", "recurring"]
+
+
+def test_a_recurring_campaign_runs_on_its_cron_each_run_to_everyone_once(world: World) -> None:
+    # Given a campaign every day at 13:00 in Seoul (FROZEN_AT is 12:00 there)
+    customers = [world.customer() for _ in range(2)]
+    schedule = {"kind": "recurring", "cron": "cron(0 13 * * ? *)", "zone": "Asia/Seoul"}
+    campaign = world.campaign(
+        world.segment(customers), world.template(), control_percent=0, schedule=schedule
+    )
+    launched = world.launch(campaign["id"])
+    first = datetime(2025, 6, 2, 4, 0, tzinfo=UTC)
+    assert launched["status"] == "scheduled"
+    assert datetime.fromisoformat(launched["next_run_at"]) == first
+    # When its first run comes, everyone gets it, and the next run is due the day after
+    world.at(first)
+    assert all(len(mails_to(c)) == 1 for c in customers)
+    shown = world.call("GET", "/admin/campaigns/{campaign_id}", {"campaign_id": campaign["id"]}).json()
+    assert (shown["status"], shown["runs"]) == ("scheduled", 1)
+    assert datetime.fromisoformat(shown["next_run_at"]) == first + timedelta(days=1)
+    # When the second run comes, everyone gets it once more (a new run, a new local day)
+    world.at(first + timedelta(days=1))
+    assert all(len(mails_to(c)) == 2 for c in customers)
+    lines = world.log(campaign["id"])
+    assert sorted((line["run"], line["decision"]) for line in lines) == [(1, "sent")] * 2 + [(2, "sent")] * 2

@@ -58,6 +58,7 @@ class Ids:
     template_id: str = "ctp_01M82AEKG51WJP0K379AYG4E2W"
     gift_id: str = "gft_01M82AEKG51WJP0K379AYG4E2W"
     segment_id: str = "seg_01M82AEKG51WJP0K379AYG4E2W"
+    preview_id: str = "spv_01M82AEKG51WJP0K379AYG4E2W"  # a segment preview job
     message_template_id: str = "tpl_01M82AEKG51WJP0K379AYG4E2W"  # a campaigns message template
     message_channel: str = "email"  # that template's channel
     campaign_id: str = "cmp_01M82AEKG51WJP0K379AYG4E2W"

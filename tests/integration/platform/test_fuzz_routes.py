@@ -356,6 +356,7 @@ def test_the_routes_that_require_a_key_are_the_ones_whose_retry_would_repeat_an_
         "POST /admin/gifts",
         "POST /admin/gifts/{gift_id}/draws",
         "POST /admin/segments",  # each retry would define one more segment
+        "POST /admin/segment-previews",  # each retry would start one more job over every customer
         "POST /admin/templates",  # each retry would save one more template
         "POST /admin/campaigns",  # each retry would define one more campaign
     }

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from services.campaigns.logic.campaigns import first_run_at
+from services.campaigns.logic.delivery import Pacer
 from services.campaigns.logic.sending import (
     Sending,
     cap_periods,
@@ -182,3 +183,23 @@ def test_a_year_ahead_is_the_furthest() -> None:
     with pytest.raises(Unprocessable) as refused:
         first_run_at(_definition({"kind": "at", "at": "2028-01-01T00:00:00Z"}), NOON_SEOUL)
     assert refused.value.code == "schedule_too_far"
+
+
+def test_the_pacer_keeps_a_sender_under_its_rate() -> None:
+    # Given a sender allowed 4 sends a second, on a clock the test moves
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    pace = Pacer(4, monotonic=lambda: now[0], sleep=sleep)
+    # When it sends 5 messages at once: the first goes at once, each next a quarter second later
+    for _ in range(5):
+        pace()
+    assert slept == [0.25, 0.25, 0.25, 0.25]
+    # And after a pause longer than the interval, the next goes at once
+    now[0] += 10
+    pace()
+    assert len(slept) == 4

@@ -145,6 +145,9 @@ PROFILE_DOMAINS["PurchaseRecorded.lines"] = st.lists(LINE, min_size=1, max_size=
 REWARDS_DOMAINS: dict[str, st.SearchStrategy[Any]] = {
     "customer_id": _ids("cus"),
     "PointsExpiring.points": st.integers(1, 10**9),
+    # the ledger never goes negative (``_Tx.finish``); its account's version starts at 1
+    "PointsBalanceChanged.balance": st.integers(0, 10**9),
+    "PointsBalanceChanged.account_version": st.integers(1, 10**9),
 }
 # The campaigns service's events type every field as strictly as what it puts there.
 DOMAINS: dict[str, Domains] = {"profile": PROFILE_DOMAINS, "rewards": REWARDS_DOMAINS, "campaigns": {}}

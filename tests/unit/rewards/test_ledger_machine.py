@@ -45,7 +45,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from services.rewards.logic import ledger
-from services.rewards.models.events import LotKind, PointsEarned, PointsExpired
+from services.rewards.models.events import LotKind, PointsBalanceChanged, PointsEarned, PointsExpired
 from services.rewards.models.ledger import Entry, Hold, lot_sort_key
 from shared.dynamo import ConditionFailed, TransactionConflict
 from shared.errors import DangolError
@@ -149,6 +149,12 @@ def line_of(entry: Entry) -> Line:
         kind=entry.kind,
         makes_lot=entry.lot_id is not None,
     )
+
+
+def _moves(events: list[DomainEvent]) -> tuple[list[DomainEvent], list[PointsBalanceChanged]]:
+    """The events apart from the balance's moves, and the moves."""
+    moves = [e for e in events if isinstance(e, PointsBalanceChanged)]
+    return [e for e in events if not isinstance(e, PointsBalanceChanged)], moves
 
 
 def facts_of(event: DomainEvent) -> EventFacts:
@@ -735,8 +741,15 @@ class LedgerMachine(RuleBasedStateMachine):
     def perform(self, op: Op) -> Outcome:
         entries, events = len(self.store.journal), len(self.store.published)
         outcome = outcome_of(lambda: op.call(self.store, self.now), self.store.journal)
+        before = self.model.balance
         expected = op.expect(self.model, self.now)
-        self._check(expected, outcome, self.store.journal[entries:], self.store.published[events:])
+        published, moves = _moves(self.store.published[events:])
+        self._check(expected, outcome, self.store.journal[entries:], published)
+        # And a balance that moved is told once, with where it went (the campaigns' "points")
+        after = self.model.balance
+        assert [(m.balance, m.change) for m in moves] == (
+            [(after, after - before)] if after != before else []
+        )
         if expected.lines and isinstance(op, Credit | Redeem | Goodwill | Refund | PlaceHold):
             self.done.append(op)
         return outcome
@@ -756,7 +769,8 @@ class LedgerMachine(RuleBasedStateMachine):
         entries, events = len(self.store.journal), len(self.store.published)
         outcome = outcome_of(lambda: op.call(self.store, self.now), self.store.journal)
         self.store.interpose_at_commit = self.store.interpose_after_open_lots = None
-        new_entries, new_events = self.store.journal[entries:], self.store.published[events:]
+        new_entries, (new_events, moves) = self.store.journal[entries:], _moves(self.store.published[events:])
+        assert all(m.change for m in moves)
         if raced:
             first = other.expect(self.model, self.now)
             n, m = len(first.lines), len(first.events)
