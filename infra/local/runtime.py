@@ -14,6 +14,7 @@ import os
 import secrets
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -90,6 +91,7 @@ class LocalRuntime:
         self.pools: dict[str, FunctionPool] = {}
         self._verifier: TokenVerifier | None = None
         self._spec: dict[str, Any] = {}
+        self._spec_lock = threading.Lock()
         self.local_secret = secrets.token_urlsafe(32)  # a new one each run: /_local/* takes it
         self._oauth: TokenEndpoint | None = None
         self._cognito: CognitoEndpoint | None = None
@@ -98,7 +100,7 @@ class LocalRuntime:
             self.pools,
             self.verifier,
             stage=config.stage,
-            spec=lambda: self._spec,
+            spec=self.spec,
             access_log=config.access_log,
             admin=self.admin,
             local_secret=self.local_secret,
@@ -333,16 +335,24 @@ class LocalRuntime:
                 max_workers=cfg.max_workers,
                 code_dir=self.state_dir / "code",
             )
-        # Warm one worker per API function (its cold start) while asking it for its OpenAPI part,
-        # and one per user-pool trigger (Cognito waits 5 s for a trigger, init included).
-        api_functions = {r.function.id for r in self.system.routes}
-        triggers = {t.function.id for t in self.system.triggers}
+        # Warm one worker per user-pool trigger (Cognito waits 5 s for a trigger, init included).
+        # An API function starts cold at its first request, as on Lambda: the OpenAPI document is
+        # asked of them when it is first read (``spec``), not at every start.
+        triggers = sorted({t.function.id for t in self.system.triggers})
         with ThreadPoolExecutor(max_workers=4) as executor:
-            warming = [executor.submit(self.pools[fid].warm) for fid in sorted(triggers)]
-            parts = list(executor.map(lambda fid: self.pools[fid].openapi(), sorted(api_functions)))
-            for warmed in warming:
+            for warmed in [executor.submit(self.pools[fid].warm) for fid in triggers]:
                 warmed.result()
-        self._spec = infra_openapi.merge(self.system, parts, server_url=self.url, version=_version())
+
+    def spec(self) -> dict[str, Any]:
+        """The API's OpenAPI document, each API function asked for its part at the first read (the
+        first ``/openapi.json`` or ``/docs`` pays their cold starts), then kept."""
+        with self._spec_lock:
+            if not self._spec:
+                api_functions = sorted({r.function.id for r in self.system.routes})
+                with ThreadPoolExecutor(max_workers=4) as executor:
+                    parts = list(executor.map(lambda fid: self.pools[fid].openapi(), api_functions))
+                self._spec = infra_openapi.merge(self.system, parts, server_url=self.url, version=_version())
+            return self._spec
 
     def _start_channels(self) -> None:
         """SES's identity and configuration set and SNS's platform applications on moto, and the
