@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from services.campaigns.logic import campaigns as lifecycle
+from services.campaigns.logic.addressing import first_name
 from services.campaigns.logic.feedback import FEEDBACK_COUNTERS
-from services.campaigns.logic.previews import first_name
 from services.campaigns.logic.sending import Sending, Verdict, cap_periods, decide, priority_delay_s
-from services.campaigns.logic.templates import render
 from services.campaigns.models.campaigns import SendRecurring
 from services.campaigns.models.cards import CardPurpose, ContactCard
 from services.campaigns.models.templates import Rendered, TemplateDefinition
@@ -505,6 +504,8 @@ class Sender:
         when the channel failed in a way a retry may mend."""
         if template is None:
             return None, None, "template_missing"
+        from services.campaigns.logic.templates import render  # noqa: PLC0415 - liquid: the sender's only
+
         try:
             rendered = render(
                 template,

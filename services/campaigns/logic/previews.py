@@ -13,13 +13,13 @@ usual is an 아메리카노, in ko-KR and Asia/Seoul. Without an offer, the samp
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from liquid.exceptions import LiquidError
 
 from services.campaigns.logic import templates
+from services.campaigns.logic.addressing import first_name
 from services.campaigns.logic.projection import ViewStore
 from services.campaigns.logic.templates import MessageTooLong
 from services.campaigns.models.cards import CardPurpose, ContactCard
@@ -45,21 +45,6 @@ class CardSource(Protocol):
     """The profile service's contact cards, asked for by customer id."""
 
     def cards(self, customer_ids: Sequence[str], purpose: CardPurpose) -> list[ContactCard]: ...
-
-
-def first_name(name: str | None) -> str | None:
-    """How a message addresses someone: a Korean name without spaces loses its one-syllable family
-    name (김민지 -> 민지); a name with spaces is its given name (the last part of a Korean one,
-    the first of any other)."""
-    if not name or not name.strip():
-        return None
-    parts = name.split()
-    hangul = all(unicodedata.name(c, "").startswith("HANGUL") for c in "".join(parts))
-    if len(parts) > 1:
-        return parts[-1] if hangul else parts[0]
-    if hangul and 3 <= len(name) <= 4:
-        return name[1:]
-    return name
 
 
 def context_for(customer: dict[str, Any], offer: SampleOffer, brand: str) -> dict[str, Any]:

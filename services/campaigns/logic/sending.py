@@ -25,7 +25,7 @@ import hashlib
 import zoneinfo
 from dataclasses import dataclass
 
-from services.campaigns.logic.templates import in_night
+from services.campaigns.logic.addressing import in_night
 from services.campaigns.models.campaigns import Decision
 from services.campaigns.models.cards import ContactCard
 

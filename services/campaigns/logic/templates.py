@@ -13,7 +13,6 @@ sender's name and says how to refuse further ones for free. The night rule (제5
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ from services.campaigns.models.templates import (
 _HTML = Environment(undefined=StrictUndefined, autoescape=True)
 _PLAIN = Environment(undefined=StrictUndefined, autoescape=False)
 AD_MARK = "(광고)"
-NIGHT = (dt.time(21, 0), dt.time(8, 0))  # Korea's night for advertisements, local time
 KOREA_ZONES = frozenset({"Asia/Seoul"})
 
 # GSM 03.38: the basic set, and the extension set whose characters take two septets.
@@ -151,11 +149,6 @@ def is_korean_market(time_zone: str) -> bool:
 def needs_night_consent(channel: str, purpose: str, time_zone: str) -> bool:
     """Korea's night rule applies: an advertisement by SMS or push to a customer in Korea."""
     return purpose == "marketing" and channel in {"sms", "push"} and is_korean_market(time_zone)
-
-
-def in_night(local: dt.time) -> bool:
-    start, end = NIGHT
-    return local >= start or local < end
 
 
 def render(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.campaigns.logic import templates
+from services.campaigns.logic import addressing, templates
 from services.campaigns.logic.templates import MessageTooLong, TemplateInvalid
 from services.campaigns.models.templates import TemplateDefinition
 
@@ -185,4 +185,4 @@ def test_koreas_night_rule_covers_advertising_sms_and_push(
     [(dt.time(20, 59), False), (dt.time(21, 0), True), (dt.time(7, 59), True), (dt.time(8, 0), False)],
 )
 def test_the_night_is_21_to_8_local(local: dt.time, night: bool) -> None:
-    assert templates.in_night(local) is night
+    assert addressing.in_night(local) is night
