@@ -45,7 +45,7 @@ HTTP_ERROR = 400
 REQUEST_HEADERS = CORS_REQUEST_HEADERS  # the stage's one CORS policy (shared/api.py)
 PREFLIGHT_MAX_AGE_S = CORS_MAX_AGE_S
 DESCRIPTION = (
-    "The dangol CRM API. Every route but the public opt-out links needs a Cognito token"
+    "The dangol CRM API. Every route but the public ones (opt-out links, gifts' draws) needs a Cognito token"
     " (Authorization: Bearer <ID token>); "
     "errors are {error: {code, message, details}}; mutating routes honour Idempotency-Key."
 )

@@ -1,7 +1,8 @@
 """What the rewards service owns and exposes: its table, its functions, its routes.
 
 Plain data (see ``shared.topology``). The rewards service consumes the profile service's events
-(purchases, refunds, registrations, erasures) from the bus; it never imports the profile service.
+(purchases, refunds, registrations, erasures) and the campaigns service's offers and draws from
+the bus; it never imports either service.
 """
 
 from __future__ import annotations
@@ -165,6 +166,13 @@ GRANT_REPORT = Route(
     "Issued, used, clawed back, and the purchases made while the grant was open",
 )
 AUDIT_GET = Route("GET", "/admin/points/audit", PROGRAMS_API, MARKETING, "The last ledger verification")
+POINT_CAMPAIGN_REPORT = Route(
+    "GET",
+    "/admin/point-campaigns/{campaign_id}",
+    PROGRAMS_API,
+    MARKETING,
+    "What a campaign's points offers pre-granted: issued, used, clawed back, outstanding",
+)
 
 # -- offers: coupons and limited-stock gifts ------------------------------------------------
 
@@ -243,6 +251,31 @@ GIFT_DRAW = Route(
     key_required=True,
 )
 MY_GIFTS = Route("GET", "/me/gifts", OFFERS_API, CUSTOMER, "The gifts I won")
+MY_DRAW_ENTRIES = Route(
+    "GET",
+    "/me/draw-entries",
+    OFFERS_API,
+    CUSTOMER,
+    "My entries in gifts' draws (how I find myself in a draw)",
+)
+# A scheduled draw, for anyone to check: its commitment before the entries close, then its entries,
+# seed and winners (entry ids, never customer ids). Public: a draw's fairness is for everyone to see.
+DRAW_GET = Route(
+    "GET",
+    "/draws/{gift_id}/{draw}",
+    OFFERS_API,
+    frozenset(),
+    "A gift's scheduled draw: commitment, entries, seed and winners (by entry id), the algorithm",
+    public=True,
+)
+DRAW_VERIFY = Route(
+    "GET",
+    "/draws/{gift_id}/{draw}/verification",
+    OFFERS_API,
+    frozenset(),
+    "A drawn draw recomputed from its published seed and entries",
+    public=True,
+)
 
 # -- the platform's side: events in, grant jobs, expiry, nightly -----------------------------
 
@@ -251,7 +284,10 @@ EVENTS = Function(
     id="rewards-events",
     service="rewards",
     handler="services.rewards.handlers.events.lambda_handler",
-    description="Pays points at once for purchases and sign-ups, reverses refunds, pseudonymises erasures.",
+    description=(
+        "Pays points for purchases and sign-ups, reverses refunds, pseudonymises erasures;"
+        " campaigns' coupon and points offers and gift draws."
+    ),
     memory_mb=512,
     timeout_s=30,
     tables=(TableAccess(REWARDS),),
@@ -269,6 +305,16 @@ PROFILE_EVENTS = Rule(
                 "PurchaseRefunded",
                 "CustomerErased",
             ],
+        }
+    ),
+    EVENTS_QUEUE,
+)
+CAMPAIGN_EVENTS = Rule(
+    "rewards-campaign-events",
+    json.dumps(
+        {
+            "source": ["dangol.campaigns"],
+            "detail-type": ["OfferCouponRequested", "PointsOfferRequested", "DrawScheduled", "DrawDue"],
         }
     ),
     EVENTS_QUEUE,
@@ -345,6 +391,7 @@ SERVICE = Service(
         GRANT_GET,
         GRANT_REPORT,
         AUDIT_GET,
+        POINT_CAMPAIGN_REPORT,
         COUPON_TEMPLATE_CREATE,
         COUPON_TEMPLATE_LIST,
         COUPON_TEMPLATE_GET,
@@ -358,12 +405,15 @@ SERVICE = Service(
         GIFT_GET,
         GIFT_DRAW,
         MY_GIFTS,
+        MY_DRAW_ENTRIES,
+        DRAW_GET,
+        DRAW_VERIFY,
     ),
     queues=(EVENTS_QUEUE, GRANTS_QUEUE),
     consumers=(
         Consumer(EVENTS, EVENTS_QUEUE, batch_size=10, max_concurrency=20),  # instant earning
         Consumer(GRANTER, GRANTS_QUEUE, batch_size=1, max_concurrency=2),
     ),
-    rules=(PROFILE_EVENTS,),
+    rules=(PROFILE_EVENTS, CAMPAIGN_EVENTS),
     schedules=(EXPIRY_RUN, NIGHTLY_RUN, OUTBOX_SWEEP),
 )

@@ -1,6 +1,7 @@
-"""The rewards service on moto, fed as AWS feeds it: profile events go on the bus, the rule
-``rewards-profile-events`` queues them, and the consumer gets them as SQS records; grant chunks
-go through the grants queue the same way. Helpers shared by the rewards integration tests."""
+"""The rewards service on moto, fed as AWS feeds it: profile and campaigns events go on the bus,
+the rules ``rewards-profile-events`` and ``rewards-campaign-events`` queue them, and the consumer
+gets them as SQS records; grant chunks go through the grants queue the same way. Helpers shared by
+the rewards integration tests."""
 
 from __future__ import annotations
 
@@ -22,7 +23,17 @@ from tests.integration.apigw import ApiResponse, Invoker, api_event
 from tests.integration.conftest import STAGE, BusWatch, QueueDrain, table
 
 HOLD = "/customers/{customer_id}/holds/{order_id}"
-WATCHED = ["PointsEarned", "PointsExpired", "PointsExpiring", "TierChanged", "GiftGranted", "CouponIssued"]
+WATCHED = [
+    "PointsEarned",
+    "PointsExpired",
+    "PointsExpiring",
+    "TierChanged",
+    "GiftGranted",
+    "CouponIssued",
+    "CouponRedeemed",
+    "DrawCommitted",
+    "DrawCompleted",
+]
 
 
 @dataclass
@@ -38,6 +49,13 @@ class Rewards:
         """Publish a profile event as the profile service does (source ``dangol.profile``)."""
         event = RecordedEvent(detail_type, "1", data)
         EventPublisher(self.bus, "dangol.profile").publish([Envelope(event, occurred_at=datetime.now(UTC))])
+
+    def campaign_event(self, detail_type: str, data: dict[str, Any], *, deliver: bool = True) -> None:
+        """Publish a campaigns event as the campaigns service does (source ``dangol.campaigns``)."""
+        event = RecordedEvent(detail_type, "1", data)
+        EventPublisher(self.bus, "dangol.campaigns").publish([Envelope(event, occurred_at=datetime.now(UTC))])
+        if deliver:
+            self.events()
 
     def register(self, *, subject: str | None = None) -> str:
         """A new customer signs up (CustomerRegistered delivered): their id."""

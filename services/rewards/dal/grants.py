@@ -5,6 +5,10 @@ A job is ``JOB#<job_id>/JOB``. Each chunk of customers is counted once: its numb
 there yet, so a redelivered chunk changes no count (its grants are idempotent in the ledger). The
 ledger adds ``used_points``, ``clawed_back_points``, ``purchases_while_open`` and
 ``spend_while_open#<currency>`` to the job item as the customers spend, lose or buy while it is open.
+
+A campaign's points offers are counted the same way in ``CAMPAIGN#<campaign_id>/POINTS``, which
+the ledger also gives ``issued_points`` and ``customers`` in each offer's credit (no job item:
+each offer is one event, credited once).
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.rewards.dal.keys import PK, TTL, job_key
-from services.rewards.models.grants import GrantJob, GrantKind, JobRecord, JobStatus
+from services.rewards.dal.keys import PK, TTL, job_key, point_campaign_key
+from services.rewards.models.grants import CampaignCounts, GrantJob, GrantKind, JobRecord, JobStatus
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, DynamoTable, Item
 
@@ -122,3 +126,15 @@ class DynamoGrantStore:
             )
         except ConditionFailed:
             return
+
+    def point_campaign(self, campaign_id: str) -> CampaignCounts | None:
+        """A campaign's points offers' counters; None when it pre-granted nothing."""
+        item = self.table.get(point_campaign_key(campaign_id))
+        if item is None:
+            return None
+        return CampaignCounts(
+            customers=int(item.get("customers", 0)),
+            issued=int(item.get("issued_points", 0)),
+            used=int(item.get("used_points", 0)),
+            clawed_back=int(item.get("clawed_back_points", 0)),
+        )

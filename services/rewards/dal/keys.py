@@ -17,8 +17,8 @@ An account, ``pk = ACCT#<customer>``:
 - ``QUAL#<yyyy-mm>``: the month's tier-qualifying spend and points.
 - ``WARN#<yyyy-mm-dd>``: PointsExpiring sent for that expiry day.
 - ``REFUNDED#<purchase_id>``: a refund that came before its purchase.
-- ``COUPON#..``, ``CTPL#..``, ``GIFTS#..``: the wallet, coupons per template, gifts won
-  (``dal/offers.py`` lists the offers' items).
+- ``COUPON#..``, ``CTPL#..``, ``GIFTS#..``, ``DRAWENTRY#..``: the wallet, coupons per template,
+  gifts won, entries in gifts' draws (``dal/offers.py`` lists the offers' items).
 
 Elsewhere:
 - ``SUBJECT#<sub> / SUBJECT``: the login (Cognito sub) -> customer id.
@@ -26,6 +26,9 @@ Elsewhere:
 - ``CONFIG / EARN_RULES``, ``EARN_RULES#<v>``, ``TIERS``, ``TIERS#<v>``: the programs in force
   and every version; ``CONFIG / EXPIRY_WARNED_UNTIL``: how far ahead warnings have looked.
 - ``JOB#<job_id> / JOB``: a grant job: progress and the pre-grant report's counters.
+- ``CAMPAIGN#<campaign_id> / POINTS``: a campaign's points offers: the same counters, plus the
+  points issued and the offers credited (``report_key``).
+- ``OFFER#<offer_id> / OFFER``: the coupon a campaign's offer issued (one per offer).
 - ``COUPONTPL#..``, ``COUPON#<code hash>``, ``GIFT#..``, ``GIFTS``: templates, coupons, gifts.
 - ``AUDIT / REPORT#<at>``: a verification run's report.
 - ``MEMBERCODE#<sha256 of the code> / CODE``: a member code for the counter (customer, expiry,
@@ -68,6 +71,16 @@ def source_key(customer_id: str, source: str) -> Key:
 
 def job_key(job_id: str) -> Key:
     return {PK: f"JOB#{job_id}", SK: "JOB"}
+
+
+def point_campaign_key(campaign_id: str) -> Key:
+    return {PK: f"CAMPAIGN#{campaign_id}", SK: "POINTS"}
+
+
+def report_key(grant_id: str) -> Key:
+    """Where a pre-grant's report counters go: a campaign's (``cmp_...``: its points offers) or a
+    grant job's (``pgj_...``). A lot names its grant in ``job_id``."""
+    return point_campaign_key(grant_id) if grant_id.startswith("cmp_") else job_key(grant_id)
 
 
 def config_key(name: str, version: int | None = None) -> Key:

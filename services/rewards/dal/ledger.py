@@ -3,11 +3,12 @@
 ``commit`` writes one operation's ``Change`` as ONE transaction: the account item updated under
 ``version = <the version read>`` (created under ``attribute_not_exists`` when new), every lot put
 under ``remaining = <what was read>``, the hold under its status, the source claims, the entries
-and the outbox items under ``attribute_not_exists``, and the counters (QUAL, JOB, an agent's
-goodwill day, the latter under its limit). Only the account and its lots change the balance, so
-two operations on one account serialize on ``version``; ``run`` re-reads and recomputes when
-another got there first (``ConditionFailed``/``TransactionConflict``), a bounded number of
-times, then answers 409 ``concurrent_update``. Events are published right after the commit.
+and the outbox items under ``attribute_not_exists``, and the counters (QUAL, JOB or CAMPAIGN,
+an agent's goodwill day, the latter under its limit). Only the account and its lots change the
+balance, so two operations on one account serialize on ``version``; ``run`` re-reads and
+recomputes when another got there first (``ConditionFailed``/``TransactionConflict``), a bounded
+number of times, then answers 409 ``concurrent_update``. Events are published right after the
+commit.
 
 Open lots and held holds carry ``keys.due_attributes`` (the by-due index); a lot already past
 its expiry when it is (re)opened is due now, so the next expiry run takes it.
@@ -27,8 +28,8 @@ from services.rewards.dal.keys import (
     account_key,
     account_pk,
     due_attributes,
-    job_key,
     outbox,
+    report_key,
     source_key,
     subject_key,
 )
@@ -70,7 +71,7 @@ def _counter_key(customer_id: str, counter: Counter) -> Key:
     if counter.kind == "qual":
         return {PK: account_pk(customer_id), SK: f"QUAL#{counter.id}"}
     if counter.kind == "job":
-        return job_key(counter.id)
+        return report_key(counter.id)
     agent, day = counter.id.rsplit("#", 1)
     return {PK: f"AGENT#{agent}", SK: f"GOODWILL#{day}"}
 

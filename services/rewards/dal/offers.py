@@ -8,9 +8,13 @@ Items (besides those in ``dal/keys.py``'s table):
 - ``ACCT#<c> / CTPL#<template id>``   how many coupons of the template the customer got
 - ``GIFT#<id> / GIFT``                a gift: stock, ``remaining``, ``entrants``
 - ``GIFTS / END#<ends_at>#<id>``      the gift list by end time (its immutable definition)
-- ``GIFT#<id> / ENTRANT#<c>``         a draw entrant (``won_at`` once drawn)
+- ``GIFT#<id> / ENTRANT#<c>``         a draw entrant: ``entry_id``, ``entered_at`` (``won_at``
+                                      and ``won_in`` once drawn)
 - ``GIFT#<id> / CLAIM#<purchase id>`` a purchase that won the gift (one effect per purchase)
 - ``ACCT#<c> / GIFTS#<gift id>``      how many of the gift the customer won
+- ``ACCT#<c> / DRAWENTRY#<gift id>``  the customer's entry (its id) in the gift's draws
+- ``OFFER#<offer id> / OFFER``        the coupon a campaign's offer issued (one per offer)
+- ``GIFT#<id> / DRAW#..``             a gift's scheduled draws (``dal/draws.py``)
 
 Each issuance, redemption, entry and grant is ONE transaction whose conditions hold the rules
 (the template is active and under its cap, the account exists, the per-customer count is under
@@ -30,7 +34,7 @@ from pydantic import TypeAdapter
 from services.rewards.dal.accounts import account_states, open_accounts
 from services.rewards.dal.identity import customer_id_of
 from services.rewards.dal.keys import PK, SK, account_key, account_pk, outbox
-from services.rewards.models.events import CouponIssued, GiftGranted
+from services.rewards.models.events import CouponIssued, CouponRedeemed, GiftGranted
 from services.rewards.models.offers import (
     ClaimStatus,
     CouponRecord,
@@ -38,6 +42,7 @@ from services.rewards.models.offers import (
     Gift,
     GrantVia,
     IssueStatus,
+    OfferStatus,
     Stale,
     WonGift,
 )
@@ -45,6 +50,7 @@ from shared.clock import iso
 from shared.dynamo import ConditionFailed, DynamoTable, Item, Key, TransactionConflict, transact_write
 from shared.errors import Conflict
 from shared.events import DomainEvent, EventPublisher
+from shared.ids import new_id
 
 TEMPLATES = "COUPONTPLS"
 GIFTS = "GIFTS"
@@ -94,6 +100,14 @@ def gift_claim_key(gift_id: str, purchase_id: str) -> Key:
 
 def won_key(customer_id: str, gift_id: str) -> Key:
     return {PK: account_pk(customer_id), SK: f"GIFTS#{gift_id}"}
+
+
+def draw_entry_key(customer_id: str, gift_id: str) -> Key:
+    return {PK: account_pk(customer_id), SK: f"DRAWENTRY#{gift_id}"}
+
+
+def offer_claim_key(offer_id: str) -> Key:
+    return {PK: f"OFFER#{offer_id}", SK: "OFFER"}
 
 
 def _data(item: Item) -> Item:
@@ -210,6 +224,32 @@ class DynamoOfferStore:
         self, template: CouponTemplate, coupon: CouponRecord, *, code: str, at: datetime
     ) -> IssueStatus:
         """Issue one coupon to one customer, or say why not."""
+        status = self._issue(template, coupon, code=code, at=at, once=None)
+        assert status is not None  # without a claim, nothing is a duplicate
+        return status
+
+    def issue_once(
+        self, template: CouponTemplate, coupon: CouponRecord, *, code: str, at: datetime, offer_id: str
+    ) -> OfferStatus:
+        """Issue the coupon a campaign's offer asks for, once per offer whatever is redelivered: the
+        offer's claim is written in the issue's transaction (``duplicate`` when it exists)."""
+        claim = {
+            **offer_claim_key(offer_id),
+            "type": "offer_claim",
+            "customer_id": coupon.customer_id,
+            "coupon_id": coupon.coupon_id,
+            "claimed_at": iso(at),
+        }
+        status = self._issue(
+            template, coupon, code=code, at=at, once={"Put": self.table.put_op(claim, **_ABSENT)}
+        )
+        return "duplicate" if status is None else status
+
+    def _issue(
+        self, template: CouponTemplate, coupon: CouponRecord, *, code: str, at: datetime, once: Action | None
+    ) -> IssueStatus | None:
+        """The issue's one transaction, with ``once`` (a claim) first if given; None when the
+        claim was there already."""
         customer = coupon.customer_id
         cap = " AND (attribute_not_exists(#n) OR #n < :max)" if template.max_issued else ""
         template_update = self.table.update_op(
@@ -257,20 +297,24 @@ class DynamoOfferStore:
             coupon_id=coupon.coupon_id,
             template_id=template.id,
             valid_until=coupon.valid_until,
+            source=coupon.source,
         )
+        first = 0 if once is None else 1
         try:
-            self._commit(actions, [event], at)
+            self._commit(actions if once is None else [once, *actions], [event], at)
         except ConditionFailed as exc:
-            if _failed(exc, 0):
+            if once is not None and _failed(exc, 0):
+                return None
+            if _failed(exc, first):
                 return "unknown_customer"
-            if _failed(exc, 1):
+            if _failed(exc, first + 1):
                 current = self.template(template.id)
                 return (
                     "template_retired"
                     if current is None or current.status != "active"
                     else "max_issued_reached"
                 )
-            if _failed(exc, 2):
+            if _failed(exc, first + 2):
                 return "limit_reached"
             raise  # a code collision (2**-80): the caller's request fails and may be retried
         return "issued"
@@ -281,7 +325,7 @@ class DynamoOfferStore:
 
     def redeem(self, code: str, redeemed: CouponRecord, *, at: datetime) -> None:
         """Mark the coupon redeemed for an order, under the condition that it was not yet
-        (``Stale`` otherwise: read it again)."""
+        (``Stale`` otherwise: read it again); ``CouponRedeemed`` goes out with it."""
         fields = {
             "status": "redeemed",
             "order_id": redeemed.order_id,
@@ -307,8 +351,16 @@ class DynamoOfferStore:
             names={**names, "#pk": PK},
             values=values,
         )
+        assert redeemed.redeemed_at is not None
+        event = CouponRedeemed(
+            customer_id=redeemed.customer_id,
+            coupon_id=redeemed.coupon_id,
+            template_id=redeemed.template_id,
+            source=redeemed.source,
+            redeemed_at=redeemed.redeemed_at,
+        )
         try:
-            self._commit([{"Update": by_code}, {"Update": wallet}], [], at)
+            self._commit([{"Update": by_code}, {"Update": wallet}], [event], at)
         except ConditionFailed as exc:
             raise Stale from exc
 
@@ -367,16 +419,15 @@ class DynamoOfferStore:
         return [_gift(i) for i in self.table.batch_get([gift_key(g) for g in ids])] if ids else []
 
     def enter(self, gift: Gift, customer_id: str, *, at: datetime) -> bool:
-        """Enter the customer in the gift's draw (once); False when they have no account."""
-        entrant = {
-            **entrant_key(gift.id, customer_id),
-            "type": "gift_entrant",
-            "customer_id": customer_id,
-            "entered_at": iso(at),
-        }
+        """Enter the customer in the gift's draws (once, with an entry id of its own, also kept in
+        their account for ``/me/draw-entries``); False when they have no account."""
+        entry = {"customer_id": customer_id, "entry_id": new_id("ent"), "entered_at": iso(at)}
+        entrant = {**entrant_key(gift.id, customer_id), "type": "gift_entrant", **entry}
+        mine = {**draw_entry_key(customer_id, gift.id), "type": "draw_entry", "gift_id": gift.id, **entry}
         actions: list[Action] = [
             {"ConditionCheck": self.table.delete_op(account_key(customer_id), **_PRESENT)},
             {"Put": self.table.put_op(entrant, **_ABSENT)},
+            {"Put": self.table.put_op({**mine, "name": gift.name})},
             {
                 "Update": self.table.update_op(
                     gift_key(gift.id), "ADD #e :one", names={"#e": "entrants"}, values={":one": 1}
@@ -395,17 +446,24 @@ class DynamoOfferStore:
 
     def entrants_not_won(self, gift_id: str) -> list[str]:
         """Every entrant of the gift's draw who has not won yet."""
-        found: list[str] = []
+        unwon = self._entrants(gift_id, "attribute_not_exists(#won)", {"#won": "won_at"}, {})
+        return [str(i["customer_id"]) for i in unwon]
+
+    def _entrants(
+        self, gift_id: str, condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> list[Item]:
+        """The gift's entrant items that meet ``condition`` (a filter), every page."""
+        found: list[Item] = []
         start: Key | None = None
         while True:
             page = self.table.query(
                 "#pk = :pk AND begins_with(#sk, :entrant)",
-                names={"#pk": PK, "#sk": SK, "#won": "won_at"},
-                values={":pk": f"GIFT#{gift_id}", ":entrant": "ENTRANT#"},
-                filter_expression="attribute_not_exists(#won)",
+                names={"#pk": PK, "#sk": SK, **names},
+                values={":pk": f"GIFT#{gift_id}", ":entrant": "ENTRANT#", **values},
+                filter_expression=condition,
                 start_key=start,
             )
-            found += [str(i["customer_id"]) for i in page.items]
+            found += page.items
             start = page.last_key
             if start is None:
                 return found
@@ -414,7 +472,8 @@ class DynamoOfferStore:
         self, gift: Gift, customer_id: str, *, via: GrantVia, source: str, seen_remaining: int, at: datetime
     ) -> ClaimStatus:
         """Grant one unit of the gift to the customer, or say why not. ``source``: the purchase
-        id (one effect per purchase) or, for a draw, ignored (one win per entrant)."""
+        id (one effect per purchase) or, for a draw, which draw (kept as the entrant's ``won_in``:
+        one win per entrant)."""
         if via == "purchase":
             marker: Action = {
                 "Put": self.table.put_op(
@@ -431,10 +490,10 @@ class DynamoOfferStore:
             marker = {
                 "Update": self.table.update_op(
                     entrant_key(gift.id, customer_id),
-                    "SET #won = :at",
+                    "SET #won = :at, #in = :in",
                     condition="attribute_exists(#pk) AND attribute_not_exists(#won)",
-                    names={"#pk": PK, "#won": "won_at"},
-                    values={":at": iso(at)},
+                    names={"#pk": PK, "#won": "won_at", "#in": "won_in"},
+                    values={":at": iso(at), ":in": source},
                 )
             }
         won = self.table.update_op(

@@ -1,6 +1,7 @@
 """The offers API: coupon templates, issuance, redemption at the counter and wallets; limited-
-stock gifts, their draws and the gifts a customer won. Thin routes: parse, call one logic
-function, return a model. Customers reach only ``/me/...``; codes are never logged."""
+stock gifts, their draws and the gifts a customer won; the scheduled draws anyone may check
+(``/draws/...``, public: no token, no customer id in the answer). Thin routes: parse, call one
+logic function, return a model. Customers reach only ``/me/...``; codes are never logged."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from services.rewards.dal.draws import DynamoDrawStore
 from services.rewards.dal.keys import claims
-from services.rewards.dal.offers import DynamoOfferStore
 from services.rewards.dal.presence import DynamoMemberCodes
 from services.rewards.handlers.env import RewardsSettings
-from services.rewards.logic import coupons, gifts, presence
+from services.rewards.logic import coupons, draws, gifts, presence
+from services.rewards.models.draws import DRAW_NUMBER_PATTERN, DrawVerification, MyDrawEntry, PublicDraw
 from services.rewards.models.offers import (
     GIFT_ID_PATTERN,
     TEMPLATE_ID_PATTERN,
@@ -42,11 +44,14 @@ from services.rewards.topology import (
     COUPON_TEMPLATE_LIST,
     COUPON_TEMPLATE_RETIRE,
     CUSTOMER_COUPONS,
+    DRAW_GET,
+    DRAW_VERIFY,
     GIFT_CREATE,
     GIFT_DRAW,
     GIFT_GET,
     GIFT_LIST,
     MY_COUPONS,
+    MY_DRAW_ENTRIES,
     MY_GIFTS,
     OFFERS_API,
     SERVICE,
@@ -67,6 +72,7 @@ logger = make_logger()
 metrics = make_metrics()
 TemplateId = Annotated[str, Path(pattern=TEMPLATE_ID_PATTERN)]
 GiftId = Annotated[str, Path(pattern=GIFT_ID_PATTERN)]
+DrawNumber = Annotated[str, Path(pattern=DRAW_NUMBER_PATTERN, description="The draw's number, 1..50")]
 
 
 class OffersApiSettings(RewardsSettings, ListSettings):
@@ -76,7 +82,7 @@ class OffersApiSettings(RewardsSettings, ListSettings):
 @dataclass(frozen=True)
 class Dependencies:
     settings: OffersApiSettings
-    store: DynamoOfferStore
+    store: DynamoDrawStore  # coupons, gifts and their draws
     idempotency: IdempotencyStore
     member_codes: DynamoMemberCodes
 
@@ -88,7 +94,7 @@ def dependencies() -> Dependencies:
     table = DynamoTable(settings.rewards_table, aws.client("dynamodb"))
     return Dependencies(
         settings=settings,
-        store=DynamoOfferStore(table, settings.publisher()),
+        store=DynamoDrawStore(table, settings.publisher()),
         idempotency=claims(table, lock_s=OFFERS_API.timeout_s),
         member_codes=DynamoMemberCodes(table),
     )
@@ -240,6 +246,29 @@ def my_gifts(limit: Limit = None, cursor: Cursor = None) -> Page[WonGift]:
         dependencies().store, customer_id, after=_after(cursor, scope), limit=page_size(limit)
     )
     return Page[WonGift](items=found, next_cursor=_cursor(last, scope))
+
+
+@app.on(MY_DRAW_ENTRIES, errors=(400, 404))
+def my_draw_entries(limit: Limit = None, cursor: Cursor = None) -> Page[MyDrawEntry]:
+    customer_id = _me()
+    scope = _scope(MY_DRAW_ENTRIES, customer_id)
+    found, last = draws.my_entries(
+        dependencies().store, customer_id, after=_after(cursor, scope), limit=page_size(limit)
+    )
+    return Page[MyDrawEntry](items=found, next_cursor=_cursor(last, scope))
+
+
+# -- scheduled draws, for anyone to check (public) ---------------------------------------------
+
+
+@app.on(DRAW_GET, errors=(404,))
+def get_draw(gift_id: GiftId, draw: DrawNumber) -> PublicDraw:
+    return draws.public(dependencies().store, gift_id, int(draw), now=utc_now())
+
+
+@app.on(DRAW_VERIFY, errors=(404, 409))
+def verify_draw(gift_id: GiftId, draw: DrawNumber) -> DrawVerification:
+    return draws.verify(dependencies().store, gift_id, int(draw))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

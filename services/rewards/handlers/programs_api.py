@@ -1,7 +1,8 @@
 """Marketing's programs (the ``rewards-programs-api`` function): thin routes.
 
 Earn rules and tiers; awards and pre-grants to many customers (a job on the grants queue, with
-its progress and report); the last ledger verification.
+its progress and report); what a campaign's points offers pre-granted; the last ledger
+verification.
 
 The earn rules and the tier program are versioned: the response's ``ETag`` is the version and
 a change may send it back as ``If-Match`` (a stale one is 412 ``version_mismatch``). Version 0
@@ -29,7 +30,14 @@ from services.rewards.dal.programs import DynamoProgramStore
 from services.rewards.handlers.env import RewardsSettings
 from services.rewards.logic import grants
 from services.rewards.models.audit import AuditReport
-from services.rewards.models.grants import JOB_ID_PATTERN, GrantJob, GrantReport, GrantRequest
+from services.rewards.models.grants import (
+    CAMPAIGN_ID_PATTERN,
+    JOB_ID_PATTERN,
+    GrantJob,
+    GrantReport,
+    GrantRequest,
+    PointCampaignReport,
+)
 from services.rewards.models.programs import EarnRules, EarnRulesSpec, TierProgram, TierProgramSpec
 from services.rewards.topology import (
     AUDIT_GET,
@@ -40,6 +48,7 @@ from services.rewards.topology import (
     GRANT_REPORT,
     GRANT_START,
     GRANTS_QUEUE,
+    POINT_CAMPAIGN_REPORT,
     PROGRAMS_API,
     SERVICE,
     TIERS_GET,
@@ -60,6 +69,7 @@ logger = make_logger()
 metrics = make_metrics()
 Version = Annotated[str, Path(pattern=r"^(0|[1-9][0-9]{0,7})$", description="A version (0: the defaults)")]
 JobId = Annotated[str, Path(pattern=JOB_ID_PATTERN)]
+CampaignId = Annotated[str, Path(pattern=CAMPAIGN_ID_PATTERN, description="A campaign id (cmp_…)")]
 
 
 class ProgramsSettings(RewardsSettings):
@@ -168,6 +178,11 @@ def get_grant(job_id: JobId) -> GrantJob:
 @app.on(GRANT_REPORT, errors=(404,))
 def get_grant_report(job_id: JobId) -> GrantReport:
     return grants.report(dependencies().grants, job_id, now=utc_now())
+
+
+@app.on(POINT_CAMPAIGN_REPORT, errors=(404,))
+def get_point_campaign(campaign_id: CampaignId) -> PointCampaignReport:
+    return grants.point_campaign_report(dependencies().grants, campaign_id)
 
 
 @app.on(AUDIT_GET, errors=(404,))

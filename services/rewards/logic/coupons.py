@@ -121,6 +121,7 @@ def wallet_view(coupon: CouponRecord, now: datetime, *, show_code: bool) -> Coup
         issued_at=coupon.issued_at,
         redeemed_at=coupon.redeemed_at,
         order_id=coupon.order_id,
+        source=coupon.source,
     )
 
 
@@ -179,6 +180,34 @@ def retire_template(store: CouponStore, template_id: str) -> None:
 # -- issuance ---------------------------------------------------------------------------------
 
 
+def new_coupon(
+    template: CouponTemplate,
+    customer_id: str,
+    *,
+    coupon_id: str,
+    code: str,
+    valid: tuple[datetime | None, datetime],
+    now: datetime,
+    source: str | None = None,
+) -> CouponRecord:
+    """A coupon of the template for the customer, valid in ``valid`` (from, until)."""
+    return CouponRecord(
+        coupon_id=coupon_id,
+        customer_id=customer_id,
+        template_id=template.id,
+        name=template.name,
+        discount=template.discount,
+        min_spend=template.min_spend,
+        currency=template.currency,
+        valid_from=valid[0],
+        valid_until=valid[1],
+        issued_at=now,
+        status="issued",
+        code=code,
+        source=source,
+    )
+
+
 def issue(
     store: CouponStore,
     template_id: str,
@@ -206,19 +235,8 @@ def issue(
             results.append(IssueResult(customer_id=customer_id, status=stop or refusal))
             continue
         code = make_code()
-        coupon = CouponRecord(
-            coupon_id=new_id(),
-            customer_id=customer_id,
-            template_id=current.id,
-            name=current.name,
-            discount=current.discount,
-            min_spend=current.min_spend,
-            currency=current.currency,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            issued_at=now,
-            status="issued",
-            code=code,
+        coupon = new_coupon(
+            current, customer_id, coupon_id=new_id(), code=code, valid=(valid_from, valid_until), now=now
         )
         status = store.issue(current, coupon, code=code, at=now)
         stop = status if status in _STOPPERS else None

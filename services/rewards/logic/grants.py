@@ -18,12 +18,14 @@ from services.rewards.logic import ledger
 from services.rewards.models.events import LotKind
 from services.rewards.models.grants import (
     CHUNK,
+    CampaignCounts,
     GrantJob,
     GrantKind,
     GrantReport,
     GrantRequest,
     JobRecord,
     JobStatus,
+    PointCampaignReport,
     PurchasesWhileOpen,
 )
 from shared.errors import NotFound
@@ -40,6 +42,10 @@ class GrantStore(Protocol):
     ) -> JobRecord | None: ...
 
     def complete(self, job_id: str, *, at: datetime) -> None: ...
+
+
+class CampaignReports(Protocol):
+    def point_campaign(self, campaign_id: str) -> CampaignCounts | None: ...
 
 
 class Sender(Protocol):
@@ -174,4 +180,20 @@ def report(store: GrantStore, job_id: str, *, now: datetime) -> GrantReport:
             count=record.purchases_while_open, spend=record.spend_while_open
         ),
         as_of=now,
+    )
+
+
+def point_campaign_report(store: CampaignReports, campaign_id: str) -> PointCampaignReport:
+    """What a campaign's points offers did (its counters move in the ledger's own transactions, so
+    a redelivered offer or a replayed spend counts once); 404 when it pre-granted nothing."""
+    counts = store.point_campaign(campaign_id)
+    if counts is None:
+        raise NotFound("This campaign pre-granted no points.", code="point_campaign_not_found")
+    return PointCampaignReport(
+        campaign_id=campaign_id,
+        customers=counts.customers,
+        issued=counts.issued,
+        used=counts.used,
+        clawed_back=counts.clawed_back,
+        outstanding=counts.issued - counts.used - counts.clawed_back,
     )

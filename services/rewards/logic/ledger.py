@@ -320,8 +320,12 @@ def credit(
     rule_version: int | None = None,
     purchase: Purchase | None = None,
     job_id: str | None = None,
+    counted: bool = False,
 ) -> Applied:
-    """Credit points as a new lot (an old debt is paid first); opens the account if missing."""
+    """Credit points as a new lot (an old debt is paid first); opens the account if missing.
+    ``counted``: the grant ``job_id`` names counts the credit on its report in the same
+    transaction (issued, customers, and what paid a debt as used), as its lot's spends and
+    claw-back are counted."""
     if points < 1:
         raise BadRequest("Points must be at least 1.", code="invalid_points")
 
@@ -343,6 +347,10 @@ def credit(
             purchase=purchase,
             job_id=job_id,
         )
+        if counted and job_id is not None:
+            tx.job_add(job_id, "issued_points", points)
+            tx.job_add(job_id, "customers", 1)
+            tx.job_add(job_id, "used_points", entry.debt_settled)
         store.commit(tx.finish(Claim(source, entry.id, points)))
         return Applied(entry, True)
 

@@ -71,6 +71,7 @@ def reevaluate(
             return None
         event = None
         if decision.changed and decision.direction is not None and decision.state.tier is not None:
+            reached = next(t for t in program.tiers if t.id == decision.state.tier)
             event = TierChanged(
                 customer_id=customer_id,
                 previous=decision.previous,
@@ -78,6 +79,9 @@ def reevaluate(
                 direction=decision.direction,
                 qualifying=qualifying,
                 program_version=program.version,
+                tier_name=reached.name,
+                earn_multiplier_pct=reached.earn_multiplier_pct,
+                perks=list(reached.perks),
             )
         if store.save(
             customer_id,

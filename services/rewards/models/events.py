@@ -1,14 +1,31 @@
 """The events the rewards service emits on the bus (source ``dangol.rewards``). They carry ids
-and numbers, never a person's name or contact, and never a coupon code (a bearer secret)."""
+and numbers, never a person's name or contact, and never a coupon code (a bearer secret).
+
+The offers' and draws' events type each field as strictly as what the service puts in it
+(``shared.ids`` patterns, aware instants), so a consumer may rely on the model.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events import DomainEvent
+from shared.ids import ULID_PATTERN, prefixed_pattern
 
 LotKind = Literal["earn", "signup", "award", "pregrant", "adjust"]
+CUSTOMER_ID_PATTERN = prefixed_pattern("cus")
+COUPON_ID_PATTERN = prefixed_pattern("cpn")
+TEMPLATE_ID_PATTERN = prefixed_pattern("ctp")
+GIFT_ID_PATTERN = prefixed_pattern("gft")
+ENTRY_ID_PATTERN = prefixed_pattern("ent")  # a customer's entry in a gift's draws
+# What issued a coupon: an offer a campaign attached to its message ("offer:<offer id>").
+COUPON_SOURCE_PATTERN = f"^offer:ofr_{ULID_PATTERN}$"
+HEX_256 = r"^[0-9a-f]{64}$"  # 32 bytes in lower-case hex: a seed, a SHA-256 digest
+MAX_DRAWS = 50  # draws one gift may hold
+MAX_WINNERS = 1000  # winners one draw may pick
 
 
 class PointsEarned(DomainEvent):
@@ -63,13 +80,32 @@ class TierChanged(DomainEvent):
     direction: Literal["up", "down"]
     qualifying: int  # the rolling 12-month measure that decided it
     program_version: int
+    # what the new tier gives, as the program says (a "you are now ..." message names them)
+    tier_name: str = Field(min_length=1, max_length=80)  # as the program's tiers allow
+    earn_multiplier_pct: int = Field(ge=100, le=1000)
+    perks: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(max_length=20)
 
 
 class CouponIssued(DomainEvent):
-    customer_id: str
-    coupon_id: str
-    template_id: str
-    valid_until: dt.datetime
+    """A coupon is in the customer's wallet: issued by marketing, or for a campaign's offer
+    (``source = "offer:<offer_id>"``, one coupon per offer)."""
+
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    coupon_id: str = Field(pattern=COUPON_ID_PATTERN)
+    template_id: str = Field(pattern=TEMPLATE_ID_PATTERN)
+    valid_until: AwareDatetime
+    source: str | None = Field(default=None, pattern=COUPON_SOURCE_PATTERN)
+
+
+class CouponRedeemed(DomainEvent):
+    """A till redeemed the customer's coupon for an order (once: a replay of the order publishes
+    nothing): a campaign learns that its offer was used."""
+
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    coupon_id: str = Field(pattern=COUPON_ID_PATTERN)
+    template_id: str = Field(pattern=TEMPLATE_ID_PATTERN)
+    source: str | None = Field(pattern=COUPON_SOURCE_PATTERN)
+    redeemed_at: AwareDatetime
 
 
 class GiftGranted(DomainEvent):
@@ -79,3 +115,36 @@ class GiftGranted(DomainEvent):
     gift_id: str
     via: Literal["purchase", "draw"]
     remaining_stock: int
+
+
+class DrawCommitted(DomainEvent):
+    """A draw of a gift is scheduled and its secret seed chosen: ``commitment`` is the seed's
+    SHA-256, public before the entries close, so that the seed revealed after the draw can be
+    checked against it (nobody, the service included, can choose the winners once it is out)."""
+
+    gift_id: str = Field(pattern=GIFT_ID_PATTERN)
+    draw: int = Field(ge=1, le=MAX_DRAWS)
+    commitment: str = Field(pattern=HEX_256)
+    closes_at: AwareDatetime
+    winners: int = Field(
+        ge=1, le=MAX_WINNERS, description="Winners wanted (fewer if entries or stock run out)"
+    )
+
+
+class DrawWinner(BaseModel):
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
+
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    entry_id: str = Field(pattern=ENTRY_ID_PATTERN)
+
+
+class DrawCompleted(DomainEvent):
+    """The draw ran: its winners, in the order the seed picked them, and the seed itself, so that
+    anyone can recompute them from the published entries (``GET /draws/{gift_id}/{draw}``)."""
+
+    gift_id: str = Field(pattern=GIFT_ID_PATTERN)
+    draw: int = Field(ge=1, le=MAX_DRAWS)
+    commitment: str = Field(pattern=HEX_256)
+    seed: str = Field(pattern=HEX_256)
+    entries: int = Field(ge=0, description="Entries the winners were drawn among")
+    winners: list[DrawWinner] = Field(max_length=MAX_WINNERS)

@@ -13,6 +13,7 @@ from shared.ids import prefixed_pattern
 
 CUSTOMER_ID_PATTERN = prefixed_pattern("cus")
 JOB_ID_PATTERN = prefixed_pattern("pgj")
+CAMPAIGN_ID_PATTERN = prefixed_pattern("cmp")  # the campaigns service's, whose offers pre-grant points
 MAX_CUSTOMERS = 10_000
 CHUNK = 100  # customers per queue message
 
@@ -97,6 +98,22 @@ class GrantReport(BaseModel):
     as_of: dt.datetime
 
 
+class PointCampaignReport(BaseModel):
+    """What a campaign's points offers did: the points pre-granted, spent from their lots (or paying
+    an old debt), clawed back unused, and still held. ``issued = used + clawed_back + outstanding``
+    always; lots past their expiry count as outstanding until the expiry run (every 5 minutes)
+    claws them back."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    campaign_id: str
+    customers: int = Field(description="Offers credited (a customer with two offers counts twice)")
+    issued: int
+    used: int
+    clawed_back: int
+    outstanding: int
+
+
 # -- what the store tells the logic (``logic.grants.GrantStore``) ---------------------------------
 
 
@@ -112,3 +129,13 @@ class JobRecord:
     clawed_back_points: int
     purchases_while_open: int
     spend_while_open: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CampaignCounts:
+    """A campaign's points offers as counted in the ledger's transactions (``CAMPAIGN#<id>``)."""
+
+    customers: int
+    issued: int
+    used: int
+    clawed_back: int

@@ -1,6 +1,7 @@
-"""The profile service's events as the rewards service reads them: its own copy of the contract
-(the services never import each other). Unknown fields are ignored so that the profile service
-can add to its events without breaking this consumer; what rewards relies on is checked."""
+"""The profile and campaigns services' events as the rewards service reads them: its own copy of
+each contract (the services never import each other). Unknown fields are ignored so that a
+producer can add to its events without breaking this consumer; what rewards relies on is checked
+(``tests/unit/contracts``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,17 @@ import datetime as dt
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.ids import prefixed_pattern
+
 ID = r"^[a-z]{2,8}_[0-9A-HJKMNP-TV-Z]{26}$"
 CURRENCY = r"^[A-Z]{3}$"
+OFFER_ID = prefixed_pattern("ofr")
+CAMPAIGN_ID = prefixed_pattern("cmp")
+TEMPLATE_ID = prefixed_pattern("ctp")
+GIFT_ID = prefixed_pattern("gft")
+MAX_DRAWS = 50  # draws one gift may hold (as models.events)
+MAX_WINNERS = 1000  # winners one draw may pick
+MAX_OFFER_POINTS = 1_000_000  # as a grant job's points per customer
 
 
 class _Inbound(BaseModel):
@@ -53,3 +63,43 @@ class PurchaseRefunded(_Inbound):
     refund_id: str = Field(min_length=1, max_length=128)
     customer_id: str = Field(pattern=ID)
     refunded_at: AwareDatetime
+
+
+# -- the campaigns service's offers and draws ------------------------------------------------
+
+
+class OfferCouponRequested(_Inbound):
+    """Issue one coupon of the template to the customer, once per offer, valid at most until
+    ``valid_until``."""
+
+    offer_id: str = Field(pattern=OFFER_ID)
+    customer_id: str = Field(pattern=ID)
+    campaign_id: str = Field(pattern=CAMPAIGN_ID)
+    coupon_template_id: str = Field(pattern=TEMPLATE_ID)
+    valid_until: AwareDatetime
+
+
+class PointsOfferRequested(_Inbound):
+    """Pre-grant ``points`` to the customer until ``expires_at``, once per offer."""
+
+    offer_id: str = Field(pattern=OFFER_ID)
+    customer_id: str = Field(pattern=ID)
+    campaign_id: str = Field(pattern=CAMPAIGN_ID)
+    points: int = Field(ge=1, le=MAX_OFFER_POINTS)
+    expires_at: AwareDatetime
+
+
+class DrawScheduled(_Inbound):
+    """A draw of a gift whose entries close at ``closes_at``: commit to its seed now."""
+
+    gift_id: str = Field(pattern=GIFT_ID)
+    draw: int = Field(ge=1, le=MAX_DRAWS)
+    closes_at: AwareDatetime
+    winners: int = Field(ge=1, le=MAX_WINNERS)
+
+
+class DrawDue(_Inbound):
+    """The draw's entries have closed: draw it and reveal its seed."""
+
+    gift_id: str = Field(pattern=GIFT_ID)
+    draw: int = Field(ge=1, le=MAX_DRAWS)

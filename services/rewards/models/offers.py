@@ -155,6 +155,20 @@ IssueStatus = Literal[
 ]
 
 
+# What a campaign's coupon offer came to (logged; an offer that issues nothing is no error).
+OfferStatus = Literal[
+    "issued",
+    "duplicate",  # the offer issued its coupon already
+    "limit_reached",
+    "unknown_customer",
+    "customer_erased",
+    "max_issued_reached",
+    "template_retired",
+    "template_not_found",
+    "offer_expired",  # the template's validity, capped by the offer's, has ended
+]
+
+
 class IssueResult(_Output):
     customer_id: str
     status: IssueStatus
@@ -189,6 +203,7 @@ class CouponRecord(_Output):
     store_id: str | None = None
     discount_applied: int | None = None
     redeemed_at: dt.datetime | None = None
+    source: str | None = None  # "offer:<offer id>": a campaign's offer issued it
 
 
 class Coupon(_Output):
@@ -206,6 +221,10 @@ class Coupon(_Output):
     issued_at: dt.datetime
     redeemed_at: dt.datetime | None = None
     order_id: str | None = None
+    source: str | None = Field(
+        default=None,
+        description='What issued it besides marketing: "offer:<offer id>" for a campaign\'s offer',
+    )
 
 
 class RedeemRequest(_Input):

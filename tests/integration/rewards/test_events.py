@@ -126,6 +126,12 @@ def test_spending_past_a_tier_threshold_moves_the_customer_up_and_says_so(reward
     assert rewards.points(customer_id)["tier"] == "silver"
     (changed,) = rewards.published("TierChanged")
     assert (changed["previous"], changed["tier"], changed["direction"]) == ("basic", "silver", "up")
+    # with what silver gives, for the "you are now ..." message
+    assert (changed["tier_name"], changed["earn_multiplier_pct"], changed["perks"]) == (
+        "Silver",
+        110,
+        ["Birthday coupon", "Free size-up"],
+    )
     # And their points view shows how far gold is (1,000,000 won over 12 months)
     progress = rewards.points(customer_id)["tier_progress"]
     assert (progress["tier"], progress["qualifying"], progress["next_tier"], progress["remaining"]) == (
