@@ -156,6 +156,8 @@ def _demo(runtime: Any, started: Any, *, seed: bool) -> tuple[dict[str, Any], st
     pool = started.pool
     till = seeding.client_credentials(started.token_url, pool.machine_client_id, pool.machine_client_secret)
     ids = {n: t["IdToken"] for n, t in tokens.items()}
+    if seed:
+        seeding.seed_welcome(started.url, ids)
     customers = seeding.seed_profiles(started.url, ids) if seed else {}
     if seed:
         seeding.seed_rewards(started.url, ids, customers, till)

@@ -95,6 +95,91 @@ def client_credentials(token_url: str, client_id: str, secret: str, scope: str |
     return str(body["access_token"])
 
 
+WELCOME_TEMPLATE = {
+    "name": "Welcome",
+    "channel": "email",
+    "purpose": "marketing",
+    "sender": "Dangol Bakery",
+    "locales": {
+        "ko-KR": {
+            "subject": "{{ customer.first_name }}님, 단골이 되어 주셔서 고마워요",
+            "html": "<p>{{ offer.title }}: {{ offer.expires_on }}까지 앱에서 확인하세요.</p>",
+            "text": "{{ offer.title }}: {{ offer.expires_on }}까지 앱에서 확인하세요.",
+        },
+        "en-US": {
+            "subject": "Welcome, {{ customer.first_name }}",
+            "html": "<p>{{ offer.title }}: in the app until {{ offer.expires_on }}.</p>",
+            "text": "{{ offer.title }}: in the app until {{ offer.expires_on }}.",
+        },
+    },
+    "default_locale": "ko-KR",
+}
+
+
+def seed_welcome(url: str, tokens: dict[str, str]) -> None:
+    """The welcome, as product behaviour: a coupon template, and a live campaign triggered by every
+    registration that offers it (the rewards service issues it to the new customer's wallet, with
+    or without consent to marketing e-mail). Before the demo profiles, so they are welcomed too."""
+    marketer = tokens["marketer"]
+    status, coupon = call(
+        url,
+        "POST",
+        "/admin/coupon-templates",
+        marketer,
+        body={
+            "name": "웰컴 3,000원 할인",
+            "discount": {"kind": "amount", "amount": 3000, "currency": "KRW"},
+            "min_spend": {"amount": 10000, "currency": "KRW"},
+            "valid_days": 30,
+        },
+        headers={"Idempotency-Key": "seed-welcome-template"},
+    )
+    _expect("the welcome coupon template", status, coupon, 201)
+    status, template = call(
+        url,
+        "POST",
+        "/admin/templates",
+        marketer,
+        body=WELCOME_TEMPLATE,
+        headers={"Idempotency-Key": "seed-welcome-message"},
+    )
+    _expect("the welcome message", status, template, 201)
+    campaign = {
+        "name": "Welcome",
+        "template_id": template["id"],
+        "channel": "email",
+        "control_percent": 0,
+        "schedule": {"kind": "trigger", "trigger": {"event": "registration"}},
+        "offer": {
+            "kind": "coupon",
+            "coupon_template_id": coupon["id"],
+            "title": "웰컴 3,000원 할인",
+            "valid_days": 30,
+        },
+    }
+    status, created = call(
+        url,
+        "POST",
+        "/admin/campaigns",
+        marketer,
+        body=campaign,
+        headers={"Idempotency-Key": "seed-welcome-campaign"},
+    )
+    _expect("the welcome campaign", status, created, 201)
+    status, launched = call(url, "POST", f"/admin/campaigns/{created['id']}/launch", marketer)
+    _expect("the welcome campaign's launch", status, launched, 200)
+
+
+def _wait_for_welcome(url: str, tokens: dict[str, str], usernames: list[str], timeout_s: float = 60) -> None:
+    """Until each demo wallet holds its welcome coupon (the campaign's offer, issued by rewards)."""
+    deadline = time.monotonic() + timeout_s
+    for username in usernames:
+        while not (call(url, "GET", "/me/coupons", tokens[username])[1] or {}).get("items"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the welcome coupon of {username} did not come in {timeout_s:.0f} s")
+            time.sleep(0.2)
+
+
 def seed_profiles(url: str, tokens: dict[str, str]) -> dict[str, str]:
     """Create each demo customer's profile (idempotently); returns username -> customer id."""
     created = {}
@@ -126,35 +211,13 @@ def _wait_for_accounts(url: str, tokens: dict[str, str], usernames: list[str], t
 
 
 def seed_rewards(url: str, tokens: dict[str, str], customers: dict[str, str], till: str) -> None:
-    """A welcome coupon in every demo wallet, a limited gift event running, and one purchase for
-    minji (her points, her gift) by the till (``till``: the machine client's access token).
-    Idempotent: every call carries its own Idempotency-Key or id."""
+    """A limited gift event running, and one purchase for minji (her points, her gift) by the till
+    (``till``: the machine client's access token), once every demo wallet holds the welcome coupon
+    (``seed_welcome``). Idempotent: every call carries its own Idempotency-Key or id."""
     _wait_for_accounts(url, tokens, list(customers))
+    _wait_for_welcome(url, tokens, list(customers))
     marketer = tokens["marketer"]
     now = datetime.now(UTC).replace(microsecond=0)
-    status, template = call(
-        url,
-        "POST",
-        "/admin/coupon-templates",
-        marketer,
-        body={
-            "name": "웰컴 3,000원 할인",
-            "discount": {"kind": "amount", "amount": 3000, "currency": "KRW"},
-            "min_spend": {"amount": 10000, "currency": "KRW"},
-            "valid_days": 30,
-        },
-        headers={"Idempotency-Key": "seed-welcome-template"},
-    )
-    _expect("the welcome coupon template", status, template, 201)
-    status, body = call(
-        url,
-        "POST",
-        f"/admin/coupon-templates/{template['id']}/issuances",
-        marketer,
-        body={"customer_ids": sorted(customers.values())},
-        headers={"Idempotency-Key": "seed-welcome-issue"},
-    )
-    _expect("the welcome coupons", status, body, 200)
     gift = {
         "name": "단골 텀블러",
         "stock": 20,

@@ -56,6 +56,7 @@ API = Function(
     timeout_s=10,
     tables=(TableAccess(CAMPAIGNS),),
     sends_to=(SEGMENT_JOBS, PLAN_QUEUE),
+    publishes_to=BUS,
 )
 SEGMENT_CREATE = Route(
     "POST",
@@ -251,6 +252,53 @@ CAMPAIGN_MESSAGES = Route(
     MARKETING,
     "The message log: one line per recipient with the decision and its reason, paged, filterable",
 )
+CAMPAIGN_RESULTS = Route(
+    "GET",
+    "/admin/campaigns/{campaign_id}/results",
+    API,
+    MARKETING,
+    "A campaign's result against its control group: conversions, revenue per recipient, lift with "
+    "its 95% interval, incremental revenue; per month for a triggered one",
+)
+CAMPAIGN_RESULTS_CSV = Route(
+    "GET",
+    "/admin/campaigns/{campaign_id}/results.csv",
+    API,
+    MARKETING,
+    "The same result as CSV (one row for the whole campaign, then one per month)",
+)
+CUSTOMER = frozenset({Role.CUSTOMER})
+MY_OFFERS = Route(
+    "GET", "/me/offers", API, CUSTOMER, "The offers waiting for me, newest first, with their expiry"
+)
+MY_OFFER_OPEN = Route(
+    "POST",
+    "/me/offers/{offer_id}/open",
+    API,
+    CUSTOMER,
+    "Record that I opened an offer (the first opening counts)",
+    idempotent=True,
+)
+
+# -- draws: several during an event, each announced -------------------------------------------
+
+DRAW_SCHEDULE_CREATE = Route(
+    "POST",
+    "/admin/draw-schedules",
+    API,
+    MARKETING,
+    "Schedule a gift's draws: the rewards service commits to each draw's seed before its entries "
+    "close, draws at the close and reveals the seed; a triggered campaign on draw_won announces",
+    idempotent=True,  # a gift has one schedule: a retry without a key is a 409, never a second one
+)
+DRAW_SCHEDULE_GET = Route(
+    "GET",
+    "/admin/draw-schedules/{gift_id}",
+    API,
+    MARKETING,
+    "A draw schedule: each draw's close, its commitment and, once drawn, its winners' count",
+)
+
 PLANNER = Function(
     id="campaigns-planner",
     service="campaigns",
@@ -281,6 +329,7 @@ RELEASER = Function(
     timeout_s=60,
     tables=(TableAccess(CAMPAIGNS),),
     sends_to=(PLAN_QUEUE, SEND_QUEUE),
+    publishes_to=BUS,  # a draw's DrawDue, when its entries close
 )
 RELEASE_RUN = Schedule("campaigns-release", "rate(1 minute)", RELEASER, retry_attempts=0)
 
@@ -313,6 +362,7 @@ EVENTS = Function(
     timeout_s=30,
     tables=(TableAccess(CAMPAIGNS),),
     publishes_to=BUS,
+    sends_to=(SEND_QUEUE,),  # a triggered entry without a delay, straight to the sender
 )
 PROFILE_EVENTS = Rule(
     "campaigns-profile-events",
@@ -329,6 +379,7 @@ PROFILE_EVENTS = Rule(
                 "PurchaseRefunded",
                 "VisitRecorded",
                 "CustomerErased",
+                "AnniversaryUpcoming",
             ],
         }
     ),
@@ -339,10 +390,39 @@ REWARDS_EVENTS = Rule(
     json.dumps(
         {
             "source": ["dangol.rewards"],
-            "detail-type": ["TierChanged", "PointsExpiring", "PointsBalanceChanged"],
+            "detail-type": [
+                "TierChanged",
+                "PointsExpiring",
+                "PointsBalanceChanged",
+                "CouponIssued",
+                "CouponRedeemed",
+                "DrawCommitted",
+                "DrawCompleted",
+            ],
         }
     ),
     EVENTS_QUEUE,
+)
+# -- a launch from the AWS console: EventBridge's "Send events" page --------------------------------
+
+# Marketing may launch a campaign by putting ``CampaignLaunchRequested`` (source ``dangol.campaigns``)
+# on the system's bus from the console (docs/services/campaigns.md: the event and its schema):
+# recorded like an API launch, idempotent like it. Who may is IAM's ``events:PutEvents`` on the bus.
+LAUNCH_QUEUE = Queue("campaigns-launches", max_receive_count=5)
+LAUNCHER = Function(
+    id="campaigns-launches",
+    service="campaigns",
+    handler="services.campaigns.handlers.launches.lambda_handler",
+    description="Launches the campaigns marketing asks for by an event on the bus (the AWS console).",
+    memory_mb=256,
+    timeout_s=30,
+    tables=(TableAccess(CAMPAIGNS),),
+    sends_to=(PLAN_QUEUE,),
+)
+LAUNCH_REQUESTS = Rule(
+    "campaigns-launch-requests",
+    json.dumps({"source": ["dangol.campaigns"], "detail-type": ["CampaignLaunchRequested"]}),
+    LAUNCH_QUEUE,
 )
 SEGMENTER = Function(
     id="campaigns-segmenter",
@@ -394,6 +474,7 @@ SERVICE = Service(
         SENDER,
         RELEASER,
         FEEDBACK,
+        LAUNCHER,
     ),
     routes=(
         SEGMENT_CREATE,
@@ -421,8 +502,14 @@ SERVICE = Service(
         CAMPAIGN_CANCEL,
         CAMPAIGN_REPORT,
         CAMPAIGN_MESSAGES,
+        CAMPAIGN_RESULTS,
+        CAMPAIGN_RESULTS_CSV,
+        MY_OFFERS,
+        MY_OFFER_OPEN,
+        DRAW_SCHEDULE_CREATE,
+        DRAW_SCHEDULE_GET,
     ),
-    queues=(EVENTS_QUEUE, SEGMENT_JOBS, PLAN_QUEUE, SEND_QUEUE, FEEDBACK_QUEUE),
+    queues=(EVENTS_QUEUE, SEGMENT_JOBS, PLAN_QUEUE, SEND_QUEUE, FEEDBACK_QUEUE, LAUNCH_QUEUE),
     consumers=(
         Consumer(EVENTS, EVENTS_QUEUE, batch_size=10, max_concurrency=10),
         Consumer(SEGMENTER, SEGMENT_JOBS, batch_size=1, max_concurrency=2),
@@ -431,9 +518,10 @@ SERVICE = Service(
         # (50 recipients) at a time at most SEND_RATE_PER_S messages a second (bench/README.md).
         Consumer(SENDER, SEND_QUEUE, batch_size=1, max_concurrency=4),
         Consumer(FEEDBACK, FEEDBACK_QUEUE, batch_size=10, window_s=1, max_concurrency=2),
+        Consumer(LAUNCHER, LAUNCH_QUEUE, batch_size=1, max_concurrency=2),
     ),
     topics=(EMAIL_EVENTS,),
     subscriptions=(Subscription(EMAIL_EVENTS, FEEDBACK_QUEUE, raw=True),),
-    rules=(PROFILE_EVENTS, REWARDS_EVENTS),
+    rules=(PROFILE_EVENTS, REWARDS_EVENTS, LAUNCH_REQUESTS),
     schedules=(REFRESH_RUN, OUTBOX_SWEEP, RELEASE_RUN),
 )

@@ -30,6 +30,20 @@ def _epoch(at: dt.datetime, days: int) -> int:
     return int(at.timestamp()) + days * DAY_S
 
 
+def due_item(campaign_id: str, run: int, customer_id: str, until: dt.datetime) -> Item:
+    """A recipient due again at ``until`` (the minute it falls in, or the next one)."""
+    minute = _minute(until + dt.timedelta(seconds=59, microseconds=999_999))
+    return {
+        keys.PK: keys.due_pk(minute[:10], keys.shard_of(customer_id, keys.DUE_SHARDS)),
+        keys.SK: f"{minute[10:]}#REC#{campaign_id}#{run:06d}#{customer_id}",
+        "kind": "recipient",
+        "campaign_id": campaign_id,
+        "run": run,
+        "customer_id": customer_id,
+        keys.TTL: _epoch(until, DUE_TTL_DAYS),
+    }
+
+
 class DynamoCampaigns:
     """The campaign catalog and its counters (``logic.campaigns.CampaignStore``)."""
 
@@ -82,6 +96,13 @@ class DynamoCampaigns:
         except ConditionFailed:
             return False
         return True
+
+    def go_live(self, campaign_id: str, event: str, *, live: bool) -> None:
+        """List a live triggered campaign under its trigger's event (or take it off the list)."""
+        if live:
+            self.table.put({**keys.live_key(event, campaign_id), "campaign_id": campaign_id})
+        else:
+            self.table.delete(keys.live_key(event, campaign_id))
 
     def add_counts(self, campaign_id: str, deltas: Mapping[str, int]) -> None:
         """Add to the decision counters, on a random shard (one write per batch)."""
@@ -170,17 +191,21 @@ class DynamoCampaigns:
         """Claim the one send of a campaign run to a customer: False when someone has it (or a
         final decision exists). A deferred line may be claimed again."""
         try:
-            self.table.put(
-                {
-                    **keys.log_key(campaign_id, customer_id, run),
-                    "customer_id": customer_id,
-                    "run": run,
-                    "state": "claimed",
-                    "claimed_at": at.isoformat(),
-                    keys.TTL: _epoch(at, LOG_TTL_DAYS),
-                },
+            self.table.update(
+                keys.log_key(campaign_id, customer_id, run),
+                "SET customer_id = :c, #run = :r, #state = :claimed, claimed_at = :at, #ttl = :ttl, "
+                "#prior = if_not_exists(decision, :none) REMOVE decision",
                 condition=f"attribute_not_exists({keys.PK}) OR decision = :deferred",
-                values={":deferred": "deferred"},
+                names={"#run": "run", "#state": "state", "#ttl": keys.TTL, "#prior": "prior"},
+                values={
+                    ":c": customer_id,
+                    ":r": run,
+                    ":claimed": "claimed",
+                    ":at": at.isoformat(),
+                    ":ttl": _epoch(at, LOG_TTL_DAYS),
+                    ":none": "none",
+                    ":deferred": "deferred",
+                },
             )
         except ConditionFailed:
             return False
@@ -188,14 +213,20 @@ class DynamoCampaigns:
 
     def unclaim(self, campaign_id: str, run: int, customer_id: str) -> None:
         """Give a claim back when the channel surely did not send (a throttle, a timeout before
-        the request went out): the batch's retry may then send."""
+        the request went out): the batch's retry may then send. A line that was deferred is
+        deferred again, as it was (its context kept); a new one goes."""
+        key = keys.log_key(campaign_id, customer_id, run)
         with contextlib.suppress(ConditionFailed):
-            self.table.delete(
-                keys.log_key(campaign_id, customer_id, run),
-                condition="#s = :c",
-                names={"#s": "state"},
-                values={":c": "claimed"},
+            self.table.update(
+                key,
+                "SET decision = :deferred, #s = :decided REMOVE #prior",
+                condition="#s = :c AND #prior = :deferred",
+                names={"#s": "state", "#prior": "prior"},
+                values={":c": "claimed", ":deferred": "deferred", ":decided": "decided"},
             )
+            return
+        with contextlib.suppress(ConditionFailed):
+            self.table.delete(key, condition="#s = :c", names={"#s": "state"}, values={":c": "claimed"})
 
     def decide(
         self,
@@ -210,8 +241,10 @@ class DynamoCampaigns:
         until: dt.datetime | None = None,
         claimed: bool = False,
         provider: str | None = None,
+        context: str | None = None,
     ) -> bool:
-        """Write the line's decision. Without a claim, only where no final decision exists."""
+        """Write the line's decision. Without a claim, only where no final decision exists.
+        ``context``: what a triggered entry's message may say, kept while it waits."""
         item: dict[str, Any] = {
             **keys.log_key(campaign_id, customer_id, run),
             "customer_id": customer_id,
@@ -221,7 +254,12 @@ class DynamoCampaigns:
             "decided_at": at.isoformat(),
             keys.TTL: _epoch(at, LOG_TTL_DAYS),
         }
-        for name, value in (("reason", reason), ("message_id", message_id), ("provider", provider)):
+        for name, value in (
+            ("reason", reason),
+            ("message_id", message_id),
+            ("provider", provider),
+            ("context", context),
+        ):
             if value:
                 item[name] = value
         if until is not None:
@@ -293,21 +331,20 @@ class DynamoCampaigns:
 
     def defer(self, campaign_id: str, run: int, customer_ids: Sequence[str], until: dt.datetime) -> None:
         """Recipients due again at ``until`` (the minute it falls in, or the next one), one item each."""
-        minute = _minute(until + dt.timedelta(seconds=59, microseconds=999_999))
-        self.table.batch_write(
-            puts=[
-                {
-                    keys.PK: keys.due_pk(minute[:10], keys.shard_of(c, keys.DUE_SHARDS)),
-                    keys.SK: f"{minute[10:]}#REC#{campaign_id}#{run:06d}#{c}",
-                    "kind": "recipient",
-                    "campaign_id": campaign_id,
-                    "run": run,
-                    "customer_id": c,
-                    keys.TTL: _epoch(until, DUE_TTL_DAYS),
-                }
-                for c in customer_ids
-            ]
-        )
+        self.table.batch_write(puts=[due_item(campaign_id, run, c, until) for c in customer_ids])
+
+    @staticmethod
+    def due_draw(gift_id: str, draw: int, at: dt.datetime) -> Item:
+        """A draw whose entries close at ``at``: the releaser announces it due then (``DrawDue``)."""
+        minute = _minute(at + dt.timedelta(seconds=59, microseconds=999_999))
+        return {
+            keys.PK: keys.due_pk(minute[:10], keys.shard_of(gift_id, keys.DUE_SHARDS)),
+            keys.SK: f"{minute[10:]}#DRAW#{gift_id}#{draw:02d}",
+            "kind": "draw",
+            "gift_id": gift_id,
+            "draw": draw,
+            keys.TTL: _epoch(at, DUE_TTL_DAYS),
+        }
 
     def due_between(self, first: str, last: str) -> list[Item]:
         """What is due from minute ``first`` to minute ``last`` (``yyyymmddHHMM``, the same hour)."""

@@ -46,6 +46,18 @@ Campaigns:
 - ``FEEDBACK#<SES message id> / <event type>``: an SES event about a campaign e-mail, counted
   (written in the same transaction as its counter and its event: once; TTL 30 days).
 
+Triggered campaigns, offers and results (``dal/journeys.py``):
+- ``LIVE / <trigger>#<campaign_id>``: a live triggered campaign, listed under its trigger's event.
+- ``CUST#<customer_id> / TRIG#<campaign_id>``: the customer's entries of a triggered campaign (how
+  many: each is a run; when each subject was last entered; the runs waiting that a purchase ends).
+- ``CUST#<customer_id> / WINBACK``: when the customer last entered a winback (one per period).
+- ``CUST#<customer_id> / TOUCH#<campaign_id>#<run>``: a message sent (or held back for the control
+  group) and the attribution window after it; a conversion is recorded on it once.
+- ``CUST#<customer_id> / OFFER#<offer_id>``: an offer waiting at login (its coupon, when opened,
+  when redeemed); ``CUST#<customer_id> / LOGIN`` and ``SUB#<subject> / LOGIN``: the login's subject,
+  so ``/me/offers`` finds the customer. All of it goes with the customer's erasure.
+- ``DRAWS / <schedule_id>``: a draw schedule; its draws' commitments and results on the item.
+
 ``OUTBOX#<shard>`` (``shared.outbox``) and idempotency claims (``shared.idempotency``).
 """
 
@@ -164,6 +176,38 @@ def cap_key(customer_id: str, period: str) -> Key:
 
 def feedback_key(message_id: str, event_type: str) -> Key:
     return {PK: f"FEEDBACK#{message_id}", SK: event_type}
+
+
+def live_key(trigger: str, campaign_id: str) -> Key:
+    return {PK: "LIVE", SK: f"{trigger}#{campaign_id}"}
+
+
+def journey_key(customer_id: str, campaign_id: str) -> Key:
+    return {PK: customer_pk(customer_id), SK: f"TRIG#{campaign_id}"}
+
+
+def winback_key(customer_id: str) -> Key:
+    return {PK: customer_pk(customer_id), SK: "WINBACK"}
+
+
+def touch_key(customer_id: str, campaign_id: str, run: int) -> Key:
+    return {PK: customer_pk(customer_id), SK: f"TOUCH#{campaign_id}#{run:06d}"}
+
+
+def offer_key(customer_id: str, offer_id: str) -> Key:
+    return {PK: customer_pk(customer_id), SK: f"OFFER#{offer_id}"}
+
+
+def login_key(customer_id: str) -> Key:
+    return {PK: customer_pk(customer_id), SK: "LOGIN"}
+
+
+def subject_key(subject: str) -> Key:
+    return {PK: f"SUB#{subject}", SK: "LOGIN"}
+
+
+def draw_schedule_key(schedule_id: str) -> Key:
+    return {PK: "DRAWS", SK: schedule_id}
 
 
 def outbox(table: DynamoTable) -> Outbox:

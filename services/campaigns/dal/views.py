@@ -11,7 +11,12 @@ from services.campaigns.topology import VIEW_LIST
 from shared.dynamo import ConditionFailed, DynamoTable, transact_write
 
 ERASED_KEPT = timedelta(days=30)
-EFFECT_KEPT = {"PUR": timedelta(days=KEPT_DAYS), "REF": timedelta(days=KEPT_DAYS), "VIS": timedelta(days=30)}
+EFFECT_KEPT = {
+    "PUR": timedelta(days=KEPT_DAYS),
+    "REF": timedelta(days=KEPT_DAYS),
+    "VIS": timedelta(days=30),
+    "CPN": timedelta(days=KEPT_DAYS),
+}
 
 
 class DynamoViews:
@@ -59,7 +64,7 @@ class DynamoViews:
         return self.table.get(keys.effect_key(customer_id, kind, ref))
 
     def erase(self, customer_id: str, at: datetime) -> None:
-        """Delete every item of the customer's partition and leave the tombstone."""
+        """Delete every item of the customer's partition and their login's link, and leave the tombstone."""
         pk = keys.customer_pk(customer_id)
         start = None
         while True:
@@ -67,6 +72,8 @@ class DynamoViews:
             doomed = [
                 {keys.PK: i[keys.PK], keys.SK: i[keys.SK]} for i in page.items if i[keys.SK] != "ERASED"
             ]
+            # the login's link (``/me/offers`` finds the customer by it) lives outside the partition
+            doomed += [keys.subject_key(str(i["subject"])) for i in page.items if i[keys.SK] == "LOGIN"]
             self.table.batch_write(deletes=doomed)
             if page.last_key is None:
                 break

@@ -1,7 +1,8 @@
 """Marketing's segments and campaigns. Segments: define, change, read with the count, page through
 members (``logic.audiences``). Campaigns: define a draft, change it, launch, pause, resume, cancel,
-the report and the message log (``logic.campaigns``). Both are versioned (``ETag``; a change
-may send ``If-Match``)."""
+the report, the message log (``logic.campaigns``) and the result against the control group (JSON
+or CSV, ``logic.results``). Both are versioned (``ETag``; a change may send ``If-Match``). Draw
+schedules (``dal.draws``). And the customer's offers waiting at login (``logic.offers``)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.campaigns.dal import keys
 from services.campaigns.dal.campaigns import DynamoCampaigns, QueuedWork, TemplateReader
+from services.campaigns.dal.draws import DynamoDraws
 from services.campaigns.dal.jobs import QueuedSegmentJobs
+from services.campaigns.dal.journeys import DynamoLogins, DynamoOffers
 from services.campaigns.dal.segment_previews import DynamoSegmentPreviews
 from services.campaigns.dal.segments import DynamoSegments
-from services.campaigns.handlers.env import PlanQueueSettings, SegmentJobsSettings
-from services.campaigns.logic import audiences, delivery, segment_previews
+from services.campaigns.handlers.env import CampaignsApiSettings, SegmentJobsSettings
+from services.campaigns.logic import audiences, delivery, offers, results, segment_previews
 from services.campaigns.logic import campaigns as lifecycle
 from services.campaigns.models.audiences import (
     PREVIEW_ID_PATTERN,
@@ -38,6 +41,9 @@ from services.campaigns.models.campaigns import (
     MessageRecord,
     Report,
 )
+from services.campaigns.models.draws import GIFT_ID_PATTERN, DrawSchedule, DrawScheduleRequest
+from services.campaigns.models.offers import OFFER_ID_PATTERN, MyOffer, MyOffers
+from services.campaigns.models.results import Results
 from services.campaigns.models.segments import PreviewDefinition, SegmentDefinition
 from services.campaigns.topology import (
     API,
@@ -49,8 +55,14 @@ from services.campaigns.topology import (
     CAMPAIGN_MESSAGES,
     CAMPAIGN_PAUSE,
     CAMPAIGN_REPORT,
+    CAMPAIGN_RESULTS,
+    CAMPAIGN_RESULTS_CSV,
     CAMPAIGN_RESUME,
     CAMPAIGN_UPDATE,
+    DRAW_SCHEDULE_CREATE,
+    DRAW_SCHEDULE_GET,
+    MY_OFFER_OPEN,
+    MY_OFFERS,
     SEGMENT_CREATE,
     SEGMENT_DELETE,
     SEGMENT_GET,
@@ -66,6 +78,7 @@ from shared import aws
 from shared.api import make_resolver, no_content, parse_if_match, respond
 from shared.clock import utc_now
 from shared.dynamo import DynamoTable
+from shared.errors import NotFound
 from shared.idempotency import IdempotencyStore
 from shared.observability import make_logger, make_metrics
 from shared.pagination import Page, decode_cursor, encode_cursor, page_size
@@ -78,10 +91,12 @@ SegmentId = Annotated[str, Path(pattern=SEGMENT_ID_PATTERN, description="A segme
 Version = Annotated[int, Path(ge=1, le=10**9, description="A version number")]
 CampaignId = Annotated[str, Path(pattern=CAMPAIGN_ID_PATTERN, description="A campaign id (cmp_…)")]
 PreviewId = Annotated[str, Path(pattern=PREVIEW_ID_PATTERN, description="A segment preview id (spv_…)")]
+OfferId = Annotated[str, Path(pattern=OFFER_ID_PATTERN, description="An offer id (ofr_…)")]
+GiftId = Annotated[str, Path(pattern=GIFT_ID_PATTERN, description="A gift id (gft_…)")]
 
 
-class ApiSettings(SegmentJobsSettings, PlanQueueSettings, ListSettings):
-    """Also the key that signs the lists' cursors, and the planner's queue (a launch now)."""
+class ApiSettings(SegmentJobsSettings, CampaignsApiSettings, ListSettings):
+    """Also the key that signs the lists' cursors, the planner's queue (a launch now) and the bus."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,9 @@ class Dependencies:
     templates: TemplateReader
     work: QueuedWork
     previews: DynamoSegmentPreviews
+    offers: DynamoOffers
+    logins: DynamoLogins
+    draws: DynamoDraws
 
 
 @functools.cache
@@ -109,6 +127,9 @@ def dependencies() -> Dependencies:
         templates=TemplateReader(table),
         work=settings.starter(),
         previews=DynamoSegmentPreviews(table),
+        offers=DynamoOffers(table),
+        logins=DynamoLogins(table),
+        draws=DynamoDraws(table, settings.publisher()),
     )
 
 
@@ -264,6 +285,74 @@ def cancel_campaign(campaign_id: CampaignId) -> Response[Campaign]:
 @app.on(CAMPAIGN_REPORT, errors=(404,))
 def campaign_report(campaign_id: CampaignId) -> Report:
     return lifecycle.report(dependencies().campaigns, campaign_id)
+
+
+@app.on(CAMPAIGN_RESULTS, errors=(404,))
+def campaign_results(campaign_id: CampaignId) -> Results:
+    deps = dependencies()
+    return results.of_campaign(lifecycle.get(deps.campaigns, campaign_id), deps.campaigns.counts(campaign_id))
+
+
+@app.on(CAMPAIGN_RESULTS_CSV, errors=(404,), content_type="text/csv")
+def campaign_results_csv(campaign_id: CampaignId) -> Response[str]:
+    deps = dependencies()
+    campaign = lifecycle.get(deps.campaigns, campaign_id)
+    found = results.of_campaign(campaign, deps.campaigns.counts(campaign_id))
+    body = results.to_csv(campaign.id, campaign.name, [found.overall, *found.periods])
+    disposition = f'attachment; filename="{campaign.id}-results.csv"'
+    return Response(200, "text/csv; charset=utf-8", body, {"Content-Disposition": disposition})
+
+
+# -- draws ------------------------------------------------------------------------------------------
+
+
+@app.on(DRAW_SCHEDULE_CREATE, status=201, description="Scheduled", errors=(409, 422))
+def create_draw_schedule(body: DrawScheduleRequest) -> Response[DrawSchedule]:
+    from services.campaigns.logic import draws  # noqa: PLC0415 - only this route's
+
+    created = draws.schedule(dependencies().draws, body, now=utc_now())
+    logger.info("draws scheduled", extra={"gift_id": body.gift_id, "draws": len(body.draws)})
+    return respond(created, status=201)
+
+
+@app.on(DRAW_SCHEDULE_GET, errors=(404,))
+def get_draw_schedule(gift_id: GiftId) -> DrawSchedule:
+    from services.campaigns.logic import draws  # noqa: PLC0415 - only this route's
+
+    item = dependencies().draws.get(gift_id)
+    if item is None:
+        raise NotFound("No draw schedule for this gift.", code="draw_schedule_not_found")
+    return draws.shown(item)
+
+
+# -- offers waiting at login ------------------------------------------------------------------------
+
+
+def _me() -> str:
+    customer_id = dependencies().logins.customer_of(app.caller.subject)
+    if customer_id is None:
+        raise NotFound("No customer for this login yet.", code="customer_not_found")
+    return customer_id
+
+
+@app.on(MY_OFFERS)
+def my_offers() -> MyOffers:
+    """A login the service does not know yet (its registration still on the way) has nothing waiting."""
+    deps = dependencies()
+    customer_id = deps.logins.customer_of(app.caller.subject)
+    mine = deps.offers.mine(customer_id) if customer_id is not None else []
+    return MyOffers(items=offers.waiting(mine, utc_now()))
+
+
+@app.on(MY_OFFER_OPEN, errors=(404,))
+def open_offer(offer_id: OfferId) -> MyOffer:
+    deps = dependencies()
+    now = utc_now()
+    item = deps.offers.mark(_me(), offer_id, "opened_at", now.isoformat())
+    if item is None:
+        raise NotFound("No such offer.", code="offer_not_found")
+    metrics.add_metric(name="OfferOpened", unit="Count", value=1)
+    return offers.shown(item, now)
 
 
 DecisionFilter = Annotated[Decision | None, Query(description="Only the lines with this decision")]

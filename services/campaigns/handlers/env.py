@@ -67,3 +67,21 @@ class SenderSettings(CampaignsSettings, MessagingSettings):
     weekly_cap: int = Field(default=3, alias="WEEKLY_CAP", ge=1, le=500)
     # Sends a second per sender (times its concurrency: the campaign's rate, under SES's quota).
     send_rate_per_s: float = Field(default=3.0, alias="SEND_RATE_PER_S", gt=0, le=1000)
+
+
+class ReleaseSettings(CampaignQueuesSettings, ServiceSettings):
+    """The releaser: runs and deferred recipients to the queues, draws due to the bus."""
+
+
+class CampaignsApiSettings(PlanQueueSettings, ServiceSettings):
+    """The campaigns API: launches start runs (the planner's queue); draw schedules go on the bus."""
+
+
+class TriggerSettings(CampaignsTableSettings):
+    """The events consumer: a triggered entry without a delay goes straight to the sender's queue."""
+
+    send_queue_url: str = Field(alias=SEND_QUEUE.env_var, min_length=1)
+
+    def work(self) -> QueuedWork:
+        sender = SqsSender(lambda: aws.client("sqs"), self.send_queue_url, failure_code="campaign_not_queued")
+        return QueuedWork(sender, sender)

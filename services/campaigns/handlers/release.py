@@ -1,5 +1,6 @@
 """Every minute (``campaigns-release``): the campaign runs due, and the recipients deferred to
-each minute since the last look, go to the planner and the sender (``logic.delivery.release``)."""
+each minute since the last look, go to the planner and the sender (``logic.delivery.release``);
+the draws whose entries closed are announced due (``DrawDue``) to the rewards service."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.campaigns.dal.campaigns import DynamoCampaigns, QueuedWork
+from services.campaigns.dal.draws import DynamoDraws
 from services.campaigns.dal.segments import DynamoSegments
-from services.campaigns.handlers.env import CampaignQueuesSettings
+from services.campaigns.handlers.env import ReleaseSettings
 from services.campaigns.logic import delivery
 from shared import aws
 from shared.clock import utc_now
@@ -29,14 +31,19 @@ class Dependencies:
     segments: DynamoSegments
     work: QueuedWork
     priority_step_s: int
+    draws: DynamoDraws
 
 
 @functools.cache
 def dependencies() -> Dependencies:
-    settings = load(CampaignQueuesSettings)
+    settings = load(ReleaseSettings)
     table = DynamoTable(settings.campaigns_table, aws.client("dynamodb"))
     return Dependencies(
-        DynamoCampaigns(table), DynamoSegments(table, cache_s=0), settings.work(), settings.priority_step_s
+        DynamoCampaigns(table),
+        DynamoSegments(table, cache_s=0),
+        settings.work(),
+        settings.priority_step_s,
+        DynamoDraws(table, settings.publisher()),
     )
 
 
@@ -45,7 +52,12 @@ def dependencies() -> Dependencies:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
     released = delivery.release(
-        deps.campaigns, deps.segments, deps.work, now=utc_now(), priority_step_s=deps.priority_step_s
+        deps.campaigns,
+        deps.segments,
+        deps.work,
+        now=utc_now(),
+        priority_step_s=deps.priority_step_s,
+        draws=deps.draws.announce_due,
     )
     if released:
         logger.info("released", extra={"released": released})

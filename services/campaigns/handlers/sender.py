@@ -16,6 +16,7 @@ from services.campaigns.dal.campaigns import DynamoCampaigns, TemplateReader, Vi
 from services.campaigns.dal.cards import InvokedCards
 from services.campaigns.dal.channels import SnsSesChannels
 from services.campaigns.dal.feedback import OutboxNotices
+from services.campaigns.dal.journeys import DynamoAftermath, DynamoOffers, DynamoResults
 from services.campaigns.handlers.env import SenderSettings
 from services.campaigns.logic.delivery import RECIPIENTS_PER_MESSAGE, Caps, Pacer, Sender
 from services.campaigns.models.campaigns import CAMPAIGN_ID_PATTERN
@@ -46,6 +47,7 @@ class Retry(RuntimeError):
 def dependencies() -> Sender:
     settings = load(SenderSettings)
     table = DynamoTable(settings.campaigns_table, aws.client("dynamodb"))
+    publisher = settings.publisher()
     return Sender(
         DynamoCampaigns(table),
         InvokedCards(settings.contacts_function),
@@ -58,7 +60,8 @@ def dependencies() -> Sender:
         ),
         caps=Caps(daily=settings.daily_cap, weekly=settings.weekly_cap),
         pace=Pacer(settings.send_rate_per_s),
-        notices=OutboxNotices(table, settings.publisher()),  # a dead push token: PushTokenDisabled
+        notices=OutboxNotices(table, publisher),  # a dead push token: PushTokenDisabled
+        aftermath=DynamoAftermath(DynamoResults(table), DynamoOffers(table, publisher)),
     )
 
 

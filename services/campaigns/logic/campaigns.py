@@ -28,6 +28,7 @@ from services.campaigns.models.campaigns import (
     SendAt,
     SendAtLocalTime,
     SendNow,
+    SendOnTrigger,
     SendRecurring,
     Status,
 )
@@ -50,6 +51,9 @@ class CampaignStore(Protocol):
     def replace(self, item: dict[str, Any], *, expected: int) -> None: ...
     def counts(self, campaign_id: str) -> dict[str, int]: ...
     def planned(self, campaign_id: str, runs: int) -> bool: ...
+    def go_live(self, campaign_id: str, event: str, *, live: bool) -> None:
+        """List (or unlist) a triggered campaign under its trigger's event."""
+        ...
 
 
 class Lookup(Protocol):
@@ -85,6 +89,10 @@ def first_run_at(definition: CampaignDefinition, now: dt.datetime) -> dt.datetim
         if earliest > horizon:
             raise _bad(["schedule", "date"], "At most a year ahead.", "schedule_too_far")
         return earliest if earliest > now else None
+    if isinstance(schedule, SendOnTrigger):
+        if schedule.until is not None and schedule.until <= now:
+            raise _bad(["schedule", "until"], "The instant has passed.", "schedule_in_past")
+        return None
     return next_recurrence(schedule, now, loc=["schedule", "cron"])
 
 
@@ -124,7 +132,7 @@ def _shown(item: Mapping[str, Any]) -> Campaign:
 
 
 def _references(definition: CampaignDefinition, segments: Lookup, templates: Lookup) -> Mapping[str, Any]:
-    if segments.get(definition.segment_id) is None:
+    if definition.segment_id is not None and segments.get(definition.segment_id) is None:
         raise _bad(["segment_id"], "No such segment.", "unknown_segment")
     template = templates.get(definition.template_id)
     if template is None:
@@ -213,8 +221,11 @@ def launch(
     campaign_id: str,
     *,
     clock: Callable[[], dt.datetime],
+    via: str = "api",
+    requested_by: str | None = None,
 ) -> Campaign:
-    """Idempotent: a campaign already launched is answered as it is (200), never launched twice."""
+    """Idempotent: a campaign already launched is answered as it is (200), never launched twice.
+    ``via``: how it was asked for (``api``, or ``event:<event id>`` from the bus), kept with who asked."""
     current = _found(store, campaign_id)
     if current["status"] != "draft":
         if current["status"] == "cancelled":
@@ -225,8 +236,13 @@ def launch(
         {k: current[k] for k in CampaignDefinition.model_fields if k in current}
     )
     template = _references(definition, segments, templates)
-    segment = segments.get(definition.segment_id) or {}
+    segment = (segments.get(definition.segment_id) if definition.segment_id else None) or {}
     first = first_run_at(definition, now)
+    current = {**current, "launched_via": via, "launched_by": requested_by}
+    if isinstance(definition.schedule, SendOnTrigger):
+        return _go_live(
+            store, current, schedule=definition.schedule, template=template, segment=segment, now=now
+        )
     item = {
         **current,
         "status": "scheduled" if first is not None else "sending",
@@ -249,11 +265,41 @@ def launch(
     return _shown(item)
 
 
+def _go_live(
+    store: CampaignStore,
+    current: Mapping[str, Any],
+    *,
+    schedule: SendOnTrigger,
+    template: Mapping[str, Any],
+    segment: Mapping[str, Any],
+    now: dt.datetime,
+) -> Campaign:
+    """A triggered campaign is live: listed under its event, so the events that concern a customer
+    find it; each entry is a run of its own (``logic.journeys``)."""
+    item = {
+        **current,
+        "status": "live",
+        "runs": 0,
+        "template_version": int(template.get("version", 1)),
+        "segment_version": int(segment["version"]) if segment else None,
+        "next_run_at": None,
+        "launched_at": now.isoformat(),
+        "updated_at": now.isoformat(),
+        "version": int(current["version"]) + 1,
+    }
+    try:
+        store.replace(item, expected=int(current["version"]))
+    except PreconditionFailed:
+        return _shown(_found(store, str(current["id"])))
+    store.go_live(str(item["id"]), schedule.trigger.event, live=True)
+    return _shown(item)
+
+
 TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     # action: (from, to; None: back to what it was before the pause)
-    "pause": (frozenset({"scheduled", "sending"}), "paused"),
+    "pause": (frozenset({"scheduled", "sending", "live"}), "paused"),
     "resume": (frozenset({"paused"}), None),
-    "cancel": (frozenset({"draft", "scheduled", "sending", "paused"}), "cancelled"),
+    "cancel": (frozenset({"draft", "scheduled", "sending", "live", "paused"}), "cancelled"),
 }
 
 
@@ -263,7 +309,7 @@ def transition(
     current = _found(store, campaign_id)
     allowed, target = TRANSITIONS[action]
     status = str(current["status"])
-    if status == target or (action == "resume" and status in {"scheduled", "sending"}):
+    if status == target or (action == "resume" and status in {"scheduled", "sending", "live"}):
         return _shown(current)  # already so: a retry changes nothing
     if status not in allowed:
         raise Conflict(
@@ -280,6 +326,9 @@ def transition(
         "updated_at": clock().isoformat(),
     }
     store.replace(item, expected=int(current["version"]))
+    trigger = (current.get("schedule") or {}).get("trigger")
+    if to == "cancelled" and trigger and current.get("launched_at"):
+        store.go_live(campaign_id, str(trigger["event"]), live=False)
     return _shown(item)
 
 
@@ -304,6 +353,12 @@ def report(store: CampaignStore, campaign_id: str) -> Report:
         counts=shown,
         suppressed={d: values[d] for d in SUPPRESSED},
         planned=store.planned(campaign_id, runs) if runs else False,
+        results=f"/admin/campaigns/{campaign_id}/results",
+        points_report=(
+            f"/admin/point-campaigns/{campaign_id}"
+            if (current.get("offer") or {}).get("kind") == "points"
+            else None
+        ),
     )
 
 

@@ -19,6 +19,7 @@ decides for each recipient, the releaser brings back what was deferred.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,9 +28,17 @@ from typing import Any, Protocol
 
 from services.campaigns.logic import campaigns as lifecycle
 from services.campaigns.logic.addressing import first_name
-from services.campaigns.logic.feedback import FEEDBACK_COUNTERS
-from services.campaigns.logic.sending import Sending, Verdict, cap_periods, decide, priority_delay_s
-from services.campaigns.models.campaigns import SendRecurring
+from services.campaigns.logic.offers import OFFERED, message_context, offer_id
+from services.campaigns.logic.results import exposure_counters
+from services.campaigns.logic.sending import (
+    Sending,
+    Verdict,
+    cap_periods,
+    decide,
+    priority_delay_s,
+    zone_of,
+)
+from services.campaigns.models.campaigns import DECISIONS, SendRecurring
 from services.campaigns.models.cards import CardPurpose, ContactCard
 from services.campaigns.models.templates import Rendered, TemplateDefinition
 
@@ -70,6 +79,7 @@ class Store(Protocol):
         until: dt.datetime | None = None,
         claimed: bool = False,
         provider: str | None = None,
+        context: str | None = None,
     ) -> bool: ...
     def due_run(self, campaign_id: str, run: int, at: dt.datetime) -> None: ...
     def defer(self, campaign_id: str, run: int, customer_ids: Sequence[str], until: dt.datetime) -> None: ...
@@ -129,6 +139,24 @@ class Notices(Protocol):
     ) -> None:
         """Announce it once per campaign run, customer and device however often it is called."""
         ...
+
+
+class Aftermath(Protocol):
+    """What follows a recipient's final decision: the exposure a conversion is measured from (the
+    message sent, or held back for the control group), and the offer that waits at login."""
+
+    def exposed(
+        self,
+        campaign_id: str,
+        run: int,
+        customer_id: str,
+        *,
+        group: str,
+        at: dt.datetime,
+        attribution_days: int,
+    ) -> bool: ...
+
+    def offered(self, campaign: Mapping[str, Any], run: int, customer_id: str, at: dt.datetime) -> None: ...
 
 
 DISABLED_PREFIX = "endpoint_disabled:"  # a ChannelRefused reason: the device's push token is dead
@@ -298,9 +326,18 @@ def sending_of(campaign: Mapping[str, Any], run: int) -> Sending:
     )
 
 
-def _context(card: ContactCard, facts: Mapping[str, Any], brand: str) -> dict[str, Any]:
+def _context(
+    card: ContactCard,
+    facts: Mapping[str, Any],
+    brand: str,
+    *,
+    trigger: Mapping[str, Any] | None = None,
+    offer: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     name = card.name or ""
     return {
+        "trigger": {**TRIGGER_BLANK, **(trigger or {})},
+        "offer": dict(offer or message_context(None, "", dt.date.min)),
         "customer": {
             "name": name,
             "first_name": first_name(name) or name,
@@ -310,6 +347,22 @@ def _context(card: ContactCard, facts: Mapping[str, Any], brand: str) -> dict[st
         },
         "brand": brand,
     }
+
+
+TRIGGER_BLANK: dict[str, Any] = {
+    "kind": "",
+    "years": 0,
+    "occurs_on": "",
+    "tier": "",
+    "previous": "",
+    "tier_name": "",
+    "perks": "",
+    "earn_multiplier_pct": 0,
+    "points": 0,
+    "expires_on": "",
+    "minutes": 0,
+    "draw": 0,
+}
 
 
 @dataclass
@@ -332,8 +385,10 @@ class Sender:
         caps: Caps = Caps(),
         pace: Callable[[], None] = lambda: None,
         notices: Notices | None = None,
+        aftermath: Aftermath | None = None,
     ) -> None:
         self.notices = notices
+        self.aftermath = aftermath
         self.store = store
         self.cards = cards
         self.templates = templates
@@ -353,6 +408,7 @@ class Sender:
         lines = self.store.log_lines(campaign_id, run, recipients)
         todo: list[str] = []
         was_deferred: set[str] = set()
+        contexts: dict[str, str] = {}
         for customer_id in dict.fromkeys(recipients):
             line = lines.get(customer_id)
             if line is None:
@@ -368,13 +424,18 @@ class Sender:
                     claimed=True,
                 ):
                     done.counts["failed"] += 1
+                    self._follow(campaign, run, customer_id, "failed", now, done)
             elif line.get("decision") == "deferred":
                 until = dt.datetime.fromisoformat(str(line["deferred_until"]))
                 if until <= now:
                     todo.append(customer_id)
                     was_deferred.add(customer_id)
+                    if line.get("context"):
+                        contexts[customer_id] = str(line["context"])
         if todo:
-            self._decide_all(campaign, run=run, todo=todo, was_deferred=was_deferred, now=now, done=done)
+            self._decide_all(
+                campaign, run=run, todo=todo, was_deferred=was_deferred, contexts=contexts, now=now, done=done
+            )
         self.store.add_counts(campaign_id, done.counts)
         self._maybe_finish(campaign, now)
         return done
@@ -386,6 +447,7 @@ class Sender:
         run: int,
         todo: list[str],
         was_deferred: set[str],
+        contexts: Mapping[str, str],
         now: dt.datetime,
         done: Delivery,
     ) -> None:
@@ -399,17 +461,20 @@ class Sender:
         for customer_id in todo:
             card = cards.get(customer_id) or ContactCard(customer_id=customer_id, status="unknown")
             verdict = decide(sending, card, now)
+            context = contexts.get(customer_id)
             if verdict.decision is None:
                 sent = self._send(
                     sending,
                     template=template,
                     card=card,
                     facts=facts.get(customer_id, {}),
+                    extra=self._extra(campaign, run, card, context, now),
                     now=now,
                     done=done,
                 )
                 if sent is not None:  # None: another delivery has it, or a retry will
                     self._count(done, sent, customer_id in was_deferred, recorded=True)
+                    self._follow(campaign, run, customer_id, str(sent.decision), now, done)
                 continue
             recorded = self.store.decide(
                 sending.campaign_id,
@@ -419,12 +484,61 @@ class Sender:
                 reason=verdict.reason,
                 at=now,
                 until=verdict.until,
+                context=context if verdict.decision == "deferred" else None,
             )
+            if recorded and verdict.decision != "deferred":
+                self._follow(campaign, run, customer_id, str(verdict.decision), now, done)
             if verdict.decision == "deferred" and verdict.until is not None:
                 deferred[verdict.until].append(customer_id)
             self._count(done, verdict, customer_id in was_deferred, recorded=recorded)
         for until, ids in deferred.items():
             self.store.defer(sending.campaign_id, run, ids, until)
+
+    def _extra(
+        self,
+        campaign: Mapping[str, Any],
+        run: int,
+        card: ContactCard,
+        context: str | None,
+        now: dt.datetime,
+    ) -> dict[str, Any]:
+        """What a message may say beyond the customer: the trigger's facts, the offer."""
+        offer = campaign.get("offer")
+        extra: dict[str, Any] = {"trigger": json.loads(context) if context else {}}
+        if offer:
+            expires = (now + dt.timedelta(days=int(offer.get("valid_days") or 14))).astimezone(zone_of(card))
+            extra["offer"] = message_context(
+                offer, offer_id(str(campaign["id"]), card.customer_id, run), expires.date()
+            )
+        return extra
+
+    def _follow(  # noqa: PLR0917 - the recipient's decision and where it goes
+        self,
+        campaign: Mapping[str, Any],
+        run: int,
+        customer_id: str,
+        decision: str,
+        now: dt.datetime,
+        done: Delivery,
+    ) -> None:
+        """After a final decision: the exposure (sent: ``t``; control: ``c``), counted with the
+        batch's decisions, and the offer."""
+        if self.aftermath is None:
+            return
+        if decision in ("sent", "control"):
+            group = "t" if decision == "sent" else "c"
+            if self.aftermath.exposed(
+                str(campaign["id"]),
+                run,
+                customer_id,
+                group=group,
+                at=now,
+                attribution_days=int(campaign.get("attribution_days") or 7),
+            ):
+                for name in exposure_counters(group, now):
+                    done.counts[name] += 1
+        if campaign.get("offer") and decision in OFFERED:
+            self.aftermath.offered(campaign, run, customer_id, now)
 
     @staticmethod
     def _count(done: Delivery, verdict: Verdict, was_deferred: bool, *, recorded: bool) -> None:
@@ -445,6 +559,7 @@ class Sender:
         template: TemplateDefinition | None,
         card: ContactCard,
         facts: Mapping[str, Any],
+        extra: Mapping[str, Any],
         now: dt.datetime,
         done: Delivery,
     ) -> Verdict | None:
@@ -468,7 +583,7 @@ class Sender:
                     claimed=True,
                 )
                 return Verdict("capped", "frequency_cap")
-        outcome = self._dispatch(sending, template, card, facts)
+        outcome = self._dispatch(sending, template, card, facts, extra)
         if outcome is None:
             self.store.unclaim(campaign_id, run, customer_id)
             done.retry.append(customer_id)
@@ -499,6 +614,7 @@ class Sender:
         template: TemplateDefinition | None,
         card: ContactCard,
         facts: Mapping[str, Any],
+        extra: Mapping[str, Any],
     ) -> tuple[str | None, str | None, str | None] | None:
         """(provider, message id, reason): a message id when sent, a reason when refused; None
         when the channel failed in a way a retry may mend."""
@@ -510,7 +626,9 @@ class Sender:
             rendered = render(
                 template,
                 locale=card.locale,
-                context=_context(card, facts, template.sender),
+                context=_context(
+                    card, facts, template.sender, trigger=extra.get("trigger"), offer=extra.get("offer")
+                ),
                 time_zone=card.time_zone or "Asia/Seoul",
                 unsubscribe_url=card.unsubscribe_urls.get(f"{sending.channel}.{sending.purpose}"),
             )
@@ -539,7 +657,7 @@ class Sender:
         if not self.store.planned(campaign_id, runs):
             return
         counts = self.store.counts(campaign_id)
-        decided = sum(v for k, v in counts.items() if k not in {"audience", "deferred", *FEEDBACK_COUNTERS})
+        decided = sum(v for k, v in counts.items() if k in DECISIONS and k != "deferred")
         if decided < counts.get("audience", 0) or counts.get("deferred", 0) > 0:
             return
         following = "scheduled" if campaign.get("next_run_at") else "done"
@@ -557,7 +675,18 @@ def _at_minute(minute: str) -> dt.datetime:
     return dt.datetime.strptime(minute, "%Y%m%d%H%M").replace(tzinfo=dt.UTC)
 
 
-def release(store: Store, members: Members, work: Work, *, now: dt.datetime, priority_step_s: int = 2) -> int:
+DrawsDue = Callable[[str, int, dt.datetime], None]  # (gift, draw, now): its entries have closed
+
+
+def release(
+    store: Store,
+    members: Members,
+    work: Work,
+    *,
+    now: dt.datetime,
+    priority_step_s: int = 2,
+    draws: DrawsDue | None = None,
+) -> int:
     """Everything due from the minute after the cursor up to now, an hour's partition at a time
     (at most ``MAX_RELEASE_HOURS`` of them; the next release goes on from there); one release at
     a time. How many items it released."""
@@ -573,7 +702,9 @@ def release(store: Store, members: Members, work: Work, *, now: dt.datetime, pri
                 break
             end = min(current, start.replace(minute=59))
             items = store.due_between(_minute(start), _minute(end))
-            released += _release_items(store, members, work, items, now=now, priority_step_s=priority_step_s)
+            released += _release_items(
+                store, members, work, items, now=now, priority_step_s=priority_step_s, draws=draws
+            )
             store.forget_due(items)
             store.move_release_cursor(_minute(end))
             start = end + dt.timedelta(minutes=1)
@@ -590,9 +721,14 @@ def _release_items(
     *,
     now: dt.datetime,
     priority_step_s: int,
+    draws: DrawsDue | None,
 ) -> int:
     recipients: dict[tuple[str, int], list[str]] = defaultdict(list)
     for item in items:
+        if item.get("kind") == "draw":
+            if draws is not None:
+                draws(str(item["gift_id"]), int(item["draw"]), now)
+            continue
         campaign_id, run = str(item["campaign_id"]), int(item["run"])
         if item.get("kind") == "run":
             _start_due_run(store, members, work, campaign_id, run, now=now)

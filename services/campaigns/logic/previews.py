@@ -47,8 +47,30 @@ class CardSource(Protocol):
     def cards(self, customer_ids: Sequence[str], purpose: CardPurpose) -> list[ContactCard]: ...
 
 
+# What a triggered campaign's event may say, as a sample (the longest of each: a wedding's years).
+SAMPLE_TRIGGER: dict[str, Any] = {
+    "kind": "wedding",
+    "years": 10,
+    "occurs_on": "2026-12-25",
+    "tier": "gold",
+    "previous": "silver",
+    "tier_name": "Gold",
+    "perks": "Birthday coupon, Free size-up, Early access to events",
+    "earn_multiplier_pct": 125,
+    "points": 3000,
+    "expires_on": "2026-12-31",
+    "minutes": 45,
+    "draw": 1,
+}
+
+
 def context_for(customer: dict[str, Any], offer: SampleOffer, brand: str) -> dict[str, Any]:
-    return {"customer": customer, "offer": offer.model_dump(mode="json"), "brand": brand}
+    return {
+        "customer": customer,
+        "offer": {**offer.model_dump(mode="json"), "points": 3000},
+        "trigger": SAMPLE_TRIGGER,
+        "brand": brand,
+    }
 
 
 def preview(

@@ -72,6 +72,7 @@ class Outcome:
     applied: bool
     joined: tuple[str, ...] = ()
     left: tuple[str, ...] = ()
+    view: CustomerView | None = None  # the view as it is now (None: erased)
 
 
 Change = Callable[[CustomerView], "tuple[CustomerView | None, Effect | None]"]
@@ -96,7 +97,7 @@ class Projection:
             before = stored.view or views.fresh(customer_id)
             after, effect = change(before)
             if after is None:
-                return Outcome(applied=False)
+                return Outcome(applied=False, view=stored.view)
             try:
                 self.store.save(after, stored.version, effect, now)
             except Stale:
@@ -126,6 +127,8 @@ class Projection:
             return lambda view: self._refund(view, event)
         if detail_type == "VisitRecorded":
             return lambda view: (views.visit_recorded(view, event), Effect("VIS", event.visit_id))
+        if detail_type == "CouponRedeemed":
+            return lambda view: (views.coupon_redeemed(view, event, at), Effect("CPN", event.coupon_id))
         raise ValueError(f"no view change for {detail_type}")
 
     def _purchase(
@@ -174,4 +177,4 @@ class Projection:
                 joined.append(segment.segment_id)
             elif not now_in and self.members.remove(segment.segment_id, after.customer_id):
                 left.append(segment.segment_id)
-        return Outcome(applied=applied, joined=tuple(joined), left=tuple(left))
+        return Outcome(applied=applied, joined=tuple(joined), left=tuple(left), view=after)

@@ -115,16 +115,21 @@ def purchase_recorded(view: CustomerView, event: inbound.PurchaseRecorded, at: d
         _add(view.purchases, event.local_date, event.currency, 1, event.total), event.local_date
     )
     latest = view.last_purchase_at
+    first = view.first_purchase_id or (event.purchase_id if latest is None else None)
+    update: dict[str, Any] = {
+        "purchases": purchases,
+        "first_purchase_id": first,
+        "purchases_ever": view.purchases_ever + 1,
+    }
     if latest is None or event.purchased_at > latest:
-        return view.model_copy(
-            update={"purchases": purchases, "last_purchase_at": event.purchased_at, "browsing_s": 0}
-        )
-    return view.model_copy(update={"purchases": purchases})
+        update |= {"last_purchase_at": event.purchased_at, "browsing_s": 0}
+    return view.model_copy(update=update)
 
 
 def purchase_refunded(view: CustomerView, day: dt.date, event: inbound.PurchaseRefunded) -> CustomerView:
     """Takes back what the purchase added to its day (``day``: the purchase's local day)."""
-    return view.model_copy(update={"purchases": _add(view.purchases, day, event.currency, -1, -event.total)})
+    purchases = _add(view.purchases, day, event.currency, -1, -event.total)
+    return view.model_copy(update={"purchases": purchases, "purchases_ever": max(0, view.purchases_ever - 1)})
 
 
 def visit_recorded(view: CustomerView, event: inbound.VisitRecorded) -> CustomerView:
@@ -136,6 +141,12 @@ def visit_recorded(view: CustomerView, event: inbound.VisitRecorded) -> Customer
     if view.last_purchase_at is None or event.started_at > view.last_purchase_at:
         update["browsing_s"] = view.browsing_s + event.duration_s
     return view.model_copy(update=update)
+
+
+def coupon_redeemed(view: CustomerView, event: inbound.CouponRedeemed, at: dt.datetime) -> CustomerView:
+    """Counted once per coupon (the caller claims the event), so that a winback can tell a
+    customer who only ever buys on offers."""
+    return view.model_copy(update={"coupons_ever": view.coupons_ever + 1})
 
 
 Applier = Callable[[CustomerView, Any, dt.datetime], CustomerView | None]

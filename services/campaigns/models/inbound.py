@@ -5,6 +5,7 @@ producer can add to its events; what campaigns relies on is checked by the contr
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -18,6 +19,7 @@ class _Inbound(BaseModel):
 
 class CustomerRegistered(_Inbound):
     customer_id: str = Field(pattern=ID)
+    subject: str | None = Field(default=None, min_length=1, max_length=128)  # the login's sub (/me/offers)
     locale: str
     time_zone: str = Field(min_length=1, max_length=64)
 
@@ -37,6 +39,7 @@ class ConsentChanged(_Inbound):
 
 class ValueSegmentChanged(_Inbound):
     customer_id: str = Field(pattern=ID)
+    previous: str | None = None
     segment: str
 
 
@@ -76,7 +79,13 @@ class CustomerErased(_Inbound):
 
 class TierChanged(_Inbound):
     customer_id: str = Field(pattern=ID)
+    previous: str | None = None
     tier: str
+    direction: Literal["up", "down"] | None = None  # "up": a triggered "you are now ..."
+    # the new tier's benefits (the message names them); absent from events before they were added
+    tier_name: str | None = Field(default=None, max_length=120)
+    earn_multiplier_pct: int | None = Field(default=None, ge=0)
+    perks: list[Annotated[str, Field(max_length=120)]] = Field(default_factory=list, max_length=50)
 
 
 class PointsBalanceChanged(_Inbound):
@@ -89,3 +98,49 @@ class PointsExpiring(_Inbound):
     customer_id: str = Field(pattern=ID)
     points: int = Field(ge=0)
     expires_on: dt.date
+
+
+class AnniversaryUpcoming(_Inbound):
+    """The date itself stays out of what a message may say (the years and this year's day do not)."""
+
+    customer_id: str = Field(pattern=ID)
+    kind: str  # wedding, membership, child_birthday, custom or birthday
+    date: dt.date
+    occurs_on: dt.date
+    years: int
+    lead_days: int
+
+
+class CouponIssued(_Inbound):
+    """``source`` ``offer:<offer id>``: the coupon of a campaign's offer."""
+
+    customer_id: str = Field(pattern=ID)
+    coupon_id: str
+    source: str | None = None
+
+
+class CouponRedeemed(_Inbound):
+    customer_id: str = Field(pattern=ID)
+    coupon_id: str = Field(pattern=ID)
+    source: str | None = None
+    redeemed_at: AwareDatetime
+
+
+class DrawCommitted(_Inbound):
+    gift_id: str = Field(pattern=ID)
+    draw: int = Field(ge=1)
+    commitment: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class DrawWinner(_Inbound):
+    customer_id: str = Field(pattern=ID)
+    entry_id: str = Field(pattern=ID)
+
+
+class DrawCompleted(_Inbound):
+    gift_id: str = Field(pattern=ID)
+    draw: int = Field(ge=1)
+    commitment: str = Field(pattern=r"^[0-9a-f]{64}$")
+    seed: str = Field(pattern=r"^[0-9a-f]{64}$")
+    entries: int = Field(ge=0)
+    winners: list[DrawWinner]

@@ -3,7 +3,12 @@
 Variables a template may read (anything else is refused when it is saved, not when it is sent):
 ``customer.name``, ``customer.first_name``, ``customer.tier``, ``customer.points``,
 ``customer.usual`` (the customer's usual order, a text), and ``offer.title``, ``offer.code``,
-``offer.expires_on``, ``offer.url``, and ``brand``.
+``offer.expires_on``, ``offer.url``, ``offer.points``, and ``brand``; and what a triggered
+campaign's event says (empty or 0 otherwise): ``trigger.kind``, ``trigger.years``,
+``trigger.occurs_on`` (an anniversary), ``trigger.tier``, ``trigger.previous``,
+``trigger.tier_name``, ``trigger.perks`` (comma-separated), ``trigger.earn_multiplier_pct`` (a tier gained),
+``trigger.points``, ``trigger.expires_on`` (points expiring), ``trigger.minutes`` (browsing),
+``trigger.draw`` (a draw won).
 """
 
 from __future__ import annotations
@@ -38,6 +43,19 @@ VARIABLES = frozenset(
         "offer.code",
         "offer.expires_on",
         "offer.url",
+        "offer.points",
+        "trigger.kind",
+        "trigger.years",
+        "trigger.occurs_on",
+        "trigger.tier",
+        "trigger.previous",
+        "trigger.tier_name",
+        "trigger.perks",
+        "trigger.earn_multiplier_pct",
+        "trigger.points",
+        "trigger.expires_on",
+        "trigger.minutes",
+        "trigger.draw",
         "brand",
     }
 )

@@ -45,6 +45,11 @@ class CustomerView(BaseModel):
     points_expire_on: dt.date | None = None
     last_purchase_at: AwareDatetime | None = None
     purchases: dict[str, DayBucket] = Field(default_factory=dict)  # "yyyy-mm-dd" (local) -> bucket
+    first_purchase_id: str | None = None  # the purchase that made them a customer (a trigger)
+    # Lifetime counts (a winback tells the customer who only ever buys on offers: a lapsed
+    # customer's purchases are older than any window)
+    purchases_ever: int = 0  # purchases made, less those refunded
+    coupons_ever: int = 0  # coupons redeemed
     last_visit_at: AwareDatetime | None = None
     browsing_s: int = 0  # time spent on visits since the last purchase
     # When each aspect was last set (an event's instant): an older event never overwrites a newer

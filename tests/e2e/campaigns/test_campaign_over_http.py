@@ -14,7 +14,7 @@ import json
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ import boto3
 import pytest
 
 from services.campaigns.logic.sending import in_control
-from tests.e2e.conftest import LocalSystem, start_system, stop_system
+from tests.e2e.conftest import LocalSystem
 
 pytestmark = pytest.mark.xdist_group("campaigns-story")
 
@@ -51,13 +51,6 @@ TEMPLATE = {
         },
     },
 }
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
-    started = start_system(tmp_path_factory.mktemp("campaigns"), seed=False)
-    yield started
-    stop_system(started)
 
 
 def until(what: Callable[[], Any], *, timeout_s: float = 60, every_s: float = 0.3) -> Any:

@@ -5,53 +5,22 @@ tags SES's events will bring back (campaign, customer, run)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import boto3
 import pytest
 
-from infra.local import provision
-from infra.topology import SYSTEM
 from services.campaigns.dal.templates import DynamoTemplates
 from services.campaigns.handlers import sender as sender_module
 from services.campaigns.models.cards import CardDevice, ContactCard
-from services.campaigns.topology import API, CAMPAIGNS, PLAN_QUEUE, PLANNER, RELEASER, SEND_QUEUE, SENDER
+from services.campaigns.topology import CAMPAIGNS
 from shared import aws
 from shared.ids import new_id
-from shared.topology import Function
-from tests.integration.apigw import Invoker
-from tests.integration.campaigns.test_sending import FakeCards, World
-from tests.integration.conftest import EMAIL_SENDER, STAGE, BusWatch, QueueDrain, table
+from tests.integration.campaigns.test_sending import World
+from tests.integration.conftest import BusWatch, table
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 TOKEN = "fcm-token-0123456789abcdef"  # a device's push token
-
-
-@pytest.fixture
-def sending(
-    moto: None,
-    bus: str,
-    lambda_function: Callable[[Function], Invoker],
-    frozen_clock: Callable[[datetime], None],
-    monkeypatch: pytest.MonkeyPatch,
-) -> World:
-    clients = (boto3.client("sqs"), boto3.client("sns"), boto3.client("events"))
-    messaging = provision.create_messaging(clients, SYSTEM, stage=STAGE, bus=bus)  # type: ignore[arg-type]
-    boto3.client("sesv2").create_email_identity(EmailIdentity=EMAIL_SENDER)
-    monkeypatch.setenv("PRIORITY_STEP_S", "0")
-    sender = lambda_function(SENDER)
-    cards = FakeCards()
-    sender_module.dependencies().cards = cards
-    return World(
-        api=lambda_function(API),
-        planner=QueueDrain(lambda_function(PLANNER), messaging, PLAN_QUEUE),
-        sender=QueueDrain(sender, messaging, SEND_QUEUE),
-        releaser=lambda_function(RELEASER),
-        cards=cards,
-        clock=frozen_clock,
-    )
 
 
 def push_template(world: World) -> str:
@@ -71,7 +40,7 @@ def push_template(world: World) -> str:
     return template_id
 
 
-def test_a_dead_push_token_is_failed_and_announced_once(sending: World, bus: str) -> None:
+def test_a_dead_push_token_is_failed_and_announced_once(world: World, bus: str) -> None:
     # Given an Android device whose SNS endpoint SNS has disabled (its token is dead)
     sns = boto3.client("sns")
     application = sns.create_platform_application(
@@ -81,7 +50,7 @@ def test_a_dead_push_token_is_failed_and_announced_once(sending: World, bus: str
     sns.set_endpoint_attributes(EndpointArn=endpoint, Attributes={"Enabled": "false"})
     sender_module.dependencies().channels.push_applications = {"android": application}  # type: ignore[attr-defined]
     customer_id = new_id("cus")
-    sending.cards.cards_by_id[customer_id] = ContactCard(
+    world.cards.cards_by_id[customer_id] = ContactCard(
         customer_id=customer_id,
         status="active",
         name="Kim Minji",
@@ -92,17 +61,17 @@ def test_a_dead_push_token_is_failed_and_announced_once(sending: World, bus: str
     )
     watch = BusWatch(bus, ["PushTokenDisabled"])
     # And a push campaign to them
-    campaign = sending.campaign(
-        sending.segment([customer_id]), push_template(sending), channel="push", control_percent=0
+    campaign = world.campaign(
+        world.segment([customer_id]), push_template(world), channel="push", control_percent=0
     )
     # When it is launched, and the sender's batch is delivered again
-    sending.launch(campaign["id"])
-    sending.run()
-    assert sending.sender.deliver(sending.sender.delivered) == []
+    world.launch(campaign["id"])
+    world.run()
+    assert world.sender.deliver(world.sender.delivered) == []
     # Then the recipient is failed with the device named, and counted once
-    (line,) = sending.log(campaign["id"], customer_id=customer_id)
+    (line,) = world.log(campaign["id"], customer_id=customer_id)
     assert (line["decision"], line["reason"]) == ("failed", "endpoint_disabled:pixel-8")
-    assert sending.report(campaign["id"])["counts"]["failed"] == 1
+    assert world.report(campaign["id"])["counts"]["failed"] == 1
     # And the profile service hears of the dead token once, with ids only
     (announced,) = watch.all()
     assert (announced["source"], announced["detail-type"]) == ("dangol.campaigns", "PushTokenDisabled")
@@ -111,17 +80,17 @@ def test_a_dead_push_token_is_failed_and_announced_once(sending: World, bus: str
     assert TOKEN not in json.dumps(announced)
 
 
-def test_an_email_carries_the_tags_ses_events_bring_back(sending: World) -> None:
+def test_an_email_carries_the_tags_ses_events_bring_back(world: World) -> None:
     # Given what the sender asks SES v2 for
     asked: list[dict[str, Any]] = []
     aws.client("sesv2").meta.events.register(
         "provide-client-params.sesv2.SendEmail", lambda params, **_: asked.append(dict(params))
     )
-    customer_id = sending.customer()
-    campaign = sending.campaign(sending.segment([customer_id]), sending.template(), control_percent=0)
+    customer_id = world.customer()
+    campaign = world.campaign(world.segment([customer_id]), world.template(), control_percent=0)
     # When the campaign is sent (moto's SES takes the tags)
-    sending.launch(campaign["id"])
-    sending.run()
+    world.launch(campaign["id"])
+    world.run()
     # Then the one e-mail was tagged with its campaign, customer and run
     (request,) = asked
     assert request["EmailTags"] == [
@@ -129,5 +98,5 @@ def test_an_email_carries_the_tags_ses_events_bring_back(sending: World) -> None
         {"Name": "customer", "Value": customer_id},
         {"Name": "run", "Value": "1"},
     ]
-    (line,) = sending.log(campaign["id"])
+    (line,) = world.log(campaign["id"])
     assert line["decision"] == "sent"

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import pytest
@@ -26,7 +26,7 @@ from services.campaigns.logic.sending import in_control
 from services.campaigns.models.cards import ContactCard
 from services.campaigns.topology import API, CAMPAIGNS, PLAN_QUEUE, PLANNER, RELEASER, SEND_QUEUE, SENDER
 from shared.ids import new_id
-from shared.topology import Function
+from shared.topology import Function, Queue
 from tests.integration.apigw import ApiResponse, Invoker, LambdaContext, api_event
 from tests.integration.conftest import EMAIL_SENDER, FROZEN_AT, REGION, STAGE, QueueDrain, table
 
@@ -206,6 +206,42 @@ def mails_to(customer_id: str) -> list[email.message.Message]:
     return [m for m in mails() if m["X-Dangol-Ref"].split("/")[1] == customer_id]
 
 
+W = TypeVar("W", bound=World)
+
+
+def make_world(
+    bus_name: str,
+    lambda_function: Callable[[Function], Invoker],
+    frozen_clock: Callable[[datetime], None],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    kind: type[W],
+    drains: Mapping[str, tuple[Function, Queue]] | None = None,
+    **extra: Any,
+) -> W:
+    """The campaigns service's messaging on moto and its functions, as ``kind`` (``World`` or a
+    subclass): ``drains`` names more queue consumers (field: (function, queue)), ``extra`` fields."""
+    clients = (boto3.client("sqs"), boto3.client("sns"), boto3.client("events"))
+    messaging = provision.create_messaging(clients, SYSTEM, stage=STAGE, bus=bus_name)  # type: ignore[arg-type]
+    boto3.client("sesv2").create_email_identity(EmailIdentity=EMAIL_SENDER)
+    monkeypatch.setenv("PRIORITY_STEP_S", "0")  # moto keeps a delayed message hidden in real time
+    monkeypatch.setenv("SEND_RATE_PER_S", "1000")  # the pacing has its unit test
+    sender = lambda_function(SENDER)
+    cards = FakeCards()
+    sender_module.dependencies().cards = cards  # the profile service's cards, as the test gives them
+    more = {name: QueueDrain(lambda_function(f), messaging, q) for name, (f, q) in (drains or {}).items()}
+    return kind(
+        api=lambda_function(API),
+        planner=QueueDrain(lambda_function(PLANNER), messaging, PLAN_QUEUE),
+        sender=QueueDrain(sender, messaging, SEND_QUEUE),
+        releaser=lambda_function(RELEASER),
+        cards=cards,
+        clock=frozen_clock,
+        **more,
+        **extra,
+    )
+
+
 @pytest.fixture
 def world(
     moto: None,
@@ -214,22 +250,7 @@ def world(
     frozen_clock: Callable[[datetime], None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> World:
-    clients = (boto3.client("sqs"), boto3.client("sns"), boto3.client("events"))
-    messaging = provision.create_messaging(clients, SYSTEM, stage=STAGE, bus=bus)  # type: ignore[arg-type]
-    boto3.client("sesv2").create_email_identity(EmailIdentity=EMAIL_SENDER)
-    monkeypatch.setenv("PRIORITY_STEP_S", "0")  # moto keeps a delayed message hidden in real time
-    monkeypatch.setenv("SEND_RATE_PER_S", "1000")  # the pacing has its unit test
-    sender = lambda_function(SENDER)
-    cards = FakeCards()
-    sender_module.dependencies().cards = cards  # the profile service's cards, as the test gives them
-    return World(
-        api=lambda_function(API),
-        planner=QueueDrain(lambda_function(PLANNER), messaging, PLAN_QUEUE),
-        sender=QueueDrain(sender, messaging, SEND_QUEUE),
-        releaser=lambda_function(RELEASER),
-        cards=cards,
-        clock=frozen_clock,
-    )
+    return make_world(bus, lambda_function, frozen_clock, monkeypatch, kind=World)
 
 
 def test_every_consenting_customer_outside_the_control_group_gets_exactly_one_email(world: World) -> None:
@@ -282,8 +303,19 @@ def test_every_consenting_customer_outside_the_control_group_gets_exactly_one_em
         by_decision[line["decision"]] = by_decision.get(line["decision"], 0) + 1
     assert {k: v for k, v in counts.items() if k in by_decision} == by_decision
     assert (counts["audience"], counts["decided"]) == (33, 33)
-    assert report["suppressed"] == {"no_consent": 1, "capped": 0, "no_address": 1, "erased": 1}
+    assert report["suppressed"] == {
+        "no_consent": 1,
+        "capped": 0,
+        "no_address": 1,
+        "erased": 1,
+        "excluded": 0,
+        "exited": 0,
+    }
     assert report["planned"] is True
+    # And its result counts the recipients and the control group it measures against
+    result = world.call("GET", "/admin/campaigns/{campaign_id}/results", {"campaign_id": campaign["id"]})
+    overall = result.json()["overall"]
+    assert (overall["recipients"], overall["control"]) == (counts["sent"], counts["control"])
     assert (
         world.call("GET", "/admin/campaigns/{campaign_id}", {"campaign_id": campaign["id"]}).json()["status"]
         == "done"

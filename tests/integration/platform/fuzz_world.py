@@ -57,11 +57,13 @@ class Ids:
     version: str = "0"  # earn rules version 0 (the built-in defaults) exists in every system
     template_id: str = "ctp_01M82AEKG51WJP0K379AYG4E2W"
     gift_id: str = "gft_01M82AEKG51WJP0K379AYG4E2W"
+    draw: str = "1"  # a gift's scheduled draw (its number)
     segment_id: str = "seg_01M82AEKG51WJP0K379AYG4E2W"
     preview_id: str = "spv_01M82AEKG51WJP0K379AYG4E2W"  # a segment preview job
     message_template_id: str = "tpl_01M82AEKG51WJP0K379AYG4E2W"  # a campaigns message template
     message_channel: str = "email"  # that template's channel
     campaign_id: str = "cmp_01M82AEKG51WJP0K379AYG4E2W"
+    offer_id: str = "ofr_01M82AEKG51WJP0K379AYG4E2W"  # an offer waiting at login
     code: str = "ABCD-EFGH-JKMN-PQRS"  # a coupon's code
     member_code: str = "A1B2C-D3E4F"  # what the customer's app shows at the counter
     token: str = "bm90LWEtdG9rZW4.AAAAAAAAAAAAAAAAAAAAAA"  # an opt-out link's (well-shaped, unsigned)
@@ -250,6 +252,10 @@ OWN: dict[str, Callable[[Ids], dict[str, Any]]] = {
         "template_id": ids.message_template_id,
         "channel": ids.message_channel,
     },
+    "POST /admin/draw-schedules": lambda ids: {
+        "gift_id": ids.gift_id,
+        "draws": [{"closes_at": "2025-03-20T12:00:00+09:00", "winners": 3}],  # after NOW, within a year
+    },
     "POST /admin/gifts": lambda ids: {
         "mode": "draw",
         "stock": 10,
@@ -407,3 +413,31 @@ GIVEN: dict[str, Callable[[World], Ids]] = {
     "POST /unsubscribe/{token}": _opt_out_link,
     "GET /unsubscribe/{token}": _opt_out_link,
 }
+
+
+def _scheduled_draw(world: World, *, drawn: bool = False) -> Ids:
+    """A draw gift whose draw 1 was scheduled a day before NOW and closed an hour before it, drawn
+    if ``drawn`` (as the campaigns service's DrawScheduled and DrawDue would have it)."""
+    from datetime import timedelta
+
+    from infra.local import provision
+    from services.rewards.dal.draws import DynamoDrawStore
+    from services.rewards.logic import draws
+    from services.rewards.models.inbound import DrawDue, DrawScheduled
+    from services.rewards.topology import REWARDS
+    from shared.events import EventPublisher
+    from tests.integration.conftest import STAGE, table
+
+    ids = _gift(world)
+    bus = provision.bus_name(SYSTEM, STAGE, SYSTEM.bus)
+    store = DynamoDrawStore(table(REWARDS), EventPublisher(bus, "dangol.rewards"))
+    closes_at = NOW - timedelta(hours=1)
+    scheduled = DrawScheduled(gift_id=ids.gift_id, draw=1, closes_at=closes_at, winners=1)
+    assert draws.schedule(store, scheduled, now=closes_at - timedelta(days=1)) == "committed"
+    if drawn:
+        assert draws.run(store, DrawDue(gift_id=ids.gift_id, draw=1), now=NOW) == "drawn"
+    return dataclasses.replace(ids, draw="1")
+
+
+GIVEN["GET /draws/{gift_id}/{draw}"] = _scheduled_draw
+GIVEN["GET /draws/{gift_id}/{draw}/verification"] = lambda world: _scheduled_draw(world, drawn=True)

@@ -106,6 +106,10 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/admin/gifts/{gift_id}"): {"marketing", "admin"},
     ("POST", "/admin/gifts/{gift_id}/draws"): {"marketing", "admin"},
     ("GET", "/me/gifts"): {"customer"},
+    ("GET", "/admin/point-campaigns/{campaign_id}"): {"marketing", "admin"},
+    ("GET", "/me/draw-entries"): {"customer"},
+    ("GET", "/draws/{gift_id}/{draw}"): set(),  # public: see PUBLIC
+    ("GET", "/draws/{gift_id}/{draw}/verification"): set(),  # public: see PUBLIC
     # campaigns
     ("POST", "/admin/segments"): {"marketing", "admin"},
     ("GET", "/admin/segments"): {"marketing", "admin"},
@@ -132,11 +136,24 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/admin/campaigns/{campaign_id}/cancel"): {"marketing", "admin"},
     ("GET", "/admin/campaigns/{campaign_id}/report"): {"marketing", "admin"},
     ("GET", "/admin/campaigns/{campaign_id}/messages"): {"marketing", "admin"},
+    ("GET", "/admin/campaigns/{campaign_id}/results"): {"marketing", "admin"},
+    ("GET", "/admin/campaigns/{campaign_id}/results.csv"): {"marketing", "admin"},
+    ("POST", "/admin/draw-schedules"): {"marketing", "admin"},
+    ("GET", "/admin/draw-schedules/{gift_id}"): {"marketing", "admin"},
+    ("GET", "/me/offers"): {"customer"},
+    ("POST", "/me/offers/{offer_id}/open"): {"customer"},
 }
 
 # The routes anyone may call without a token (no authorizer, no caller): an opt-out link must work
-# from any mail client. Their line above is empty; a route made public by mistake fails here.
-PUBLIC: set[tuple[str, str]] = {("POST", "/unsubscribe/{token}"), ("GET", "/unsubscribe/{token}")}
+# from any mail client, and anyone may check a gift's draw (entry ids only, never customer ids).
+# Their line above is empty; a route made public by mistake fails here.
+PUBLIC: set[tuple[str, str]] = {
+    ("POST", "/unsubscribe/{token}"),
+    ("GET", "/unsubscribe/{token}"),
+    ("GET", "/draws/{gift_id}/{draw}"),
+    ("GET", "/draws/{gift_id}/{draw}/verification"),
+}
+OPT_OUT = {("POST", "/unsubscribe/{token}"), ("GET", "/unsubscribe/{token}")}
 
 ROUTES = SYSTEM.routes
 GUARDED = [r for r in ROUTES if not r.public]
@@ -169,7 +186,7 @@ def test_exactly_the_public_routes_of_this_table_are_public() -> None:
     assert all(not r.allow for r in ROUTES if r.public)
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.public], ids=lambda r: r.key)
+@pytest.mark.parametrize("route", [r for r in ROUTES if (r.method, r.path) in OPT_OUT], ids=lambda r: r.key)
 def test_a_public_route_needs_no_identity_and_ignores_one(route: Route) -> None:
     for claims in (None, {}, {"sub": "someone", "token_use": "id", "cognito:groups": "admin"}):
         # Given a request with no identity, an unusable one, or an admin's
@@ -243,3 +260,23 @@ def test_a_request_without_a_usable_identity_is_401(route: Route) -> None:
         # Then it is 401, before anything is read
         assert response.status == 401, (claims, response.body)
         assert response.error["code"] in {"unauthorized", "invalid_token"}, claims
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.public and r.path.startswith("/draws/")], ids=lambda r: r.key
+)
+def test_a_draw_is_public_whoever_calls(route: Route) -> None:
+    for claims in (None, {}, {"sub": "someone", "token_use": "id", "cognito:groups": "admin"}):
+        # Given a request with no identity, an unusable one, or an admin's, for a draw number out of range
+        event = api_event(
+            "profile_get_me",
+            method=route.method,
+            resource=route.path,
+            path_parameters={"gift_id": Ids().gift_id, "draw": "51"},
+            body=None,
+        )
+        event["requestContext"]["authorizer"] = None if claims is None else {"claims": claims}
+        # When it reaches the offers function
+        response = _invoke(route.function, event)
+        # Then the guard let it through (no 401 or 403): the path was refused before any AWS call
+        assert (response.status, response.error["code"]) == (422, "validation_error"), claims
