@@ -55,7 +55,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         deps.campaigns,
         deps.segments,
         deps.work,
-        now=utc_now(),
+        clock=utc_now,
         priority_step_s=deps.priority_step_s,
         draws=deps.draws.announce_due,
     )

@@ -49,6 +49,10 @@ CHAIN_SIZE = 100_000  # recipients per planner chain: a larger audience is plann
 PAUSED_RECHECK = dt.timedelta(minutes=5)
 MAX_RELEASE_HOURS = 48  # hours one release looks at after a long pause; the next goes on from there
 RELEASE_LEASE_S = 60  # the releaser's timeout
+# Minutes before the cursor that each release looks at again: an item written just after its minute
+# was released (a writer whose clock is a little behind, a write that raced the release) still
+# goes. What was released is deleted, so a second look finds only what came late.
+RELEASE_LOOKBACK = dt.timedelta(minutes=5)
 
 
 class Store(Protocol):
@@ -683,23 +687,29 @@ def release(
     members: Members,
     work: Work,
     *,
-    now: dt.datetime,
+    clock: Callable[[], dt.datetime],
     priority_step_s: int = 2,
     draws: DrawsDue | None = None,
 ) -> int:
-    """Everything due from the minute after the cursor up to now, an hour's partition at a time
-    (at most ``MAX_RELEASE_HOURS`` of them; the next release goes on from there); one release at
-    a time. How many items it released."""
+    """Everything due from the minute after the cursor (less ``RELEASE_LOOKBACK``, for what came
+    late) up to now, an hour's partition at a time (at most ``MAX_RELEASE_HOURS`` of them; the
+    next release goes on from there); one release at a time. A release that finds the minute
+    has moved on while it worked goes on to it: the firings it kept out (they found the lease
+    taken) are not lost. How many items it released."""
     if not store.take_release_lease(RELEASE_LEASE_S):
-        return 0  # another release is at it
+        return 0  # another release is at it: it goes on to this minute when it is done
     try:
         cursor = store.release_cursor()
+        now = clock()
         current = _at_minute(_minute(now))
-        start = _at_minute(cursor) + dt.timedelta(minutes=1) if cursor else current
+        start = _at_minute(cursor) + dt.timedelta(minutes=1) - RELEASE_LOOKBACK if cursor else current
         released = 0
         for _ in range(MAX_RELEASE_HOURS):
             if start > current:
-                break
+                now = clock()
+                current = _at_minute(_minute(now))
+                if start > current:
+                    break
             end = min(current, start.replace(minute=59))
             items = store.due_between(_minute(start), _minute(end))
             released += _release_items(

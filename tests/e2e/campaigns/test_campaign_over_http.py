@@ -16,8 +16,10 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
@@ -26,6 +28,27 @@ from services.campaigns.logic.sending import in_control
 from tests.e2e.conftest import LocalSystem
 
 pytestmark = pytest.mark.xdist_group("campaigns-story")
+
+
+def _first_story_day() -> date:
+    """A week ahead of today in Seoul: the simulated clock only moves forward of the real one
+    (a schedule never fires twice for the same minute), and each story of this folder takes the
+    days after the one before (``story_day``). Never with 29 February two days on (the
+    anniversary story's wedding is ten years before it)."""
+    first = datetime.now(ZoneInfo("Asia/Seoul")).date() + timedelta(days=7)
+    while (first + timedelta(days=2)).strftime("%m-%d") == "02-29":
+        first += timedelta(days=1)
+    return first
+
+
+FIRST_STORY_DAY = _first_story_day()
+
+
+def story_day(n: int, at: str = "") -> str:
+    """The n-th day of the stories (``2027-03-10``), or that day at a local time (``...T09:58``)."""
+    day = (FIRST_STORY_DAY + timedelta(days=n)).isoformat()
+    return f"{day}T{at}" if at else day
+
 
 STORY = {
     "all": [
@@ -128,7 +151,7 @@ def test_the_winback_story(system: LocalSystem, tmp_path: Path) -> None:
     # Given the clock at 09:58 in Seoul, and customers: nine in Seoul who allow marketing e-mail
     # (every third reads English), one who does not, and one in São Paulo who does
     clock(system, {"freeze": True})
-    clock(system, {"set": "2026-12-03T09:58", "tz": "Asia/Seoul"})
+    clock(system, {"set": story_day(0, "09:58"), "tz": "Asia/Seoul"})
     people = [(f"Customer {i}", "Asia/Seoul", "en-US" if i % 3 == 0 else "ko-KR", True) for i in range(9)]
     people += [("Quiet One", "Asia/Seoul", "ko-KR", False), ("Ana Souza", "America/Sao_Paulo", "en-US", True)]
     with ThreadPoolExecutor(max_workers=4) as pool:  # as apps sign up: side by side
@@ -150,7 +173,7 @@ def test_the_winback_story(system: LocalSystem, tmp_path: Path) -> None:
     template = staff(system, "POST", "/admin/templates", TEMPLATE)
 
     # When a campaign is launched for 10:00 in Seoul, with a 10% control group
-    first = campaign(system, segment["id"], template["id"], "2026-12-03T10:00:00+09:00")
+    first = campaign(system, segment["id"], template["id"], story_day(0, "10:00:00+09:00"))
     control = {c for c in mailable if in_control(first, c, 10)}
     clock(system, {"advance": "3m"})
 
@@ -174,7 +197,7 @@ def test_the_winback_story(system: LocalSystem, tmp_path: Path) -> None:
         assert until(lambda: log_line(system, first, sao_paulo).get("decision") == "deferred")
         assert log_line(system, first, sao_paulo)["reason"] == "quiet_hours"
         assert outbox(system, sao_paulo) == []
-        clock(system, {"set": "2026-12-03T07:59", "tz": "America/Sao_Paulo"})
+        clock(system, {"set": story_day(0, "07:59"), "tz": "America/Sao_Paulo"})  # the next morning there
         time.sleep(3)
         assert outbox(system, sao_paulo) == []
         clock(system, {"advance": "2m"})

@@ -8,18 +8,23 @@ nothing more.
 
 The draws: an event with three draws publishes each draw's commitment before its entries close;
 each draw is made when its entries close, its winner is told, and the public verification route
-recomputes each draw's winners from the revealed seed and the published entries."""
+recomputes each draw's winners from the revealed seed and the published entries.
+
+The welcome, a tier gained and the winback: a new customer's wallet holds the welcome coupon; a
+purchase that makes a customer silver tells them so once, with what silver gives; when both
+customers lapse, the one who only ever bought with a coupon is kept out of the winback with the
+reason logged, and the other gets it once, in the morning."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.e2e.campaigns.test_campaign_over_http import clock, outbox, staff, until
+from tests.e2e.campaigns.test_campaign_over_http import clock, outbox, staff, story_day, until
 from tests.e2e.conftest import LocalSystem
 
 pytestmark = pytest.mark.xdist_group("campaigns-story")
@@ -84,10 +89,11 @@ CAKE = [{"sku": "CAKE", "name": "케이크", "category": "cake", "quantity": 1, 
 
 
 def test_the_anniversary_story(system: LocalSystem) -> None:
-    # Given the clock at 08:40 in Seoul on 20 December, frozen
+    # Given the clock at 08:40 in Seoul, frozen, the day before a wedding anniversary
     clock(system, {"freeze": True})
-    clock(system, {"set": "2026-12-20T08:40", "tz": "Asia/Seoul"})
-    morning = datetime.fromisoformat("2026-12-20T08:40:00" + SEOUL)
+    clock(system, {"set": story_day(1, "08:40"), "tz": "Asia/Seoul"})
+    morning = datetime.fromisoformat(story_day(1, "08:40:00") + SEOUL)
+    anniversary = date.fromisoformat(story_day(2))
     # And a live campaign for wedding anniversaries, with a cake coupon valid 14 days
     coupon = staff(
         system,
@@ -116,9 +122,10 @@ def test_the_anniversary_story(system: LocalSystem) -> None:
         },
     )
     assert staff(system, "POST", f"/admin/campaigns/{campaign['id']}/launch")["status"] == "live"
-    # And a customer married on 21 December 2016 who has a usual (a latte, twice)
+    # And a customer married ten years ago tomorrow who has a usual (a latte, twice)
+    wedding = anniversary.replace(year=anniversary.year - 10).isoformat()
     token, customer = _customer(
-        system, "이서준", anniversaries=[{"kind": "wedding", "date": "2016-12-21"}], time_zone="Asia/Seoul"
+        system, "이서준", anniversaries=[{"kind": "wedding", "date": wedding}], time_zone="Asia/Seoul"
     )
     for minutes in (30, 20):
         _purchase(system, customer, morning - timedelta(minutes=minutes), total_lines=LATTE)
@@ -138,7 +145,7 @@ def test_the_anniversary_story(system: LocalSystem) -> None:
         ]
     )
     assert [(o["title"], o["status"]) for o in offers] == [("케이크 쿠폰", "waiting")], offers
-    assert offers[0]["expires_at"].startswith("2027-01-03")
+    assert offers[0]["expires_at"].startswith((morning + timedelta(days=14)).date().isoformat())
     wallet = system.request("GET", "/me/coupons", token=token).json()["items"]
     (code,) = [c["code"] for c in wallet if c["coupon_id"] == offers[0]["coupon_id"]]
 
@@ -178,10 +185,10 @@ def test_the_anniversary_story(system: LocalSystem) -> None:
 
 
 def test_three_draws_each_committed_before_closing_and_verifiable(system: LocalSystem) -> None:
-    # Given the clock at 10:00 in Seoul on 21 December, a draw gift running all day, and a live
-    # campaign that tells each draw's winners
-    clock(system, {"set": "2026-12-21T10:00", "tz": "Asia/Seoul"})  # a jump: fires nothing between
-    now = datetime.fromisoformat("2026-12-21T10:00:00" + SEOUL)
+    # Given the clock at 10:00 in Seoul, a draw gift running all day, and a live campaign that
+    # tells each draw's winners
+    clock(system, {"set": story_day(2, "10:00"), "tz": "Asia/Seoul"})  # a jump: fires nothing between
+    now = datetime.fromisoformat(story_day(2, "10:00:00") + SEOUL)
     gift = staff(
         system,
         "POST",
@@ -248,3 +255,147 @@ def test_three_draws_each_committed_before_closing_and_verifiable(system: LocalS
 
     assert until(lambda: len(told()) == 3, timeout_s=30), [outbox(system, c) for c in entrants]
     assert all(len(outbox(system, c)) == 1 for c in told())
+
+
+WELCOME = {
+    "name": "Welcome",
+    "channel": "push",
+    "purpose": "marketing",
+    "sender": "Dangol Bakery",
+    "locales": {"ko-KR": {"title": "환영해요", "body": "{{ offer.title }}: {{ offer.expires_on }}까지"}},
+    "default_locale": "ko-KR",
+}
+TIER_UP = {  # news of the customer's membership, not an advertisement: never capped nor held for the night
+    "name": "Tier up",
+    "channel": "push",
+    "purpose": "service",
+    "sender": "Dangol Bakery",
+    "locales": {
+        "ko-KR": {
+            "title": "이제 {{ trigger.tier_name }} 회원이에요",
+            "body": "{{ trigger.perks }} · 적립 {{ trigger.earn_multiplier_pct }}%",
+        }
+    },
+    "default_locale": "ko-KR",
+}
+WINBACK = {
+    "name": "Winback",
+    "channel": "push",
+    "purpose": "marketing",
+    "sender": "Dangol Bakery",
+    "locales": {"ko-KR": {"title": "보고 싶었어요", "body": "{{ offer.title }}"}},
+    "default_locale": "ko-KR",
+}
+
+
+def _live(
+    system: LocalSystem, name: str, template: dict[str, Any], trigger: dict[str, Any], **more: Any
+) -> str:
+    created = staff(system, "POST", "/admin/templates", template)
+    body = {
+        "name": name,
+        "template_id": created["id"],
+        "channel": "push",
+        "control_percent": 0,
+        "schedule": {"kind": "trigger", "trigger": trigger},
+        **more,
+    }
+    campaign = staff(system, "POST", "/admin/campaigns", body)
+    assert staff(system, "POST", f"/admin/campaigns/{campaign['id']}/launch")["status"] == "live"
+    return str(campaign["id"])
+
+
+def _titled(system: LocalSystem, customer: str, title: str) -> list[dict[str, Any]]:
+    return [m for m in outbox(system, customer) if title in json.dumps(m, ensure_ascii=False)]
+
+
+def test_the_welcome_coupon_a_tier_gained_and_a_winback_that_skips_the_offer_only_buyer(
+    system: LocalSystem,
+) -> None:
+    # Given the clock at 14:00 in Seoul, frozen
+    clock(system, {"freeze": True})
+    clock(system, {"set": story_day(3, "14:00"), "tz": "Asia/Seoul"})
+    days_ago = datetime.fromisoformat(story_day(0, "14:00:00") + SEOUL)
+    # And live campaigns for the welcome (with a coupon), a tier gained and the winback
+    coupon = staff(
+        system,
+        "POST",
+        "/admin/coupon-templates",
+        {"name": "Welcome coffee", "discount": {"kind": "amount", "amount": 3000, "currency": "KRW"},
+         "valid_days": 30},
+    )  # fmt: skip
+    welcome = {"kind": "coupon", "coupon_template_id": coupon["id"], "title": "웰컴 커피", "valid_days": 30}
+    _live(system, "Welcome", WELCOME, {"event": "registration"}, offer=welcome)
+    _live(system, "You are now silver", TIER_UP, {"event": "tier_up", "tiers": ["silver"]})
+    winback = _live(
+        system,
+        "Winback",
+        WINBACK,
+        {"event": "lapsed"},
+        offer={"kind": "content", "title": "다시 만나요 쿠키"},
+    )
+
+    # When two customers sign up
+    (regular_token, regular), (tourist_token, tourist) = (
+        _customer(system, "단골"),
+        _customer(system, "관광객"),
+    )
+    # Then each one's wallet holds the welcome coupon, and the offer waits at login
+    codes: dict[str, str] = {}
+    for token, customer in ((regular_token, regular), (tourist_token, tourist)):
+        offers = until(
+            lambda token=token: [  # type: ignore[misc]
+                o for o in system.request("GET", "/me/offers", token=token).json()["items"] if o["coupon_id"]
+            ]
+        )
+        assert [o["title"] for o in offers] == ["웰컴 커피"], offers
+        wallet = system.request("GET", "/me/coupons", token=token).json()["items"]
+        (codes[customer],) = [c["code"] for c in wallet if c["coupon_id"] == offers[0]["coupon_id"]]
+
+    # When the regular customer spends 350,000 won (silver starts at 300,000), three days ago
+    _purchase(system, regular, days_ago, total_lines=[{**CAKE[0], "quantity": 11}])
+    # Then they are told once that they are silver now, with what silver gives
+    told = until(lambda: _titled(system, regular, "이제 Silver 회원이에요"))
+    assert len(told) == 1, told
+    assert "Free size-up" in json.dumps(told, ensure_ascii=False)
+    # When the other redeems the welcome coupon with their one purchase, also three days ago
+    member = system.request("POST", "/me/member-code", token=tourist_token).json()["code"]
+    order = {
+        "code": codes[tourist],
+        "order_id": f"e2e-welcome-{uuid.uuid4().hex[:8]}",
+        "customer_id": tourist,
+        "member_code": member,
+        "order_total": 5000,
+        "currency": "KRW",
+    }
+    redeemed = system.request("POST", "/coupon-redemptions", token=system.token("machine"), body=order)
+    assert redeemed.status == 200, redeemed.body
+    _purchase(system, tourist, days_ago, total_lines=LATTE)
+    # And marketing counts a customer lapsed a day after their last purchase (the model's floor)
+    changed = system.request(
+        "PUT", "/admin/value-model", token=system.token("marketing"), body={"lapsed_after_days": 1}
+    )
+    assert changed.status == 200, changed.body
+    # And the night's value assessment runs (03:30 in Seoul)
+    clock(system, {"set": story_day(4, "03:29"), "tz": "Asia/Seoul"})
+    clock(system, {"advance": "2m"})
+
+    # Then both lapse: the offer-only buyer is kept out of the winback with the reason logged
+    def line(customer: str) -> dict[str, Any] | None:
+        page = staff(system, "GET", f"/admin/campaigns/{winback}/messages?customer_id={customer}")
+        return page["items"][0] if page["items"] else None
+
+    kept_out = until(lambda: line(tourist))
+    assert kept_out, "no line for the offer-only buyer"
+    assert (kept_out["decision"], kept_out["reason"]) == ("excluded", "offer_only_buyer"), kept_out
+    # And the other waits for the morning (the sender holds an advertisement at night)
+    waiting = until(lambda: (found := line(regular)) and found["reason"] == "quiet_hours" and found)
+    assert waiting, line(regular)
+    assert waiting["decision"] == "deferred"
+    # When 08:00 comes
+    clock(system, {"set": story_day(4, "07:58"), "tz": "Asia/Seoul"})
+    clock(system, {"advance": "3m"})
+    # Then the winback reaches them, once, and never the offer-only buyer
+    assert until(lambda: _titled(system, regular, "보고 싶었어요")), outbox(system, regular)
+    assert until(lambda: len(_titled(system, regular, "보고 싶었어요")) > 1, timeout_s=3) is False
+    assert _titled(system, tourist, "보고 싶었어요") == []

@@ -9,6 +9,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ from infra.local.runtime import Config, LocalRuntime
 from shared.events import DomainEvent, EventPublisher
 from tests.backbone.topology import CASES, EFFECTS, INBOX, INSIGHTS, MENTIONS, NAIVE_INBOX, TEST_SYSTEM
 from tests.e2e.conftest import free_port
+
+# The simulated clock moves only forward of the real one here (a schedule never fires twice for a
+# minute it has fired): the dates are next year's.
+YEAR = datetime.now(UTC).year + 1
 
 STAGE = "local"
 
@@ -281,15 +286,15 @@ def _fired(runtime: LocalRuntime, name: str) -> list[dict[str, Any]]:
 def test_a_daily_seoul_schedule_fires_once_at_its_local_time_not_at_utcs(runtime: LocalRuntime) -> None:
     # Given the simulated clock frozen a minute before 09:00 in Seoul on Christmas Eve
     _clock(runtime, {"freeze": True})
-    _clock(runtime, {"set": "2026-12-24T08:59", "tz": "Asia/Seoul"})
+    _clock(runtime, {"set": f"{YEAR}-12-24T08:59", "tz": "Asia/Seoul"})
     before = len(_fired(runtime, "daily-greeting"))
     # When the clock passes 09:00 Seoul (00:00 UTC)
     _clock(runtime, {"advance": "2m"})
     wait_for(lambda: len(_fired(runtime, "daily-greeting")) == before + 1, what="the 09:00 Seoul firing")
     fired = _fired(runtime, "daily-greeting")[-1]
     # Then it fired once, at 09:00 local = 00:00 UTC, and its function applied it once
-    assert fired["scheduled_local"].startswith("2026-12-24T09:00:00+09:00")
-    assert fired["scheduled_utc"].startswith("2026-12-24T00:00:00+00:00")
+    assert fired["scheduled_local"].startswith(f"{YEAR}-12-24T09:00:00+09:00")
+    assert fired["scheduled_utc"].startswith(f"{YEAR}-12-24T00:00:00+00:00")
     wait_for(
         lambda: (
             fired["outcome"].startswith("invoked")
@@ -298,24 +303,24 @@ def test_a_daily_seoul_schedule_fires_once_at_its_local_time_not_at_utcs(runtime
         what="the invocation",
     )
     # And when the clock then reaches 09:00 UTC (18:00 in Seoul) nothing more fires
-    _clock(runtime, {"set": "2026-12-24T09:30", "tz": "UTC"})
+    _clock(runtime, {"set": f"{YEAR}-12-24T09:30", "tz": "UTC"})
     time.sleep(0.5)
     assert len(_fired(runtime, "daily-greeting")) == before + 1
     # And a whole simulated day later it fires exactly once more
     _clock(runtime, {"advance": "1d"})
     wait_for(lambda: len(_fired(runtime, "daily-greeting")) == before + 2, what="the next day's firing")
-    assert _fired(runtime, "daily-greeting")[-1]["scheduled_local"].startswith("2026-12-25T09:00:00+09:00")
+    assert _fired(runtime, "daily-greeting")[-1]["scheduled_local"].startswith(f"{YEAR}-12-25T09:00:00+09:00")
     _clock(runtime, {"reset": True})
 
 
 def test_a_one_time_schedule_created_through_the_scheduler_api_fires(runtime: LocalRuntime) -> None:
     # Given a service creating a one-time schedule at run time (EventBridge Scheduler API, on moto)
     _clock(runtime, {"freeze": True})
-    _clock(runtime, {"set": "2026-12-31T23:00", "tz": "Asia/Seoul"})
+    _clock(runtime, {"set": f"{YEAR}-12-31T23:00", "tz": "Asia/Seoul"})
     key = str(uuid.uuid4())
     client(runtime, "scheduler").create_schedule(
         Name=f"new-year-{key[:8]}",
-        ScheduleExpression="at(2027-01-01T00:00:00)",
+        ScheduleExpression=f"at({YEAR + 1}-01-01T00:00:00)",
         ScheduleExpressionTimezone="Asia/Seoul",
         FlexibleTimeWindow={"Mode": "OFF"},
         Target={
