@@ -161,7 +161,9 @@ def test_an_idle_system_uses_almost_no_cpu(local: LocalSystem, record_property: 
     share = 100 * used / elapsed
     record_property("idle_cpu_percent_of_one_core", round(share, 2))
     print(f"idle: {used:.2f} s CPU in {elapsed:.1f} s = {share:.2f}% of one core, {len(processes)} processes")  # noqa: T201
-    assert share < 3, f"an idle system used {share:.1f}% of a core"
+    # 5%: a busy loop would take a whole core; the queue pollers and the scheduler, measured on a
+    # loaded 2-core machine, took 2-3.1% (3.1% once beside the other test worker, at 9786e51)
+    assert share < 5, f"an idle system used {share:.1f}% of a core"
 
 
 def dangol_local(local: LocalSystem, *args: str) -> subprocess.CompletedProcess[str]:
