@@ -30,18 +30,29 @@ def _epoch(at: dt.datetime, days: int) -> int:
     return int(at.timestamp()) + days * DAY_S
 
 
-def due_item(campaign_id: str, run: int, customer_id: str, until: dt.datetime) -> Item:
-    """A recipient due again at ``until`` (the minute it falls in, or the next one)."""
-    minute = _minute(until + dt.timedelta(seconds=59, microseconds=999_999))
+def _due(at: dt.datetime, shard_by: str, sk_tail: str, **fields: Any) -> Item:
+    """Something due at ``at``, filed under the minute it falls in, or the next one (never before
+    it is due), in the hour's partition, sharded by ``shard_by``."""
+    minute = _minute(at + dt.timedelta(seconds=59, microseconds=999_999))
     return {
-        keys.PK: keys.due_pk(minute[:10], keys.shard_of(customer_id, keys.DUE_SHARDS)),
-        keys.SK: f"{minute[10:]}#REC#{campaign_id}#{run:06d}#{customer_id}",
-        "kind": "recipient",
-        "campaign_id": campaign_id,
-        "run": run,
-        "customer_id": customer_id,
-        keys.TTL: _epoch(until, DUE_TTL_DAYS),
+        keys.PK: keys.due_pk(minute[:10], keys.shard_of(shard_by, keys.DUE_SHARDS)),
+        keys.SK: f"{minute[10:]}#{sk_tail}",
+        **fields,
+        keys.TTL: _epoch(at, DUE_TTL_DAYS),
     }
+
+
+def due_item(campaign_id: str, run: int, customer_id: str, until: dt.datetime) -> Item:
+    """A recipient due again at ``until``."""
+    return _due(
+        until,
+        customer_id,
+        f"REC#{campaign_id}#{run:06d}#{customer_id}",
+        kind="recipient",
+        campaign_id=campaign_id,
+        run=run,
+        customer_id=customer_id,
+    )
 
 
 class DynamoCampaigns:
@@ -336,15 +347,7 @@ class DynamoCampaigns:
     @staticmethod
     def due_draw(gift_id: str, draw: int, at: dt.datetime) -> Item:
         """A draw whose entries close at ``at``: the releaser announces it due then (``DrawDue``)."""
-        minute = _minute(at + dt.timedelta(seconds=59, microseconds=999_999))
-        return {
-            keys.PK: keys.due_pk(minute[:10], keys.shard_of(gift_id, keys.DUE_SHARDS)),
-            keys.SK: f"{minute[10:]}#DRAW#{gift_id}#{draw:02d}",
-            "kind": "draw",
-            "gift_id": gift_id,
-            "draw": draw,
-            keys.TTL: _epoch(at, DUE_TTL_DAYS),
-        }
+        return _due(at, gift_id, f"DRAW#{gift_id}#{draw:02d}", kind="draw", gift_id=gift_id, draw=draw)
 
     def due_between(self, first: str, last: str) -> list[Item]:
         """What is due from minute ``first`` to minute ``last`` (``yyyymmddHHMM``, the same hour)."""
