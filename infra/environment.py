@@ -19,7 +19,7 @@ from shared.settings import (
     PUBLIC_API_URL_ENV,
     PUSH_APPLICATIONS_ENV,
 )
-from shared.topology import EventBus, Function, PlatformSecret, Queue, System, Table, Topic
+from shared.topology import EventBus, Function, PlatformSecret, Queue, System, Table, Timers, Topic
 
 T = TypeVar("T", Queue, Topic, Function)
 
@@ -40,6 +40,7 @@ def function_environment(
     function_name: Callable[[Function], str] | None = None,
     messaging: Mapping[str, str] | None = None,
     public_api_url: str | None = None,
+    timers: Callable[[Timers], str] | None = None,
 ) -> dict[str, str]:
     """``queue_url`` and ``topic_arn`` resolve the queues a function sends to (``Queue.env_var``)
     and the topics it publishes to (``Topic.env_var``); a backend must give them as soon as a
@@ -50,7 +51,8 @@ def function_environment(
     ``messaging``: the stage's channels (``messaging_environment``), which a function that sends
     messages (``Function.sends_messages``) gets, and no other. ``public_api_url``: the API's public
     base URL, which a function that writes links to it (``Function.links_to_api``) gets, and no
-    other. No secret value is ever in a function's environment."""
+    other. ``timers``: the JSON of the timers a function sets (``shared.timers.TimersConfig``, in
+    ``Timers.env_var``), as the backend made them. No secret value is ever in a function's environment."""
     env = {
         "STAGE": stage,
         "POWERTOOLS_SERVICE_NAME": function.service,
@@ -67,6 +69,10 @@ def function_environment(
         env[queue.env_var] = _resolver(queue_url, function, "sends to queue", queue)(queue)
     for topic in function.notifies:
         env[topic.env_var] = _resolver(topic_arn, function, "publishes to topic", topic)(topic)
+    for group in function.timers:
+        if timers is None:
+            raise ValueError(f"{function.id} sets timers {group.id}: pass timers= to function_environment")
+        env[group.env_var] = timers(group)
     for callee in system.callees_of(function):
         env[callee.env_var] = _resolver(function_name, function, "invokes function", callee)(callee)
     if system.routes_of(function):
@@ -96,6 +102,28 @@ def function_environment(
 
 
 MESSAGING_ENV = (EMAIL_SENDER_ENV, EMAIL_CONFIGURATION_SET_ENV, PUSH_APPLICATIONS_ENV)
+
+
+def timers_environment(
+    timers: Timers,
+    *,
+    group: str,
+    role_arn: str,
+    target_arn: str,
+    target_url: str,
+    dlq_arn: str | None,
+) -> str:
+    """A group of timers as a backend made it, as ``shared.timers.TimersConfig`` reads it."""
+    config = {
+        "group": group,
+        "role_arn": role_arn,
+        "target_arn": target_arn,
+        "target_url": target_url,
+        "dlq_arn": dlq_arn,
+        "retry_attempts": timers.retry_attempts,
+        "max_event_age_s": timers.max_event_age_s,
+    }
+    return json.dumps(config, separators=(",", ":"))
 
 
 def messaging_environment(

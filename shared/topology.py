@@ -152,6 +152,30 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class Timers:
+    """One-time timers a service sets at run time: EventBridge Scheduler schedules (``at(...)``,
+    deleted once they fire) in a schedule group of the stage's own, each sending its input to
+    ``target`` (a queue of the service). The Scheduler sends with a role that may reach the target
+    and the group's DLQ only; the functions that declare them (``Function.timers``) may create,
+    read, update and delete schedules in that group, and pass that role, nothing more. They get
+    the group, the role, the target and the DLQ in ``<ID>_TIMERS`` (JSON: ``shared.timers``).
+    Locally the runtime's scheduler fires them on the simulated clock."""
+
+    id: str
+    target: Queue
+    retry_attempts: int = 3
+    max_event_age_s: int = 3600
+
+    @property
+    def env_var(self) -> str:
+        return f"{self.id.upper().replace('-', '_')}_TIMERS"
+
+    @property
+    def dlq_id(self) -> str:
+        return f"{self.id}-timers-dlq"
+
+
+@dataclass(frozen=True)
 class Function:
     """A Lambda function. ``handler`` is the dotted path of its entry point."""
 
@@ -165,6 +189,7 @@ class Function:
     publishes_to: EventBus | None = None
     sends_to: tuple[Queue, ...] = ()  # queues it sends messages to
     notifies: tuple[Topic, ...] = ()  # topics it publishes to
+    timers: tuple[Timers, ...] = ()  # one-time timers it sets and cancels at run time
     environment: tuple[tuple[str, str], ...] = ()
     # What it may do to the logins of the stage's user pool (Cognito actions, e.g. AdminDeleteUser);
     # the pool is the one that issued the token or event it handles.
@@ -342,6 +367,7 @@ class Service:
     rules: tuple[Rule, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     triggers: tuple[UserPoolTrigger, ...] = ()
+    timers: tuple[Timers, ...] = ()
 
     def routes_of(self, function: Function) -> tuple[Route, ...]:
         return tuple(r for r in self.routes if r.function == function)
@@ -401,6 +427,10 @@ class System:
     @property
     def triggers(self) -> tuple[UserPoolTrigger, ...]:
         return tuple(x for s in self.services for x in s.triggers)
+
+    @property
+    def timers(self) -> tuple[Timers, ...]:
+        return tuple(x for s in self.services for x in s.timers)
 
     @property
     def secrets(self) -> tuple[PlatformSecret, ...]:
@@ -556,14 +586,34 @@ _EXPRESSION = re.compile(
 )
 
 
+def _check_timers(svc: Service) -> list[str]:
+    problems: list[str] = []
+    for timers in svc.timers:
+        if not _ID.match(timers.id):
+            problems.append(f"timers id {timers.id!r} must match {_ID.pattern}")
+        if timers.target not in svc.queues:
+            problems.append(f"timers {timers.id}: its target must be a queue of {svc.name}")
+    for fn in svc.functions:
+        for timers in fn.timers:
+            if timers not in svc.timers:
+                problems.append(f"function {fn.id} sets timers {timers.id} {svc.name} does not declare")
+    return problems
+
+
 def _check_messaging(system: System) -> list[str]:
     problems: list[str] = []
-    ids = [q.id for q in system.queues] + [q.dlq_id for q in system.queues] + [r.dlq_id for r in system.rules]
+    ids = (
+        [q.id for q in system.queues]
+        + [q.dlq_id for q in system.queues]
+        + [r.dlq_id for r in system.rules]
+        + [t.dlq_id for t in system.timers]
+    )
     for kind, values in (
         ("queue", ids),
         ("topic", [t.id for t in system.topics]),
         ("rule", [r.id for r in system.rules]),
         ("schedule", [s.id for s in system.schedules]),
+        ("timers", [t.id for t in system.timers]),
     ):
         if dup := _duplicates(values):
             problems.append(f"duplicate {kind}: {sorted(dup)}")
@@ -615,6 +665,7 @@ def _check_messaging(system: System) -> list[str]:
                 problems.append(f"schedule {sched.id}: its target must belong to {svc.name}")
             if not isinstance(json.loads(sched.input), dict):
                 problems.append(f"schedule {sched.id}: the input must be a JSON object")
+        problems += _check_timers(svc)
         for fn in svc.functions:
             for q in fn.sends_to:
                 if q not in set(system.queues):

@@ -5,12 +5,14 @@ Nothing here names a table, key or index: it all comes from ``SYSTEM``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.topology import EventBus, Queue, Rule, System, Table, Topic
+from infra.environment import timers_environment
+from shared.topology import EventBus, Queue, Rule, System, Table, Timers, Topic
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -104,6 +106,32 @@ def create_platform_secrets(client: Any, system: System, stage: str) -> dict[str
         except client.exceptions.ResourceExistsException:
             arns[secret.id] = str(client.describe_secret(SecretId=name)["ARN"])
     return arns
+
+
+def timers_group_name(system: System, stage: str, timers: Timers) -> str:
+    """The schedule group of a service's timers, as the deployed stack names it."""
+    return f"{system.name}-{stage}-{timers.id}"
+
+
+def create_timers(scheduler: Any, system: System, stage: str, messaging: Messaging) -> dict[str, str]:
+    """Each group of timers' schedule group in moto, and its configuration by id (the JSON the
+    functions that set them get). No DLQ: the runtime's scheduler retries in process, and a role
+    ARN moto never checks."""
+    configs: dict[str, str] = {}
+    for timers in system.timers:
+        group = timers_group_name(system, stage, timers)
+        with contextlib.suppress(scheduler.exceptions.ConflictException):
+            scheduler.create_schedule_group(Name=group)
+        account = messaging.queue_arns[timers.target.id].split(":")[4]
+        configs[timers.id] = timers_environment(
+            timers,
+            group=group,
+            role_arn=f"arn:aws:iam::{account}:role/{group}",
+            target_arn=messaging.queue_arns[timers.target.id],
+            target_url=messaging.queue_urls[timers.target.id],
+            dlq_arn=None,
+        )
+    return configs
 
 
 def queue_name(system: System, stage: str, queue_id: str) -> str:

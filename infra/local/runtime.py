@@ -9,6 +9,7 @@ Each run has a secret of its own (``local_secret``): ``/_local/*`` takes it in t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -126,6 +127,7 @@ class LocalRuntime:
         self.outbox_watcher: OutboxWatcher | None = None
         self._serving = False
         self._scheduler_client: Any = None
+        self._schedule_cache: dict[tuple[str, str, str], ScheduleEntry] = {}
 
     @property
     def url(self) -> str:
@@ -309,6 +311,7 @@ class LocalRuntime:
         cursor_secret = provision.create_cursor_key_secret(
             self.client("secretsmanager"), self.system, cfg.stage, secrets.token_urlsafe(32)
         )
+        timers = provision.create_timers(self.client("scheduler"), self.system, cfg.stage, messaging)
         for fn in self.system.functions:
             env = function_environment(
                 self.system,
@@ -323,6 +326,7 @@ class LocalRuntime:
                 function_name=lambda f: f.id,  # a local function's name is its id
                 messaging=self.channels,
                 public_api_url=self.url,  # links in messages point to this gateway
+                timers=lambda t: timers[t.id],
             )
             own = {  # who is calling, for the Invoke endpoint; any key is moto's default account
                 "AWS_ACCESS_KEY_ID": access_key_of(fn.id),
@@ -420,6 +424,7 @@ class LocalRuntime:
             pools=self.pools,
             send=send,
             api_schedules=self._api_schedules,
+            delete_api_schedule=self._delete_api_schedule,
             tick_s=TICK_S,
         )
         self.timekeeper.start()
@@ -438,29 +443,44 @@ class LocalRuntime:
             self.pollers.append(poller)
 
     def _api_schedules(self) -> list[ScheduleEntry]:
-        """The schedules services created through the EventBridge Scheduler API (on moto)."""
+        """The schedules services created through the EventBridge Scheduler API (on moto): every
+        page of the list, and each schedule read again only when it changed (a service may hold
+        thousands of timers; reading each every 2 s would cost the idle CPU)."""
         if self._scheduler_client is None:  # one client: making one every 2 s cost the idle CPU
             self._scheduler_client = self.client("scheduler")
         client = self._scheduler_client
-        entries = []
-        for summary in client.list_schedules().get("Schedules", []):
-            found = client.get_schedule(Name=summary["Name"], GroupName=summary.get("GroupName", "default"))
-            target = found["Target"]
-            entries.append(
-                ScheduleEntry(
-                    name=found["Name"],
-                    group=found.get("GroupName", "default"),
-                    expression=found["ScheduleExpression"],
-                    timezone=found.get("ScheduleExpressionTimezone") or "UTC",
-                    target=target["Arn"],
-                    input=target.get("Input") or "{}",
-                    state=found.get("State", "ENABLED"),
-                    action_after_completion=found.get("ActionAfterCompletion", "NONE"),
-                    start_date=found.get("StartDate"),
-                    end_date=found.get("EndDate"),
-                )
-            )
+        entries, seen = [], set()
+        for page in client.get_paginator("list_schedules").paginate():
+            for summary in page.get("Schedules", []):
+                group = summary.get("GroupName", "default")
+                key = (group, summary["Name"], str(summary.get("LastModificationDate")))
+                seen.add(key)
+                if key not in self._schedule_cache:
+                    found = client.get_schedule(Name=summary["Name"], GroupName=group)
+                    target = found["Target"]
+                    self._schedule_cache[key] = ScheduleEntry(
+                        name=found["Name"],
+                        group=found.get("GroupName", "default"),
+                        expression=found["ScheduleExpression"],
+                        timezone=found.get("ScheduleExpressionTimezone") or "UTC",
+                        target=target["Arn"],
+                        input=target.get("Input") or "{}",
+                        state=found.get("State", "ENABLED"),
+                        action_after_completion=found.get("ActionAfterCompletion") or "NONE",
+                        start_date=found.get("StartDate"),
+                        end_date=found.get("EndDate"),
+                        retry_attempts=(target.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 185),
+                    )
+                entries.append(self._schedule_cache[key])
+        for gone in set(self._schedule_cache) - seen:
+            del self._schedule_cache[gone]
         return entries
+
+    def _delete_api_schedule(self, group: str, name: str) -> None:
+        """What EventBridge Scheduler does once a one-time schedule with DELETE has fired."""
+        client = self._scheduler_client or self.client("scheduler")
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+            client.delete_schedule(Name=name, GroupName=group)
 
     def _write_state(self, started: Started) -> None:
         state = {

@@ -47,6 +47,7 @@ class Timekeeper:
         pools: dict[str, FunctionPool],
         send: Callable[[str, str], None],
         api_schedules: Callable[[], list[ScheduleEntry]] | None = None,
+        delete_api_schedule: Callable[[str, str], None] | None = None,
         tick_s: float = 0.2,
     ) -> None:
         self.scheduler = scheduler
@@ -54,6 +55,8 @@ class Timekeeper:
         self.pools = pools
         self.send = send  # (queue id or ARN, body)
         self.api_schedules = api_schedules
+        self.delete_api_schedule = delete_api_schedule  # (group, name): AWS deletes a completed DELETE
+        self._synced_clock: datetime | None = None  # the simulated time of the last sync
         self.tick_s = tick_s
         self.fired: deque[Fired] = deque(maxlen=5000)
         self.warnings: deque[str] = deque(maxlen=100)
@@ -117,9 +120,13 @@ class Timekeeper:
             for e in self.scheduler.entries()
             if not isinstance(e.target, Queue | Function)
         }
+        # A schedule created since the last sync counts from then: a timer set just before the
+        # clock moved on fires, as on AWS, where it exists from the moment it is created.
+        since = min(self._synced_clock or now, now)
+        self._synced_clock = now
         for key, entry in wanted.items():
             if key not in known:
-                self.scheduler.add(entry, now=now)
+                self.scheduler.add(entry, now=since if entry.one_time else now)
             elif known[key] != entry:
                 self.scheduler.update(entry, now=now)
         for key in set(known) - set(wanted):
@@ -134,6 +141,12 @@ class Timekeeper:
         elif isinstance(target, Function):
             threading.Thread(target=self._invoke, args=(firing, target.id, body), daemon=True).start()
         else:  # an ARN, from a schedule created at run time
+            entry = firing.entry
+            if entry.one_time and entry.action_after_completion == "DELETE" and self.delete_api_schedule:
+                try:
+                    self.delete_api_schedule(entry.group, entry.name)
+                except Exception as exc:  # moto busy: the next sync removes it from the scheduler
+                    self.warnings.append(f"could not delete {entry.group}/{entry.name}: {exc}")
             name = str(target).rsplit(":", 1)[-1]
             if ":lambda:" in str(target) and name in self.pools:
                 threading.Thread(target=self._invoke, args=(firing, name, body), daemon=True).start()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from aws_cdk import CfnResource, CfnTag, Duration, Stack
+from aws_cdk import CfnResource, CfnTag, Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
@@ -32,9 +32,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.environment import timers_environment
 from infra.stacks.identity import ID_TAG, tag_id
 from infra.stacks.nag import acknowledge, waive_checkov
-from shared.topology import Consumer, Function, Queue, Rule, Schedule, Service, Subscription, System
+from shared.topology import Consumer, Function, Queue, Rule, Schedule, Service, Subscription, System, Timers
 
 MAX_RETENTION = Duration.days(14)  # the longest SQS keeps a message: dead letters wait for a person
 # What a consumer's role may do on its queue (Lambda's poller needs no more).
@@ -99,6 +100,7 @@ def deployed_only_queue_ids(system: System) -> set[str]:
     return (
         {async_dlq_id(f) for f in system.functions if has_async_dlq(system, f)}
         | {schedule_dlq_id(s) for s in system.schedules}
+        | {t.dlq_id for t in system.timers}
         | {ALARM_MAIL_DLQ}
     )
 
@@ -107,7 +109,7 @@ def _check_names(system: System) -> None:
     declared = (
         {q.id for q in system.queues} | {q.dlq_id for q in system.queues} | {r.dlq_id for r in system.rules}
     )
-    if clash := declared & deployed_only_queue_ids(system):
+    if clash := declared & (deployed_only_queue_ids(system) - {t.dlq_id for t in system.timers}):
         raise ValueError(f"queue ids {sorted(clash)} are taken by a function's or a schedule's DLQ")
 
 
@@ -416,3 +418,100 @@ def add_schedule(
             dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dlq.queue_arn),
         ),
     )
+
+
+# What a function that sets timers may do in its group: nothing else, on no other group.
+TIMER_ACTIONS = (
+    "scheduler:CreateSchedule",
+    "scheduler:UpdateSchedule",
+    "scheduler:DeleteSchedule",
+    "scheduler:GetSchedule",
+)
+
+
+@dataclass(frozen=True)
+class TimerGroup:
+    """A service's timers as deployed: its schedule group, the role the Scheduler sends with, and
+    the configuration the functions that set them get (``shared.timers.TimersConfig``)."""
+
+    timers: Timers
+    name: str
+    role: iam.Role
+    target: sqs.IQueue
+    config: str
+
+    def grant_to(self, function: lambda_.Function, fn: Function) -> None:
+        """Create, move, read and delete schedules in this group only, pass its role to the
+        Scheduler only, and send an input already due to the target queue."""
+        stack = Stack.of(function)
+        schedules = f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule/{self.name}/*"
+        function.add_to_role_policy(iam.PolicyStatement(actions=list(TIMER_ACTIONS), resources=[schedules]))
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            )
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.target.queue_arn])
+        )
+        region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+        if function.role is not None:
+            acknowledge(
+                function.role,
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:{region}"
+                f":<AWS::AccountId>:schedule/{self.name}/*]",
+                f"{fn.id} sets one-time timers (a schedule each, named at run time) in the schedule group"
+                f" {self.name}, and only there.",
+            )
+
+
+def add_timers(scope: Construct, timers: Timers, *, stage: StageConfig, channels: Channels) -> TimerGroup:
+    """A schedule group for a service's one-time timers, their DLQ, and the role the Scheduler
+    assumes for them (from this account and this group only), which may reach the target and the
+    DLQ only."""
+    construct = Construct(scope, timers.id)
+    dlq = channels.dead_letter_queue(
+        construct,
+        "Dlq",
+        retention=MAX_RETENTION,
+        holds=f"what the timers of {timers.id} could not deliver to {timers.target.id}",
+        topology_id=timers.dlq_id,
+        dead_letter_config_of=f"the timers of {timers.id} (set at run time)",
+    )
+    name = f"{stage.stage_id}-{timers.id}"
+    if len(name) > SCHEDULE_NAME_MAX:
+        raise ValueError(f"schedule group {name!r} is longer than the Scheduler's {SCHEDULE_NAME_MAX}")
+    group = scheduler.CfnScheduleGroup(construct, "Group", name=name)
+    stack = Stack.of(scope)
+    target = channels.queues[timers.target.id]
+    role = iam.Role(
+        construct,
+        "Role",
+        assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com",
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnEquals": {"aws:SourceArn": group.attr_arn},
+            },
+        ),
+        description=f"timers {timers.id}: only {timers.target.id} and its DLQ",
+        inline_policies={
+            "target": iam.PolicyDocument(
+                statements=[
+                    iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[target.queue_arn]),
+                    iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[dlq.queue_arn]),
+                ]
+            )
+        },
+    )
+    config = timers_environment(
+        timers,
+        group=name,
+        role_arn=role.role_arn,
+        target_arn=target.queue_arn,
+        target_url=target.queue_url,
+        dlq_arn=dlq.queue_arn,
+    )
+    return TimerGroup(timers, name, role, target, config)

@@ -31,6 +31,7 @@ from infra.stacks.messaging import (
     add_rule,
     add_schedule,
     add_subscription,
+    add_timers,
     async_dlq_id,
     has_async_dlq,
 )
@@ -96,6 +97,10 @@ class ServiceStack(NestedStack):
         system, service, stage, channels = self.system, self.service, self.stage, self.channels
         code = lambda_.Code.from_asset(str(stage_service_code(service.name)))
         entries: dict[str, Entry] = {}
+        timers = {}
+        if service.timers:
+            scope = Construct(self, "Timers")
+            timers = {t.id: add_timers(scope, t, stage=stage, channels=channels) for t in service.timers}
         for fn in service.functions:
             serves = bool(service.routes_of(fn))
             environment = function_environment(
@@ -112,6 +117,7 @@ class ServiceStack(NestedStack):
                 function_name=platform.functions.name_of,
                 messaging=platform.sending.environment if platform.sending else None,
                 public_api_url=stage.api_url,
+                timers=lambda t: timers[t.id].config,
             )
             readable = ([platform.cursor_secret] if serves else []) + [
                 platform.secrets[x.id] for x in fn.secrets
@@ -126,6 +132,8 @@ class ServiceStack(NestedStack):
             tag_id(function, fn.id)
             platform.functions.add(fn, function)
             grant_invocations(system, fn, function, platform.functions)
+            for group in fn.timers:
+                timers[group.id].grant_to(function, fn)
             if fn.sends_messages and platform.sending is not None:
                 grant_sending(function, fn, platform.sending)
             if serves:

@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from infra.environment import function_environment, messaging_environment
+from infra.environment import function_environment, messaging_environment, timers_environment
 from infra.local import provision
 from infra.local.pollers import sqs_record
 from infra.topology import SYSTEM
@@ -128,6 +128,16 @@ def environment_of(function: Function) -> dict[str, str]:
         # the channels: a test that sends verifies this identity in moto SES first
         messaging=messaging_environment(sender=EMAIL_SENDER, configuration_set=None, push_applications={}),
         public_api_url=PUBLIC_API_URL,  # what opt-out links point to
+        # moto's addresses of what provision.create_messaging and create_timers make
+        topic_arn=lambda t: f"arn:aws:sns:{REGION}:{ACCOUNT}:{provision.topic_name(SYSTEM, STAGE, t)}",
+        timers=lambda t: timers_environment(
+            t,
+            group=provision.timers_group_name(SYSTEM, STAGE, t),
+            role_arn=f"arn:aws:iam::{ACCOUNT}:role/{provision.timers_group_name(SYSTEM, STAGE, t)}",
+            target_arn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{provision.queue_name(SYSTEM, STAGE, t.target.id)}",
+            target_url=queue_url(t.target),
+            dlq_arn=None,
+        ),
     )
     return env
 
