@@ -146,6 +146,14 @@ CUSTOMER_UPDATE = Route(
     idempotent=True,
     versioned=True,
 )
+# Who linked a social handle (the feedback service links mentions by ``profile-handles`` instead).
+CUSTOMER_BY_HANDLE = Route(
+    "GET",
+    "/customers/by-handle/{network}/{handle}",
+    API,
+    CARE,
+    "Find the customer who linked a social handle (agents)",
+)
 MY_DEVICE_PUT = Route(
     "PUT", "/me/devices/{device_id}", API, CUSTOMER, "Register or refresh a push token", idempotent=True
 )
@@ -397,6 +405,21 @@ CONTACTS = Function(
     links_to_api=True,  # ... on the public API's URL
 )
 
+# -- social handles: the customer behind a public mention -----------------------------------------
+
+# Invoked directly, like the contact cards, by the feedback intake only: it links a mention to the
+# customer who linked its author's handle, and gets nothing of the customer but the id.
+HANDLES = Function(
+    id="profile-handles",
+    service="profile",
+    handler="services.profile.handlers.handles.lambda_handler",
+    description="The customers behind up to 100 social handles, for the feedback intake (invoked directly).",
+    memory_mb=256,
+    timeout_s=10,
+    tables=(TableAccess(PROFILES, Access.READ),),
+    invoked_by=("feedback-intake",),
+)
+
 SIGNUP = Function(
     id="profile-signup",
     service="profile",
@@ -442,6 +465,7 @@ SERVICE = Service(
         IMPORTER,
         SIGNUP,
         CONTACTS,
+        HANDLES,
         DELIVERABILITY,
     ),
     routes=(
@@ -455,6 +479,7 @@ SERVICE = Service(
         CUSTOMER_GET,
         CUSTOMER_UPDATE,
         CUSTOMER_FIND,
+        CUSTOMER_BY_HANDLE,
         CUSTOMER_EXPORT,
         CUSTOMER_ERASE,
         MY_CONSENTS,

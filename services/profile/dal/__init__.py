@@ -6,7 +6,8 @@ partition, so that export reads and erasure deletes one partition.
 
 Customer partition ``CUSTOMER#<customer_id>``:
 - ``PROFILE``                              the profile (``type=profile``; ``listed``, ``manager_id``
-                                           keys of the customer-list and by-manager indexes)
+                                           keys of the customer-list and by-manager indexes;
+                                           ``social_handles``: network -> handle, each claimed below)
 - ``CONSENTS`` / ``CONSENT#<time>#<ulid>`` consent state and its append-only log
 - ``PURCHASE#<purchased_at>#<external_id>``  a purchase (``type=purchase``), newest last
 - ``VISIT#<started_at>#<external_id>``     a visit (``type=visit``)
@@ -21,6 +22,9 @@ Customer partition ``CUSTOMER#<customer_id>``:
 
 Other partitions:
 - ``IDENTITY#<cognito sub> / IDENTITY``      subject -> customer id
+- ``HANDLE#<network>#<handle> / HANDLE``     a linked social handle's claim (``type=handle``; -> customer
+                                           id): written and deleted in the profile's transactions,
+                                           deleted by erasure (the handle is personal data)
 - ``ANNIV#<MM-DD>#<shard> / <id>#<n>``       the anniversary month-day index
 - ``PURCHASEID#<external_id> / PURCHASEID``  the idempotency claim of a purchase (-> customer, sk)
 - ``VISITID#<external_id> / VISITID``        the same for a visit

@@ -44,6 +44,12 @@ def returning_key(digest: str) -> Key:
     return {PK: f"RETURNING#{digest}", SK: "EMAIL"}
 
 
+def handle_key(network: str, handle: str) -> Key:
+    """The claim of a social handle (``dal/handles.py``), as stored (no "@", lower-case): one
+    customer's at most, found from the handle."""
+    return {PK: f"HANDLE#{network}#{handle}", SK: "HANDLE"}
+
+
 def audit_key(day: str, stamp: str) -> Key:
     """An access-audit record (``dal/audit.py``): one per bulk read of personal data."""
     return {PK: f"AUDIT#{day}", SK: stamp}

@@ -1,7 +1,8 @@
 """Export and erasure: a customer's whole partition, read or removed.
 
 Erasure runs in two steps so that it is never half-done in a way that shows:
-1. one transaction deletes the profile and its anniversary index entries, writes the tombstone
+1. one transaction deletes the profile, its anniversary index entries and the claims of its linked
+   social handles (``HANDLE#<network>#<handle>``: a handle is found no more), writes the tombstone
    ``ERASED#<id>`` (no personal data) and records ``CustomerErased`` in the outbox;
 2. every other item of the customer's partition (consents, purchases, visits, the usual, value,
    contacts…) is deleted in batches; then the login is forgotten (``forget_login``: the logic
@@ -20,6 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from services.profile.dal.handles import release_op
 from services.profile.dal.keys import (
     PK,
     SK,
@@ -146,6 +148,10 @@ class DynamoPrivacyStore:
         if subject:
             tomb["subject"] = subject  # a pseudonymous id: lets a retried erasure unlink the login
         index = [{"Delete": self.table.delete_op({PK: i[PK], SK: i[SK]})} for i in anniversary_items(profile)]
+        handles = [
+            release_op(self.table, network, handle, profile.customer_id)
+            for network, handle in sorted(profile.social_handles.items())
+        ]
         actions: list[dict[str, Any]] = [
             {
                 "Delete": self.table.delete_op(
@@ -157,6 +163,7 @@ class DynamoPrivacyStore:
             },
             {"Put": self.table.put_op(tomb)},
             *index,
+            *handles,
             *({"Put": self.table.put_op(item)} for item in pending),
         ]
         try:

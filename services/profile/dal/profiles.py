@@ -3,6 +3,8 @@
 Items in the ``profiles`` table (single-table design):
 - ``CUSTOMER#<id> / PROFILE``   the profile
 - ``IDENTITY#<sub> / IDENTITY``  the link from a Cognito subject to its customer id
+- ``HANDLE#<network>#<handle> / HANDLE``  the claim of a linked social handle (``dal.handles``),
+  written and deleted in the transaction that changes the profile's ``social_handles``
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from services.profile.dal.handles import claim_op, release_op
 from services.profile.dal.keys import PK, SK, identity_key, outbox, profile_key
-from services.profile.models.profile import Profile, ProfileExists, VersionMismatch
+from services.profile.models.profile import HandleTaken, Profile, ProfileExists, VersionMismatch
 from services.profile.topology import BY_EMAIL, BY_PHONE, CUSTOMER_LIST
 from shared.clock import iso
 from shared.dynamo import ConditionFailed, DynamoTable, Item, Key, transact_write
@@ -28,6 +31,7 @@ _PROFILE_FIELDS = (
     "birthday",
     "anniversaries",
     "devices",
+    "social_handles",
 )
 # What the lookup indexes key on, kept next to the contact point it normalizes.
 _LOOKUP_KEYS: dict[str, tuple[str, Callable[[str], str]]] = {
@@ -164,7 +168,9 @@ class DynamoProfileStore:
         self, profile: Profile, changes: dict[str, Any], events: Sequence[DomainEvent], *, at: datetime
     ) -> Profile:
         """Apply ``changes`` to ``profile`` if it is still at its version (else VersionMismatch).
-        A changed e-mail or phone is unverified again, and its lookup key follows it."""
+        A changed e-mail or phone is unverified again, and its lookup key follows it. Changed
+        ``social_handles`` (the whole mapping after the change) claim each handle linked and release
+        each unlinked, in the same transaction: HandleTaken when another customer holds one."""
         changes = dict(changes)
         derived: dict[str, Any] = {}
         for field, (key, normal) in _LOOKUP_KEYS.items():
@@ -179,7 +185,7 @@ class DynamoProfileStore:
             if field not in _PROFILE_FIELDS and field not in derived:
                 raise ValueError(f"not a profile field: {field}")
             names[f"#f{i}"] = field
-            if value is None:
+            if value is None or (field == "social_handles" and not value):
                 removes.append(f"#f{i}")
             else:
                 sets.append(f"#f{i} = :f{i}")
@@ -210,15 +216,43 @@ class DynamoProfileStore:
             gone = [(i[PK], i[SK]) for i in anniversary_items(profile) if (i[PK], i[SK]) not in kept]
             index += [{"Delete": self.table.delete_op({PK: pk, SK: sk})} for pk, sk in gone]
             index += [{"Put": self.table.put_op(item)} for item in new]
+        actions: list[dict[str, Any]] = [{"Update": update}, *index]
+        claimed: dict[int, str] = {}  # the index of each claim's action -> its network
+        for network, op in self._handle_claims(profile, changes, at):
+            if "Put" in op:
+                claimed[len(actions)] = network
+            actions.append(op)
         try:
             transact_write(
-                self.table.client,
-                [{"Update": update}, *index, *({"Put": self.table.put_op(item)} for item in pending)],
+                self.table.client, [*actions, *({"Put": self.table.put_op(item)} for item in pending)]
             )
         except ConditionFailed as exc:
+            failed = {i for i, reason in enumerate(exc.reasons) if reason == "ConditionalCheckFailed"}
+            taken = sorted(claimed[i] for i in failed & set(claimed))
+            if taken and 0 not in failed:  # the profile was as read: another customer's handle
+                raise HandleTaken(taken[0]) from exc
             raise VersionMismatch from exc
         self.flush(pending)
         return updated
+
+    def _handle_claims(
+        self, profile: Profile, changes: dict[str, Any], at: datetime
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """(network, action): release each handle the change unlinks or replaces, claim each it links."""
+        if "social_handles" not in changes:
+            return []
+        before: dict[str, str] = {str(network): h for network, h in profile.social_handles.items()}
+        after: dict[str, str] = dict(changes["social_handles"] or {})
+        ops: list[tuple[str, dict[str, Any]]] = []
+        for network in sorted(before.keys() | after.keys()):
+            old, new = before.get(network), after.get(network)
+            if old == new:
+                continue
+            if old:
+                ops.append((network, release_op(self.table, network, old, profile.customer_id)))
+            if new:
+                ops.append((network, claim_op(self.table, network, new, profile.customer_id, at)))
+        return ops
 
     def flush(self, pending: list[Item]) -> None:
         self.outbox.publish_or_leave(self.publisher, pending)

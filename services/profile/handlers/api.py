@@ -14,13 +14,15 @@ from pydantic import Field
 
 from services.profile.dal.audit import record_access
 from services.profile.dal.consent import DynamoConsentStore
+from services.profile.dal.handles import DynamoHandleStore
 from services.profile.dal.keys import claims
 from services.profile.dal.logins import CognitoLogins, pool_of
 from services.profile.dal.privacy import DynamoPrivacyStore
 from services.profile.dal.profiles import DynamoProfileStore
 from services.profile.handlers.env import ProfileSettings
-from services.profile.logic import consent, optout, privacy, profiles
+from services.profile.logic import consent, handles, optout, privacy, profiles
 from services.profile.models.consent import ConsentChange, ConsentState, Unsubscribed
+from services.profile.models.handles import ANY_HANDLE_PATTERN, CustomerByHandle, Network
 from services.profile.models.privacy import CustomerExport
 from services.profile.models.profile import (
     DEVICE_ID_PATTERN,
@@ -32,6 +34,7 @@ from services.profile.models.profile import (
 )
 from services.profile.topology import (
     API,
+    CUSTOMER_BY_HANDLE,
     CUSTOMER_CONSENTS,
     CUSTOMER_ERASE,
     CUSTOMER_EXPORT,
@@ -95,6 +98,7 @@ class Dependencies:
     store: DynamoProfileStore
     consents: DynamoConsentStore
     privacy: DynamoPrivacyStore
+    handles: DynamoHandleStore
     idempotency: IdempotencyStore
     logins: CognitoLogins
 
@@ -110,6 +114,7 @@ def dependencies() -> Dependencies:
         store=store,
         consents=DynamoConsentStore(store),
         privacy=DynamoPrivacyStore(store),
+        handles=DynamoHandleStore(table),
         idempotency=claims(table, lock_s=API.timeout_s),
         logins=CognitoLogins(),
     )
@@ -201,6 +206,18 @@ def find_customers(
     return Page[Profile](
         items=items, next_cursor=encode_cursor(last, scope=scope, key=deps.settings.cursor_key)
     )
+
+
+@app.on(CUSTOMER_BY_HANDLE)  # 404 handle_not_linked
+def customer_by_handle(
+    network: Annotated[Network, Path(description="The social network")],
+    handle: Annotated[
+        str, Path(pattern=ANY_HANDLE_PATTERN, description="The handle, with or without @, in any case")
+    ],
+) -> CustomerByHandle:
+    """The customer who linked the handle in their profile: their id only (read the profile at
+    ``GET /customers/{customer_id}``)."""
+    return handles.customer_by_handle(dependencies().handles, network, handle)
 
 
 @app.on(CUSTOMER_EXPORT)

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.profile.models.events import CustomerRegistered, ProfileUpdated
+from services.profile.models.handles import merged
 from services.profile.models.profile import (
     MAX_DEVICES,
     Device,
     DeviceRegistration,
+    HandleTaken,
     Profile,
     ProfileCreate,
     ProfileExists,
@@ -91,7 +93,7 @@ def update_mine(
     store: ProfileStore, subject: str, data: ProfileUpdate, *, expected_version: int | None, clock: Clock
 ) -> Profile:
     """Apply the changes to the caller's profile (see ``_apply``)."""
-    return _apply(store, lambda: my_profile(store, subject), data.changes(), expected_version, clock)
+    return _apply(store, lambda: my_profile(store, subject), _changes(data), expected_version, clock)
 
 
 def update_customer(
@@ -103,7 +105,24 @@ def update_customer(
     clock: Clock,
 ) -> Profile:
     """Staff change a customer's profile: the same rules as the customer's own changes."""
-    return _apply(store, lambda: customer(store, customer_id), data.changes(), expected_version, clock)
+    return _apply(store, lambda: customer(store, customer_id), _changes(data), expected_version, clock)
+
+
+def _changes(data: ProfileUpdate) -> dict[str, Any] | Callable[[Profile], dict[str, Any]]:
+    """The update's changes. Social handles are sent per network, so the handles linked after it
+    depend on those linked now: the whole mapping is computed from the current profile, and left
+    out when it stays the same. The store claims each newly linked handle and releases each
+    unlinked one in the profile's transaction (409 ``handle_taken``: another customer's)."""
+    changes = data.changes()
+    if "social_handles" not in changes:
+        return changes
+    sent = changes.pop("social_handles")
+
+    def on(current: Profile) -> dict[str, Any]:
+        handles = merged(current.social_handles, sent)
+        return {**changes, "social_handles": handles} if handles != current.social_handles else changes
+
+    return on
 
 
 def _apply(
@@ -128,6 +147,12 @@ def _apply(
         )
         try:
             return store.update(current, wanted, [event], at=clock())
+        except HandleTaken as taken:
+            raise Conflict(
+                f"Another customer has linked this {taken.network} handle; nothing was changed.",
+                code="handle_taken",
+                details=[{"loc": ["body", "social_handles", taken.network], "type": "handle_taken"}],
+            ) from None
         except VersionMismatch:
             if expected_version is not None:
                 raise PreconditionFailed() from None

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from services.profile.models.segments import Segment
 from shared.events import DomainEvent
 from shared.ids import prefixed_pattern
 
@@ -143,8 +144,8 @@ class ValueSegmentChanged(DomainEvent):
     """The customer's value segment moved (``previous`` is None for the first assessment)."""
 
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
-    previous: str | None
-    segment: str  # top, loyal, regular, occasional, lapsed
+    previous: Segment | None
+    segment: Segment
     score: int  # 0..100
     model_version: int
 

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.profile.models.handles import Network, SocialHandlesChange
 from shared.clock import utc_now
 from shared.ids import prefixed_pattern
 
@@ -129,6 +130,11 @@ class ProfileUpdate(_Input):
     time_zone: TimeZone | None = None
     birthday: PastDate | None = None
     anniversaries: Anniversaries | None = Field(default=None, description="Replaces the whole list")
+    social_handles: SocialHandlesChange | None = Field(
+        default=None,
+        description="Per network: a handle links it (409 handle_taken if another customer linked it),"
+        " null unlinks it, a network not sent stays; null here unlinks every network",
+    )
 
     @model_validator(mode="after")
     def _some_change(self) -> ProfileUpdate:
@@ -140,9 +146,15 @@ class ProfileUpdate(_Input):
         return self
 
     def changes(self) -> dict[str, Any]:
-        """The fields sent, as stored (dates as ISO text, anniversaries as plain maps)."""
+        """The fields sent, as stored (dates as ISO text, anniversaries as plain maps); the social
+        handles as the networks sent (``SocialHandlesChange.changes``, None: unlink every one),
+        which the logic merges into the handles linked."""
         dumped = self.model_dump(mode="json")
-        return {name: dumped[name] for name in sorted(self.model_fields_set)}
+        changes = {name: dumped[name] for name in sorted(self.model_fields_set)}
+        if "social_handles" in changes:
+            sent = self.social_handles
+            changes["social_handles"] = sent.changes() if sent is not None else None
+        return changes
 
 
 class Platform(StrEnum):
@@ -191,6 +203,11 @@ class Profile(BaseModel):
     devices: list[Device] = Field(default_factory=list, description="Push tokens, one per device")
     groups: list[str] = Field(default_factory=list, description="Lifestyle groups the customer is in")
     manager_id: str | None = Field(default=None, description="The customer's dedicated manager")
+    social_handles: dict[Network, str] = Field(
+        default_factory=dict,
+        description="Linked social-media handles by network, as stored: no @, lower-case",
+        examples=[{"x": "minji_kim", "instagram": "minji.kim"}],
+    )
     version: int = Field(ge=1, description="Increases with every change; send it back as If-Match.")
     created_at: datetime
     updated_at: datetime
@@ -205,3 +222,11 @@ class ProfileExists(Exception):
 
 class VersionMismatch(Exception):
     """The profile changed since the version the caller holds (or is gone)."""
+
+
+class HandleTaken(Exception):
+    """Another customer linked the handle first."""
+
+    def __init__(self, network: str) -> None:
+        super().__init__(network)
+        self.network = network

@@ -33,6 +33,7 @@ PROFILE_FIELDS = {
     "devices",
     "groups",
     "manager_id",
+    "social_handles",
     "email_verified",
     "phone_verified",
     "version",
