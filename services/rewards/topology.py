@@ -1,8 +1,8 @@
 """What the rewards service owns and exposes: its table, its functions, its routes.
 
 Plain data (see ``shared.topology``). The rewards service consumes the profile service's events
-(purchases, refunds, registrations, erasures) and the campaigns service's offers and draws from
-the bus; it never imports either service.
+(purchases, refunds, registrations, erasures), the campaigns service's offers and draws, and the
+feedback service's goodwill on complaint cases from the bus; it never imports another service.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ REWARDS = Table(
     ttl_attribute="expires_ttl",
 )
 
+# One agent's goodwill points per UTC day: the staff route's and the cases' (GoodwillRequested) together.
+GOODWILL_DAILY_LIMIT = ("GOODWILL_DAILY_LIMIT", "5000")
+
 CUSTOMER = frozenset({Role.CUSTOMER})
 MACHINE = frozenset({Role.MACHINE})
 MARKETING = frozenset({Role.MARKETING, Role.ADMIN})
@@ -56,7 +59,7 @@ API = Function(
     timeout_s=10,
     tables=(TableAccess(REWARDS),),
     publishes_to=BUS,
-    environment=(("GOODWILL_DAILY_LIMIT", "5000"), ("HOLD_MINUTES", "15")),
+    environment=(GOODWILL_DAILY_LIMIT, ("HOLD_MINUTES", "15")),
 )
 MY_POINTS = Route("GET", "/me/points", API, CUSTOMER, "My points: balance, tier, progress, expiring soon")
 MY_HISTORY = Route("GET", "/me/points/history", API, CUSTOMER, "My points history, newest first")
@@ -286,12 +289,13 @@ EVENTS = Function(
     handler="services.rewards.handlers.events.lambda_handler",
     description=(
         "Pays points for purchases and sign-ups, reverses refunds, pseudonymises erasures;"
-        " campaigns' coupon and points offers and gift draws."
+        " campaigns' coupon and points offers and gift draws; goodwill granted on cases."
     ),
     memory_mb=512,
     timeout_s=30,
     tables=(TableAccess(REWARDS),),
     publishes_to=BUS,
+    environment=(GOODWILL_DAILY_LIMIT,),
 )
 PROFILE_EVENTS = Rule(
     "rewards-profile-events",
@@ -317,6 +321,13 @@ CAMPAIGN_EVENTS = Rule(
             "detail-type": ["OfferCouponRequested", "PointsOfferRequested", "DrawScheduled", "DrawDue"],
         }
     ),
+    EVENTS_QUEUE,
+)
+# Goodwill an agent grants on a complaint case: credited once per grant, within the agent's daily
+# limit, answered with GoodwillCredited or GoodwillRefused (which the feedback service consumes).
+FEEDBACK_EVENTS = Rule(
+    "rewards-feedback-events",
+    json.dumps({"source": ["dangol.feedback"], "detail-type": ["GoodwillRequested"]}),
     EVENTS_QUEUE,
 )
 GRANTER = Function(
@@ -414,6 +425,6 @@ SERVICE = Service(
         Consumer(EVENTS, EVENTS_QUEUE, batch_size=10, max_concurrency=20),  # instant earning
         Consumer(GRANTER, GRANTS_QUEUE, batch_size=1, max_concurrency=2),
     ),
-    rules=(PROFILE_EVENTS, CAMPAIGN_EVENTS),
+    rules=(PROFILE_EVENTS, CAMPAIGN_EVENTS, FEEDBACK_EVENTS),
     schedules=(EXPIRY_RUN, NIGHTLY_RUN, OUTBOX_SWEEP),
 )

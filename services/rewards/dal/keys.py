@@ -12,7 +12,8 @@ An account, ``pk = ACCT#<customer>``:
 - ``ENTRY#<entry_id>``: a ledger entry (ULID: chronological), never changed but by erasure,
   which drops its free text.
 - ``SRC#<source>``: one effect per source (a purchase, a refund, a job, an order, an
-  adjustment's key) -> the entry id.
+  adjustment's key, a case's goodwill grant) -> the entry id; or, for a case's grant refused,
+  the refusal (``refused``, no entry): answered once either way.
 - ``HOLD#<order_id>``: a hold (points, draws, status); on ``by-due`` while held.
 - ``QUAL#<yyyy-mm>``: the month's tier-qualifying spend and points.
 - ``WARN#<yyyy-mm-dd>``: PointsExpiring sent for that expiry day.

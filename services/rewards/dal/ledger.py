@@ -8,7 +8,8 @@ an agent's goodwill day, the latter under its limit). Only the account and its l
 balance, so two operations on one account serialize on ``version``; ``run`` re-reads and
 recomputes when another got there first (``ConditionFailed``/``TransactionConflict``), a bounded
 number of times, then answers 409 ``concurrent_update``. Events are published right after the
-commit.
+commit. ``refuse`` claims a source with a refusal (no entry) and writes its answer to the outbox,
+in one transaction of its own.
 
 Open lots and held holds carry ``keys.due_attributes`` (the by-due index); a lot already past
 its expiry when it is (re)opened is due now, so the next expiry run takes it.
@@ -16,7 +17,7 @@ its expiry when it is (re)opened is due now, so the next expiry run takes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -45,7 +46,7 @@ from shared.dynamo import (
     transact_write,
 )
 from shared.errors import Conflict
-from shared.events import EventPublisher
+from shared.events import DomainEvent, EventPublisher
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -144,7 +145,15 @@ class DynamoLedgerStore:
 
     def claim(self, customer_id: str, source: str) -> Claim | None:
         item = self.table.get(source_key(customer_id, source))
-        return Claim(source, str(item["entry_id"]), int(item["points"])) if item else None
+        if not item:
+            return None
+        entry_id, refused = item.get("entry_id"), item.get("refused")
+        return Claim(
+            source,
+            None if entry_id is None else str(entry_id),
+            int(item["points"]),
+            refused=None if refused is None else str(refused),
+        )
 
     def entry(self, customer_id: str, entry_id: str) -> Entry | None:
         item = self.table.get(entry_key(customer_id, entry_id))
@@ -199,6 +208,30 @@ class DynamoLedgerStore:
                 raise Conflict("A limit would be exceeded.", code=refusals[failed[0]]) from None
             raise
         self.outbox.publish_or_leave(self.publisher, published)
+
+    def refuse(self, customer_id: str, claim: Claim, events: Sequence[DomainEvent], *, at: datetime) -> bool:
+        """Claim a source with its refusal (``claim.refused``; no entry) and write its answering
+        events to the outbox, in one transaction; publish them right after. False, writing nothing,
+        if the source was claimed already (credited or refused: answered once)."""
+        item: Item = {**source_key(customer_id, claim.source), "type": "claim", "points": claim.points}
+        item |= {"refused": claim.refused, "at": iso(at)}
+        published = [self.outbox.item(self.outbox.envelope(event, at)) for event in events]
+        actions: list[Action] = [
+            {"Put": self.table.put_op(item, condition="attribute_not_exists(#pk)", names={"#pk": PK})}
+        ]
+        actions += [{"Put": self.table.put_op(outboxed)} for outboxed in published]
+
+        def attempt() -> bool:
+            try:
+                transact_write(self.table.client, actions)
+            except ConditionFailed:
+                return False
+            return True
+
+        first = self.run(attempt)  # a TransactionConflict (a concurrent writer of the claim) retries
+        if first:
+            self.outbox.publish_or_leave(self.publisher, published)
+        return first
 
     def _actions(self, change: Change) -> tuple[list[Action], dict[int, str], list[Item]]:
         """The transaction's actions, which of them carry a limit (index -> refusal code), and the

@@ -26,8 +26,8 @@ from services.rewards.dal.ledger import DynamoLedgerStore
 from services.rewards.dal.presence import DynamoMemberCodes
 from services.rewards.dal.programs import DynamoProgramStore
 from services.rewards.dal.tiering import DynamoTierStore
-from services.rewards.handlers.env import RewardsSettings
-from services.rewards.logic import ledger, presence, tiering
+from services.rewards.handlers.env import GoodwillSettings
+from services.rewards.logic import goodwill, ledger, presence, tiering
 from services.rewards.models.ledger import (
     ORDER_ID_PATTERN,
     AccountView,
@@ -69,13 +69,11 @@ from shared.settings import ListSettings, load
 logger = make_logger()
 metrics = make_metrics()
 OrderId = Annotated[str, Path(pattern=ORDER_ID_PATTERN)]
-GOODWILL_VALID = timedelta(days=365)
 
 
-class ApiSettings(RewardsSettings, ListSettings):
+class ApiSettings(GoodwillSettings, ListSettings):
     """The rewards settings, the cursor key, the goodwill limit and the default hold time."""
 
-    goodwill_daily_limit: int = Field(alias="GOODWILL_DAILY_LIMIT", ge=1)
     hold_minutes: int = Field(alias="HOLD_MINUTES", ge=1, le=1440)
 
 
@@ -176,7 +174,7 @@ def customer_history(customer_id: CustomerId, limit: Limit = None, cursor: Curso
 def adjust_points(customer_id: CustomerId, body: AdjustmentRequest) -> Response[Entry]:
     deps, now, agent = dependencies(), utc_now(), app.caller.subject
     key = app.current_event.headers.get(idempotency.HEADER)
-    allowance = ledger.Allowance(agent, now.date().isoformat(), deps.settings.goodwill_daily_limit)
+    allowance = goodwill.allowance(agent, now, deps.settings.goodwill_daily_limit)  # shared with cases'
     applied = ledger.adjust(
         deps.ledger,
         customer_id=customer_id,
@@ -185,7 +183,7 @@ def adjust_points(customer_id: CustomerId, body: AdjustmentRequest) -> Response[
         actor=agent,
         reason=body.reason,
         now=now,
-        expires_at=now + GOODWILL_VALID,
+        expires_at=now + goodwill.GOODWILL_VALID,
         allowance=allowance,
     )
     logger.info(

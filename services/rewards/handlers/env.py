@@ -16,3 +16,10 @@ class RewardsSettings(ServiceSettings):
     @property
     def table(self) -> str:
         return self.rewards_table
+
+
+class GoodwillSettings(RewardsSettings):
+    """For the functions that grant goodwill (the staff route, a case's grant from the bus): one
+    agent's points per UTC day, both together (``topology.GOODWILL_DAILY_LIMIT``)."""
+
+    goodwill_daily_limit: int = Field(alias="GOODWILL_DAILY_LIMIT", ge=1)

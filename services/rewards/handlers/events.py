@@ -1,17 +1,21 @@
-"""The profile and campaigns services' events, as the rewards service acts on them
-(``rewards-events`` queue, fed by the rules ``rewards-profile-events`` and
-``rewards-campaign-events``): points at once for a purchase, the exact reversal of a refund,
-sign-up points, gifts for qualifying purchases, pseudonymisation on erasure; a campaign's coupon
-and points offers, and its gifts' draws committed and drawn.
+"""The profile, campaigns and feedback services' events, as the rewards service acts on them
+(``rewards-events`` queue, fed by the rules ``rewards-profile-events``,
+``rewards-campaign-events`` and ``rewards-feedback-events``): points at once for a purchase, the
+exact reversal of a refund, sign-up points, gifts for qualifying purchases, pseudonymisation on
+erasure; a campaign's coupon and points offers, and its gifts' draws committed and drawn; goodwill
+an agent granted on a complaint case, credited or refused and answered (``logic/goodwill.py``).
 
 - **Duplicates have one effect**: every effect is keyed by the event's own ids in the ledger
-  (``purchase:<id>``, ``refund:<id>``, ``signup``, ``campaign:<id>:<offer>``), an offer's claim or
-  a draw's own item, so no per-message claim is written.
+  (``purchase:<id>``, ``refund:<id>``, ``signup``, ``campaign:<id>:<offer>``,
+  ``goodwill:<grant_id>``: credited or refused, answered once), an offer's claim or a draw's own
+  item, so no per-message claim is written.
 - **Out of order is fine**: a refund that arrives before its purchase (SQS keeps no order) is
   remembered, and the purchase then earns nothing; a draw due before it was scheduled (or before
   its entries closed) is retried later.
 - An offer or a draw that can do nothing (an unknown template or gift, a customer without a
-  rewards account) is logged with a code and consumed: a redelivery could not change it.
+  rewards account) is logged with a code and consumed: a redelivery could not change it. A case's
+  goodwill refused (the agent's daily limit, no account, an erased customer) is answered with
+  ``GoodwillRefused`` and consumed the same way.
 - A malformed event (a contract break) fails with its field locations logged, never its values.
 """
 
@@ -33,8 +37,8 @@ from services.rewards.dal.ledger import PATIENT, DynamoLedgerStore
 from services.rewards.dal.offers import DynamoOfferStore
 from services.rewards.dal.programs import DynamoProgramStore
 from services.rewards.dal.tiering import DynamoTierStore
-from services.rewards.handlers.env import RewardsSettings
-from services.rewards.logic import campaign_offers, draws, gifts, rewarding
+from services.rewards.handlers.env import GoodwillSettings
+from services.rewards.logic import campaign_offers, draws, gifts, goodwill, rewarding
 from services.rewards.models import inbound
 from shared import aws
 from shared.clock import utc_now
@@ -72,11 +76,12 @@ class Dependencies:
     rewarding: rewarding.Rewarding
     accounts: DynamoAccounts
     offers: DynamoDrawStore  # coupons, gifts and their draws
+    goodwill_daily_limit: int  # an agent's, the staff route's grants and the cases' together
 
 
 @functools.cache
 def dependencies() -> Dependencies:
-    settings = load(RewardsSettings)
+    settings = load(GoodwillSettings)
     table = DynamoTable(settings.rewards_table, aws.client("dynamodb"))
     events = settings.publisher()
     offers, accounts = DynamoDrawStore(table, events), DynamoAccounts(table)
@@ -90,6 +95,7 @@ def dependencies() -> Dependencies:
         ),
         accounts=accounts,
         offers=offers,
+        goodwill_daily_limit=settings.goodwill_daily_limit,
     )
 
 
@@ -107,14 +113,21 @@ def _profile(effect: Callable[..., object]) -> Callable[[Dependencies, BaseModel
 
 
 def _outcome(event: BaseModel, code: str, done: frozenset[str]) -> None:
-    """Log what a campaign's event came to: a warning with its code when it did nothing new."""
+    """Log what a campaign's or a case's event came to: a warning with its code when it did
+    something unexpected (nothing new for a campaign's, a grant id reused for a case's)."""
     ids = {k: v for k, v in event.model_dump(mode="json").items() if k in _LOGGED_IDS}
     extra = {"event": type(event).__name__, "code": code, **ids}
-    (logger.info if code in done else logger.warning)("campaign event applied", extra=extra)
+    (logger.info if code in done else logger.warning)("event applied", extra=extra)
     metrics.add_metric(name=f"{type(event).__name__}_{code}", unit="Count", value=1)
 
 
-_LOGGED_IDS = frozenset({"offer_id", "campaign_id", "coupon_template_id", "gift_id", "draw"})
+_LOGGED_IDS = frozenset(
+    {"offer_id", "campaign_id", "coupon_template_id", "gift_id", "draw", "grant_id", "case_id", "agent_id"}
+)
+# A case's grant answered (credited or refused, now or before): what is expected.
+_GOODWILL_ANSWERED = frozenset(
+    {"credited", "duplicate", "goodwill_limit_reached", "account_not_found", "customer_erased"}
+)
 
 
 def _offer_coupon(deps: Dependencies, offer: inbound.OfferCouponRequested, now: datetime) -> None:
@@ -140,6 +153,12 @@ def _draw_due(deps: Dependencies, event: inbound.DrawDue, now: datetime) -> None
     _outcome(event, code, frozenset({"drawn", "duplicate"}))
 
 
+def _goodwill(deps: Dependencies, request: inbound.GoodwillRequested, now: datetime) -> None:
+    ledger = deps.rewarding.ledger
+    code = goodwill.case_grant(ledger, request, limit=deps.goodwill_daily_limit, now=now)
+    _outcome(request, code, _GOODWILL_ANSWERED)
+
+
 HANDLERS: dict[str, Callable[[SQSRecord], None]] = {
     "PurchaseRecorded": _on(inbound.PurchaseRecorded, _profile(rewarding.purchase_recorded)),
     "PurchaseRefunded": _on(inbound.PurchaseRefunded, _profile(rewarding.purchase_refunded)),
@@ -150,6 +169,7 @@ HANDLERS: dict[str, Callable[[SQSRecord], None]] = {
     "PointsOfferRequested": _on(inbound.PointsOfferRequested, _points_offer),
     "DrawScheduled": _on(inbound.DrawScheduled, _draw_scheduled),
     "DrawDue": _on(inbound.DrawDue, _draw_due),
+    "GoodwillRequested": _on(inbound.GoodwillRequested, _goodwill),
 }
 
 

@@ -4,7 +4,10 @@ Each operation reads the account, decides what to write (a ``Change``: entries, 
 counters, events) and hands it to ``store.commit``, which writes it as ONE transaction
 conditioned on the account's ``version``; ``store.run`` re-runs the whole read-decide-commit when
 a concurrent operation got there first. Every operation is idempotent per (customer, source): a
-``SRC#<source>`` claim is written with the change, and a replay returns the first entry.
+``SRC#<source>`` claim is written with the change, and a replay returns the first entry. A source
+that must be answered once whatever happens (a case's goodwill, ``logic/goodwill.py``) may instead
+be claimed with its refusal (``store.refuse``, its answer in the same write): it is never applied
+after (409 ``source_refused``), and a refused one is never claimed again.
 
 Spends draw the soonest-expiring unexpired open lots first; the balance is always the sum of the
 open lots' remaining points and never negative.
@@ -12,7 +15,7 @@ open lots' remaining points and never negative.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
@@ -33,6 +36,7 @@ from services.rewards.models.ledger import (
 )
 from shared.clock import iso
 from shared.errors import BadRequest, Conflict, NotFound, Unprocessable
+from shared.events import DomainEvent
 from shared.ids import ulid
 
 T = TypeVar("T")
@@ -57,6 +61,9 @@ class LedgerStore(Protocol):
     def hold(self, customer_id: str, order_id: str) -> Hold | None: ...
     def holds(self, customer_id: str) -> list[Hold]: ...
     def commit(self, change: Change) -> None: ...
+    def refuse(
+        self, customer_id: str, claim: Claim, events: Sequence[DomainEvent], *, at: datetime
+    ) -> bool: ...
     def run(self, attempt: Callable[[], T]) -> T: ...
     def pseudonymise(self, customer_id: str, *, now: datetime) -> None: ...
 
@@ -270,6 +277,8 @@ def _replay(store: LedgerStore, customer_id: str, source: str, points: int) -> A
         return None
     if claim.points != points:
         raise Conflict("This source was already used with other points.", code="source_reused")
+    if claim.entry_id is None:  # answered for good with a refusal (``refuse``): never applied after
+        raise Conflict("This source was refused.", code="source_refused")
     entry = store.entry(customer_id, claim.entry_id)
     if entry is None:  # written in the claim's transaction: only erasure could remove it, and it does not
         raise Conflict("The source's entry is missing.", code="source_reused")
@@ -369,6 +378,7 @@ def _credit_into(
     rule_version: int | None = None,
     purchase: Purchase | None = None,
     job_id: str | None = None,
+    case_id: str | None = None,
 ) -> Entry:
     entry_id = tx.next_id()
     settled = min(tx.debt, points)
@@ -417,6 +427,7 @@ def _credit_into(
         debt_settled=settled,
         month=purchase.month if purchase else None,
         qualifying_spend=purchase.qualifying_spend if purchase else 0,
+        case_id=case_id,
     )
     tx.change.events.append(
         PointsEarned(
@@ -450,7 +461,8 @@ def reverse(
     def attempt() -> Applied | None:
         account = store.account(customer_id)
         earned_claim = store.claim(customer_id, earned_source) if account else None
-        earned = store.entry(customer_id, earned_claim.entry_id) if earned_claim else None
+        earned_id = earned_claim.entry_id if earned_claim else None
+        earned = store.entry(customer_id, earned_id) if earned_id else None
         if account is None or earned is None:
             return None
         replay = _replay(store, customer_id, source, earned.credited)
@@ -458,7 +470,7 @@ def reverse(
             return replay
         once = store.claim(customer_id, _reversal_of(earned_source))
         if once is not None:
-            first = store.entry(customer_id, once.entry_id)
+            first = store.entry(customer_id, once.entry_id) if once.entry_id else None
             return Applied(first, False) if first else None
         lots = store.open_lots(customer_id)
         tx = _Tx(_consistent(store.account(customer_id) or account, lots), customer_id, now)
@@ -527,9 +539,13 @@ def adjust(
     now: datetime,
     expires_at: datetime,
     allowance: Allowance | None = None,
+    case_id: str | None = None,
+    answer: Callable[[Entry], DomainEvent] | None = None,
 ) -> Applied:
     """Goodwill or a correction: positive credits a lot of kind ``adjust``, negative spends.
-    With an allowance, the agent's day total must stay within its limit, in the same transaction."""
+    With an allowance, the agent's day total must stay within its limit, in the same transaction.
+    ``case_id``: the complaint case the goodwill was granted on, kept on the entry; ``answer``: an
+    event made from the new entry, written (outbox) in the same transaction; a replay makes none."""
     if points == 0:
         raise BadRequest("Points must not be zero.", code="invalid_points")
     if allowance is not None and abs(points) > allowance.limit:
@@ -558,6 +574,8 @@ def adjust(
                 reason=reason,
                 now=now,
                 limit=limit,
+                case_id=case_id,
+                answer=answer,
             )
         )
 
@@ -568,8 +586,17 @@ def adjust(
             return replay
         tx = _Tx(account, customer_id, now)
         entry = _credit_into(
-            tx, points, "adjust", source=source, expires_at=expires_at, actor=actor, reason=reason
+            tx,
+            points,
+            "adjust",
+            source=source,
+            expires_at=expires_at,
+            actor=actor,
+            reason=reason,
+            case_id=case_id,
         )
+        if answer is not None:
+            tx.change.events.append(answer(entry))
         if limit is not None:
             tx.change.counters.append(limit)
         store.commit(tx.finish(Claim(source, entry.id, points)))
@@ -589,6 +616,8 @@ def _spend_once(
     reason: str,
     now: datetime,
     limit: Counter | None,
+    case_id: str | None = None,
+    answer: Callable[[Entry], DomainEvent] | None = None,
 ) -> Applied:
     signed = points if type_ == "redeem" else -points  # a claim remembers what was asked
     replay = _replay(store, customer_id, source, signed)
@@ -601,7 +630,11 @@ def _spend_once(
         raise _insufficient()
     tx = _Tx(account, customer_id, now)
     draws = tx.draw(lots, points)
-    entry = tx.entry(type_, points=-points, actor=actor, reason=reason, source=source, draws=draws)
+    entry = tx.entry(
+        type_, points=-points, actor=actor, reason=reason, source=source, draws=draws, case_id=case_id
+    )
+    if answer is not None:
+        tx.change.events.append(answer(entry))
     if limit is not None:
         tx.change.counters.append(limit)
     store.commit(tx.finish(Claim(source, entry.id, signed)))

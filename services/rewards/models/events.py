@@ -26,6 +26,13 @@ COUPON_SOURCE_PATTERN = f"^offer:ofr_{ULID_PATTERN}$"
 HEX_256 = r"^[0-9a-f]{64}$"  # 32 bytes in lower-case hex: a seed, a SHA-256 digest
 MAX_DRAWS = 50  # draws one gift may hold
 MAX_WINNERS = 1000  # winners one draw may pick
+CASE_ID_PATTERN = prefixed_pattern("case")  # the feedback service's complaint cases
+GOODWILL_GRANT_ID_PATTERN = prefixed_pattern("gw")  # one goodwill grant on a case (feedback's)
+LEDGER_ENTRY_ID_PATTERN = f"^{ULID_PATTERN}$"  # a ledger entry (``Entry.id``)
+MAX_GOODWILL_POINTS = 100_000  # one grant on a case at most (as ``models.inbound``)
+# Why a case's goodwill was not credited: the agent's daily limit (the staff route's and the
+# cases' together), no points account for the customer, or an erased customer's account.
+GoodwillRefusal = Literal["goodwill_limit_reached", "account_not_found", "customer_erased"]
 
 
 class PointsEarned(DomainEvent):
@@ -148,3 +155,27 @@ class DrawCompleted(DomainEvent):
     seed: str = Field(pattern=HEX_256)
     entries: int = Field(ge=0, description="Entries the winners were drawn among")
     winners: list[DrawWinner] = Field(max_length=MAX_WINNERS)
+
+
+class GoodwillCredited(DomainEvent):
+    """The goodwill an agent granted on a case (``GoodwillRequested``) was credited: the ledger
+    entry ``entry_id`` carries the case. Once per grant: a redelivered request publishes nothing.
+    ``points`` is what was credited (an old debt is paid first: ``PointsEarned`` says how much)."""
+
+    grant_id: str = Field(pattern=GOODWILL_GRANT_ID_PATTERN)
+    case_id: str = Field(pattern=CASE_ID_PATTERN)
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    points: int = Field(ge=1, le=MAX_GOODWILL_POINTS)
+    entry_id: str = Field(pattern=LEDGER_ENTRY_ID_PATTERN)
+    credited_at: AwareDatetime
+
+
+class GoodwillRefused(DomainEvent):
+    """The goodwill an agent granted on a case was not credited, and never will be (the grant is
+    answered for good: a redelivered request publishes nothing). ``reason`` says why."""
+
+    grant_id: str = Field(pattern=GOODWILL_GRANT_ID_PATTERN)
+    case_id: str = Field(pattern=CASE_ID_PATTERN)
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    reason: GoodwillRefusal
+    refused_at: AwareDatetime

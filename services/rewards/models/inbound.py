@@ -1,5 +1,5 @@
-"""The profile and campaigns services' events as the rewards service reads them: its own copy of
-each contract (the services never import each other). Unknown fields are ignored so that a
+"""The profile, campaigns and feedback services' events as the rewards service reads them: its own
+copy of each contract (the services never import each other). Unknown fields are ignored so that a
 producer can add to its events without breaking this consumer; what rewards relies on is checked
 (``tests/unit/contracts``)."""
 
@@ -20,6 +20,12 @@ GIFT_ID = prefixed_pattern("gft")
 MAX_DRAWS = 50  # draws one gift may hold (as models.events)
 MAX_WINNERS = 1000  # winners one draw may pick
 MAX_OFFER_POINTS = 1_000_000  # as a grant job's points per customer
+CUSTOMER_ID = prefixed_pattern("cus")  # what a goodwill answer names (``models.events``)
+CASE_ID = prefixed_pattern("case")
+GOODWILL_GRANT_ID = prefixed_pattern("gw")
+AGENT_ID = r"^[A-Za-z0-9._@-]{1,128}$"  # the agent's login (Cognito sub), as the staff route's caller
+MAX_GOODWILL_POINTS = 100_000  # one grant on a case at most (the agent's daily limit is ours)
+GOODWILL_REASON = 200
 
 
 class _Inbound(BaseModel):
@@ -103,3 +109,20 @@ class DrawDue(_Inbound):
 
     gift_id: str = Field(pattern=GIFT_ID)
     draw: int = Field(ge=1, le=MAX_DRAWS)
+
+
+# -- the feedback service's goodwill on a complaint case -------------------------------------
+
+
+class GoodwillRequested(_Inbound):
+    """An agent grants the customer goodwill points on a case: credit them once per ``grant_id``,
+    within the agent's daily goodwill limit (the UTC day of ``requested_at``), the case on the
+    ledger entry, and answer ``GoodwillCredited`` or ``GoodwillRefused``."""
+
+    grant_id: str = Field(pattern=GOODWILL_GRANT_ID)
+    case_id: str = Field(pattern=CASE_ID)
+    customer_id: str = Field(pattern=CUSTOMER_ID)
+    agent_id: str = Field(pattern=AGENT_ID)
+    points: int = Field(ge=1, le=MAX_GOODWILL_POINTS)
+    reason: str = Field(min_length=1, max_length=GOODWILL_REASON)
+    requested_at: AwareDatetime

@@ -67,6 +67,7 @@ class Entry(_Record):
     month: str | None = None  # purchases: the qualifying month (``YYYY-MM``)
     qualifying_spend: int = 0  # purchases: the spend counted for tiers
     order_id: str | None = None  # holds
+    case_id: str | None = None  # goodwill granted on a complaint case: the case (the feedback service's)
     at: datetime
 
     @property
@@ -194,11 +195,14 @@ class AccountState:
 
 @dataclass(frozen=True)
 class Claim:
-    """One effect per (customer, source): the entry it made and the points it was asked for."""
+    """One effect per (customer, source): the entry it made and the points it was asked for; or,
+    for a source that is answered once whatever happens (a case's goodwill), the refusal it got
+    (``refused``: the code; no entry)."""
 
     source: str
-    entry_id: str
+    entry_id: str | None
     points: int
+    refused: str | None = None
 
 
 CounterKind = Literal["qual", "job", "goodwill"]

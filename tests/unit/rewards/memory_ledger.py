@@ -25,7 +25,7 @@ entries in commit order and ``published`` the events, for a test to compare with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
@@ -213,6 +213,16 @@ class InMemoryLedgerStore:
             for attr, number in counter.add.items():
                 totals[attr] = totals.get(attr, 0) + number
         self.published.extend(change.events)
+
+    def refuse(self, customer_id: str, claim: Claim, events: Sequence[DomainEvent], *, at: datetime) -> bool:
+        """The DAL's refusal: the source's claim (with its refusal, no entry) only if absent, and its
+        answer with it; False, writing nothing, if the source was claimed already."""
+        if (customer_id, claim.source) in self._claims:
+            self.lost_conditions += 1
+            return False
+        self._claims[(customer_id, claim.source)] = claim
+        self.published.extend(events)
+        return True
 
     # -- erasure --------------------------------------------------------------------------------
 
