@@ -9,6 +9,7 @@ earn            points earned through the rewards consumer against raw DynamoDB 
 hot-account     100 concurrent earns on one account against 100 sequential ones
 segments        B6: segment evaluation over the customer views against a raw paged read
 fanout          B4: a campaign run's audience into sender batches against a raw query + SendMessageBatch
+feedback        B8: a mention from the webhook through SNS and SQS to an open case against raw publish/receive
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ BENCHMARKS = {
     "hot-account": "bench.hot_account",
     "segments": "bench.segments",
     "fanout": "bench.fanout",
+    "feedback": "bench.feedback",
 }
 
 

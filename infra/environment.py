@@ -49,10 +49,12 @@ def function_environment(
     key at run time, the same secret for all, so it is the backend's. ``function_name`` resolves
     the functions it may invoke directly (``System.callees_of``, in ``Function.env_var``).
     ``messaging``: the stage's channels (``messaging_environment``), which a function that sends
-    messages (``Function.sends_messages``) gets, and no other. ``public_api_url``: the API's public
-    base URL, which a function that writes links to it (``Function.links_to_api``) gets, and no
-    other. ``timers``: the JSON of the timers a function sets (``shared.timers.TimersConfig``, in
-    ``Timers.env_var``), as the backend made them. No secret value is ever in a function's environment."""
+    messages (``Function.sends_messages``) gets, and no other (one that mails staff,
+    ``Function.mails_staff``, gets the e-mail sender and configuration set only).
+    ``public_api_url``: the API's public base URL, which a function that writes links to it
+    (``Function.links_to_api``) gets, and no other. ``timers``: the JSON of the timers a function
+    sets (``shared.timers.TimersConfig``, in ``Timers.env_var``), as the backend made them. No
+    secret value is ever in a function's environment."""
     env = {
         "STAGE": stage,
         "POWERTOOLS_SERVICE_NAME": function.service,
@@ -80,13 +82,15 @@ def function_environment(
             raise ValueError(f"{function.id} serves routes: pass cursor_key_secret= to function_environment")
         env[CURSOR_KEY_SECRET_ENV] = cursor_key_secret
         env[CORS_ORIGIN_ENV] = cors_origin  # the stage's one CORS policy, as the preflights say
-    if function.sends_messages:
+    if function.mails:
         if messaging is None or not messaging.get(EMAIL_SENDER_ENV):
             raise ValueError(
                 f"{function.id} sends messages: pass messaging= (messaging_environment) to"
                 " function_environment"
             )
-        env.update({k: messaging[k] for k in MESSAGING_ENV if messaging.get(k)})
+        # Staff mail needs the sender and the configuration set; customers' messages, push too.
+        names = MESSAGING_ENV if function.sends_messages else MAIL_ENV
+        env.update({k: messaging[k] for k in names if messaging.get(k)})
     if function.links_to_api:
         if not public_api_url:
             raise ValueError(f"{function.id} links to the API: pass public_api_url= to function_environment")
@@ -102,6 +106,7 @@ def function_environment(
 
 
 MESSAGING_ENV = (EMAIL_SENDER_ENV, EMAIL_CONFIGURATION_SET_ENV, PUSH_APPLICATIONS_ENV)
+MAIL_ENV = (EMAIL_SENDER_ENV, EMAIL_CONFIGURATION_SET_ENV)
 
 
 def timers_environment(

@@ -246,7 +246,11 @@ def scopes_of(route: Route) -> list[str]:
 def _parameter(parameter: Json) -> Json:
     """Path parameters are required; no other is, for API Gateway: the function checks them and
     answers as it does locally (422, 428), where the validator would say 400."""
-    out = {k: draft4(v) if k == "schema" else v for k, v in parameter.items() if k in _PARAMETER_KEYS}
+    out = {
+        k: without_prose(draft4(v)) if k == "schema" else v
+        for k, v in parameter.items()
+        if k in _PARAMETER_KEYS
+    }  # (the parameter's description is the schema's, said once)
     out["required"] = out.get("in") == "path"
     return out
 
@@ -426,6 +430,25 @@ def _cut(schema: Any, cyclic: set[str]) -> Any:
     return schema
 
 
+def without_prose(schema: Any) -> Any:
+    """The schema without its descriptions (a field named ``description`` stays). The gateway
+    validates no body, so its models are shapes only; their prose is in ``/openapi.json`` and the
+    docs, and the template stays well inside CloudFormation's 1 MB (``tests/infra/test_limits.py``)."""
+    if isinstance(schema, dict):
+        return {
+            k: (
+                {n: without_prose(p) for n, p in v.items()}
+                if k == "properties" and isinstance(v, dict)
+                else without_prose(v)
+            )
+            for k, v in schema.items()
+            if not (k == "description" and isinstance(v, str))
+        }
+    if isinstance(schema, list):
+        return [without_prose(v) for v in schema]
+    return schema
+
+
 def without_cycles(models: Json) -> Json:
     """API Gateway's importer cannot resolve models that refer back to themselves (a segment's
     rule nests rules): a reference to a model on a cycle becomes a plain object. The gateway does
@@ -461,7 +484,7 @@ def for_api_gateway(system: System, served: Json, gateway: Gateway, *, title: st
     models = {model_name(name): draft4(schema) for name, schema in schemas.items()}
     if len(models) != len(schemas):
         raise ValueError("two models have the same alphanumeric name: API Gateway would merge them")
-    models = without_cycles(models)
+    models = {name: without_prose(model) for name, model in without_cycles(models).items()}
     return {
         "openapi": "3.0.1",
         "info": {"title": title, "version": "1", "description": DESCRIPTION},

@@ -206,6 +206,15 @@ class Function:
     # It sends messages to customers: e-mail through SES v2 (the platform's identity and
     # configuration set), SMS and mobile push through SNS (phone numbers, platform endpoints).
     sends_messages: bool = False
+    # It mails staff (a digest to those who subscribed): e-mail through SES v2, as the stage's sender
+    # and in its configuration set, and nothing else of the channels (no SMS, no push).
+    mails_staff: bool = False
+
+    @property
+    def mails(self) -> bool:
+        """It sends e-mail through the stage's identity (customers' messages or staff mail)."""
+        return self.sends_messages or self.mails_staff
+
     # It writes links to the API that customers follow from outside (opt-out links in messages):
     # it gets the API's public base URL (the stage's, or the local runtime's) in PUBLIC_API_URL.
     links_to_api: bool = False
@@ -258,6 +267,10 @@ class Route:
     versioned: bool = False
     media_types: tuple[str, ...] = ("application/json",)  # what the body may be (JSON is parsed first)
     public: bool = False  # no token, no caller: see above
+    # A public route takes the WAF's tighter per-IP rate for public routes, unless its callers are a
+    # few machines that sign what they send (a social source's webhook: X's and Meta's servers
+    # deliver every mention from a handful of IPs); the API's per-IP rate still applies to it.
+    public_rate_limited: bool = True
 
     @property
     def key(self) -> str:

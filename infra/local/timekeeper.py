@@ -27,6 +27,7 @@ from shared.cron import TooManyOccurrences
 from shared.topology import Function, Queue
 
 SYNC_EVERY_S = 2.0
+Key = tuple[str, str]  # a schedule's (group, name)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class Timekeeper:
         self.api_schedules = api_schedules
         self.delete_api_schedule = delete_api_schedule  # (group, name): AWS deletes a completed DELETE
         self._synced_clock: datetime | None = None  # the simulated time of the last sync
+        # API schedules the scheduler completed and dropped (DELETE), fired or jumped over: AWS
+        # deletes them, so the next sync must not bring them back from moto
+        self._gone: dict[Key, ScheduleEntry] = {}
         self.tick_s = tick_s
         self.fired: deque[Fired] = deque(maxlen=5000)
         self.warnings: deque[str] = deque(maxlen=100)
@@ -92,11 +96,15 @@ class Timekeeper:
         with self._ticking:
             now = self.clock.now()
             self._sync(now)
+            before = self._api_entries()
             try:
                 firings = self.scheduler.due(now)
             except TooManyOccurrences as exc:
                 self.warnings.append(f"{exc}; skipped to {now.isoformat()} (move the clock in smaller steps)")
                 self.scheduler.skip_to(now)
+                firings = []
+            self._completed(before, fired={(f.group, f.schedule_id) for f in firings})
+            if not firings:
                 return []
         for firing in firings:
             self._deliver(firing)
@@ -105,6 +113,26 @@ class Timekeeper:
     def history(self, schedule: str | None = None) -> list[dict[str, str]]:
         with self._lock:
             return [vars(f) for f in self.fired if schedule is None or f.schedule == schedule]
+
+    def _api_entries(self) -> dict[Key, ScheduleEntry]:
+        return {
+            (e.group, e.name): e
+            for e in self.scheduler.entries()
+            if not isinstance(e.target, Queue | Function)
+        }
+
+    def _completed(
+        self, before: dict[tuple[str, str], ScheduleEntry], *, fired: set[tuple[str, str]]
+    ) -> None:
+        """What the scheduler just completed and dropped: AWS deletes it (a fired one is deleted as
+        it is delivered), and a later sync must not bring it back from moto."""
+        for key in before.keys() - self._api_entries().keys():
+            self._gone[key] = before[key]
+            if key not in fired and self.delete_api_schedule is not None:
+                try:
+                    self.delete_api_schedule(*key)
+                except Exception as exc:  # moto busy: the tombstone keeps it from coming back
+                    self.warnings.append(f"could not delete {key[0]}/{key[1]}: {exc}")
 
     def _sync(self, now: datetime) -> None:
         """Mirror the schedules created through the Scheduler API (checked every 2 s)."""
@@ -124,7 +152,10 @@ class Timekeeper:
         # clock moved on fires, as on AWS, where it exists from the moment it is created.
         since = min(self._synced_clock or now, now)
         self._synced_clock = now
+        self._gone = {k: e for k, e in self._gone.items() if wanted.get(k) == e}  # until moto drops it
         for key, entry in wanted.items():
+            if key in self._gone:
+                continue
             if key not in known:
                 self.scheduler.add(entry, now=since if entry.one_time else now)
             elif known[key] != entry:

@@ -82,9 +82,11 @@ def grant_sending(function: lambda_.Function, fn: Function, sending: Sending) ->
                 f"{ses_arn}:configuration-set/{sending.configuration_set}",
             ],
         ),
-        iam.PolicyStatement(sid="Sms", actions=["sns:Publish"], resources=["*"]),
     ]
-    applications = sorted(sending.push_applications.values())
+    sms = fn.sends_messages  # staff mail (Function.mails_staff) is e-mail only: no SMS, no push
+    applications = sorted(sending.push_applications.values()) if sms else []
+    if sms:
+        statements.append(iam.PolicyStatement(sid="Sms", actions=["sns:Publish"], resources=["*"]))
     if applications:
         statements += [
             iam.PolicyStatement(
@@ -97,7 +99,10 @@ def grant_sending(function: lambda_.Function, fn: Function, sending: Sending) ->
     assert function.role is not None
     policy = iam.Policy(function, "Sending", statements=statements)
     policy.attach_to_role(function.role)
-    acknowledge(policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", SMS_REASON)
+    if sms:
+        acknowledge(policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", SMS_REASON)
+        waive_checkov(policy, "CKV_AWS_111", SMS_REASON)
+        waive_checkov(policy, "CKV_AWS_355", SMS_REASON)
     for application in applications:
         acknowledge(
             policy,
@@ -105,8 +110,6 @@ def grant_sending(function: lambda_.Function, fn: Function, sending: Sending) ->
             f"{fn.id} publishes to the endpoints of {application} (one per device token, made on first"
             " use, named by SNS): the application's endpoints, and no other's.",
         )
-    waive_checkov(policy, "CKV_AWS_111", SMS_REASON)
-    waive_checkov(policy, "CKV_AWS_355", SMS_REASON)
     cfn_function = function.node.default_child
     default_policy = function.role.node.try_find_child("DefaultPolicy")
     if isinstance(cfn_function, CfnResource) and default_policy is not None:

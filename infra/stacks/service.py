@@ -134,7 +134,7 @@ class ServiceStack(NestedStack):
             grant_invocations(system, fn, function, platform.functions)
             for group in fn.timers:
                 timers[group.id].grant_to(function, fn)
-            if fn.sends_messages and platform.sending is not None:
+            if fn.mails and platform.sending is not None:
                 grant_sending(function, fn, platform.sending)
             if serves:
                 entries[fn.id] = Entry(fn, live_alias(self, fn, function) if snap_start else function)

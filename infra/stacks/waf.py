@@ -150,8 +150,9 @@ def body_rules(system: System, stage_name: str) -> list[BodyRule]:
 def public_rate_rule(
     system: System, stage: StageConfig, *, priority: int
 ) -> wafv2.CfnWebACL.RuleProperty | None:
-    """A rate limit per client IP on the public routes only (None: the system has none)."""
-    public = sorted((r for r in system.routes if r.public), key=lambda r: r.key)
+    """A rate limit per client IP on the public routes only (None: the system has none); a source's
+    signed webhook (``Route.public_rate_limited`` False) is left to the API's rate."""
+    public = sorted((r for r in system.routes if r.public and r.public_rate_limited), key=lambda r: r.key)
     if not public:
         return None
     return wafv2.CfnWebACL.RuleProperty(

@@ -49,7 +49,8 @@ def test_routes_agree_with_the_local_gateway(synthesized: Synthesized, stage: st
     deployed = template_routes(synthesized.template(stage))
     local = local_routes(SYSTEM)
     # Then the same method and path reach the same function, behind the Cognito authorizer but for
-    # exactly the one-click opt-out (a link in a message: no login) and the draws anyone may check
+    # exactly the one-click opt-out (a link in a message: no login), the draws anyone may check and
+    # the social sources' webhooks (signed by the source)
     assert deployed == local
     public = {(method, path) for method, path, _, authorized in deployed if not authorized}
     assert public == {
@@ -57,6 +58,8 @@ def test_routes_agree_with_the_local_gateway(synthesized: Synthesized, stage: st
         ("POST", "/unsubscribe/{token}"),
         ("GET", "/draws/{gift_id}/{draw}"),
         ("GET", "/draws/{gift_id}/{draw}/verification"),
+        ("GET", "/webhooks/{source}"),
+        ("POST", "/webhooks/{source}"),
     }
 
 

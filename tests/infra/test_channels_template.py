@@ -20,6 +20,7 @@ from infra.config import STAGES
 from infra.stacks.api import UserDirectory
 from infra.stacks.sending import Sending, endpoints_of, grant_sending
 from services.campaigns.topology import SENDER
+from services.feedback.topology import DIGEST
 from tests.infra.deployments import Deployment, as_list, joined, ref
 
 pytestmark = pytest.mark.infra
@@ -58,16 +59,18 @@ def test_the_configuration_set_suppresses_bounces_and_complaints_over_tls_with_r
 
 def test_only_the_functions_that_send_messages_may_send_mail_or_sms(stage: Deployment) -> None:
     senders = {fn.id for fn in stage.system.functions if fn.sends_messages}
+    mailers = {fn.id for fn in stage.system.functions if fn.mails}
     assert senders == {SENDER.id}
+    assert mailers == {SENDER.id, DIGEST.id}
     for fn in stage.system.functions:
         # Given what each function's role allows
         statements = _statements(stage, fn.id)
         actions = {a for s in statements for a in as_list(s["Action"])}
-        # Then only the sender may send e-mail (raw or not) or publish on "*" (an SMS)
-        sends = fn.id in senders
-        assert ("ses:SendRawEmail" in actions) == sends, fn.id
-        assert ("ses:SendEmail" in actions) == sends, fn.id
-        assert ("*" in _resources_of(statements, "sns:Publish")) == sends, fn.id
+        # Then only the sender and the digest may send e-mail (raw or not), and only the sender may
+        # publish on "*" (an SMS): the digest mails staff, nothing else
+        assert ("ses:SendRawEmail" in actions) == (fn.id in mailers), fn.id
+        assert ("ses:SendEmail" in actions) == (fn.id in mailers), fn.id
+        assert ("*" in _resources_of(statements, "sns:Publish")) == (fn.id in senders), fn.id
         assert not {a for a in actions if a.startswith("ses:")} - {"ses:SendEmail", "ses:SendRawEmail"}
         # And nobody may make platform endpoints: the real stages configure no push application
         assert "sns:CreatePlatformEndpoint" not in actions, fn.id
@@ -103,11 +106,13 @@ def test_the_sender_is_told_the_stages_channels(stage: Deployment) -> None:
     assert env["EMAIL_SENDER"] == stage.stage.campaign_sender
     assert env["EMAIL_CONFIGURATION_SET"] == ref(config_set)
     assert json.loads(env["PUSH_APPLICATIONS"]) == dict(stage.stage.push_applications)
-    # And no other function is told of them
+    # And no other function is told of them, but the digest, of the e-mail sender and set alone
     for fn in stage.system.functions:
         if fn != SENDER:
             _, other = stage.function(fn)
-            assert "EMAIL_SENDER" not in other["Environment"]["Variables"], fn.id
+            variables = other["Environment"]["Variables"]
+            assert "PUSH_APPLICATIONS" not in variables, fn.id
+            assert ("EMAIL_SENDER" in variables) == (fn == DIGEST), fn.id
 
 
 # --- what the real stages do not configure: push applications, an identity the stack owns -------

@@ -212,8 +212,13 @@ def _reasons(deployment: Deployment, fn: Function) -> dict[str, str]:
     if fn.notifies:
         reasons["sns"] = "it publishes to a topic"
         reasons["kms"] = "its topics are encrypted with a key"
+    if fn.timers:
+        reasons["scheduler"] = "it sets one-time timers in its service's schedule group (topology: timers)"
+        reasons["iam"] = "it passes the timers' role to the Scheduler (topology: timers)"
+        reasons["sqs"] = "a timer already due goes straight to its queue"
+    if fn.mails:
+        reasons["ses"] = "it sends e-mail (topology: sends_messages, mails_staff)"
     if fn.sends_messages:
-        reasons["ses"] = "it sends e-mail (topology: sends_messages)"
         reasons["sns"] = "it sends SMS and push (topology: sends_messages)"
     return reasons
 
@@ -301,7 +306,7 @@ def test_a_function_may_send_to_and_consume_only_the_queues_it_declares(deployme
     for fn in deployment.system.functions:
         # Given the queues the topology says the function sends to and consumes, and its DLQ
         expected: dict[str, set[str]] = {}
-        for queue in fn.sends_to:
+        for queue in (*fn.sends_to, *(t.target for t in fn.timers)):
             expected.setdefault(key(arn(queues[queue.id])), set()).add("sqs:SendMessage")
         for queue_id in _consumed(deployment, fn):
             expected.setdefault(key(arn(queues[queue_id])), set()).update(CONSUME_ACTIONS)

@@ -249,6 +249,7 @@ def test_every_function_gets_exactly_the_environment_the_topology_gives_it(deplo
                 push_applications=dict(deployment.stage.push_applications),
             ),
             public_api_url=deployment.stage.api_url,
+            timers=lambda t: f"<timers {t.id}>",
         )
         # When the physical names are the template's references (Ref: a table's name, a queue's
         # URL, a topic's ARN, the bus's name)
@@ -263,8 +264,15 @@ def test_every_function_gets_exactly_the_environment_the_topology_gives_it(deplo
         physical |= {f"<secret {x}>": ref(logical) for x, logical in secrets.items()}
         expected_in_template = {k: physical.get(v, v) for k, v in expected.items()}
         _, props = deployment.function(fn)
+        deployed = dict(props["Environment"]["Variables"])
+        # (a group of timers is JSON around references: its schedule group's name and its queue)
+        for group in fn.timers:
+            assert expected_in_template.pop(group.env_var) == f"<timers {group.id}>"
+            config = json.dumps(deployed.pop(group.env_var))
+            assert f"{deployment.stage.stage_id}-{group.id}" in config, fn.id
+            assert json.dumps(ref(deployment.by_id_tag("AWS::SQS::Queue")[group.target.id])) in config, fn.id
         # Then the deployed function sees the same variables, no more and no fewer
-        assert props["Environment"]["Variables"] == expected_in_template, fn.id
+        assert deployed == expected_in_template, fn.id
 
 
 def test_a_function_dead_letters_its_asynchronous_invocations_exactly_when_it_has_them(
@@ -347,6 +355,8 @@ PUBLIC_METHODS = {
     "GET /unsubscribe/{token}",
     "GET /draws/{gift_id}/{draw}",  # anyone may check a gift's draw (entry ids, never customers)
     "GET /draws/{gift_id}/{draw}/verification",
+    "GET /webhooks/{source}",  # a social source's subscription check (answered with its secret)
+    "POST /webhooks/{source}",  # its deliveries: signed by the source, checked by the function
 }
 
 

@@ -67,6 +67,11 @@ class Ids:
     code: str = "ABCD-EFGH-JKMN-PQRS"  # a coupon's code
     member_code: str = "A1B2C-D3E4F"  # what the customer's app shows at the counter
     token: str = "bm90LWEtdG9rZW4.AAAAAAAAAAAAAAAAAAAAAA"  # an opt-out link's (well-shaped, unsigned)
+    network: str = "x"  # a social network a customer links a handle of
+    handle: str = "minji_kim"  # a handle of it (linked by no one: a lookup is a 404)
+    source: str = "x"  # a social source the feedback service takes webhooks from
+    case_id: str = "case_01M82AEKG51WJP0K379AYG4E2W"  # a complaint case
+    week: str = "2026-W49"  # a week of the feedback digests
 
 
 def path_params(route: Route, ids: Ids) -> dict[str, str]:
@@ -256,6 +261,7 @@ OWN: dict[str, Callable[[Ids], dict[str, Any]]] = {
         "gift_id": ids.gift_id,
         "draws": [{"closes_at": "2025-03-20T12:00:00+09:00", "winners": 3}],  # after NOW, within a year
     },
+    "POST /cases": lambda ids: {"customer_id": ids.customer_id},
     "POST /admin/gifts": lambda ids: {
         "mode": "draw",
         "stock": 10,
@@ -437,6 +443,92 @@ def _scheduled_draw(world: World, *, drawn: bool = False) -> Ids:
     if drawn:
         assert draws.run(store, DrawDue(gift_id=ids.gift_id, draw=1), now=NOW) == "drawn"
     return dataclasses.replace(ids, draw="1")
+
+
+# -- feedback: the subject's login as the service knows it, cases in the states a route needs ------
+
+
+def _my_login(world: World) -> Ids:
+    """The subject's login, as the feedback service keeps it from their CustomerRegistered."""
+    from services.feedback.dal import keys as feedback_keys
+    from services.feedback.topology import FEEDBACK
+    from tests.integration.conftest import table
+
+    link = {**feedback_keys.login_key(world.ids.subject), "customer_id": world.ids.customer_id}
+    table(FEEDBACK).put(link)
+    return world.ids
+
+
+def _my_case(world: World) -> Ids:
+    ids = _my_login(world)
+    return dataclasses.replace(ids, case_id=world.created("POST /me/cases", ids)["case_id"])
+
+
+def _resolved(world: World, ids: Ids) -> Ids:
+    world.created("POST /cases/{case_id}/transitions", ids, body={"to": "resolved", "resolution": "done"})
+    return ids
+
+
+def _my_closed_case(world: World) -> Ids:
+    ids = _resolved(world, _my_case(world))
+    world.created("POST /me/cases/{case_id}/confirmation", ids, body={"solved": True})
+    return ids
+
+
+def _agent_case(world: World) -> Ids:
+    return dataclasses.replace(world.ids, case_id=world.created("POST /cases")["case_id"])
+
+
+GIVEN |= {
+    "POST /me/cases": _my_login,
+    "POST /me/cases/{case_id}/replies": _my_case,
+    "POST /me/cases/{case_id}/confirmation": lambda world: _resolved(world, _my_case(world)),
+    "POST /me/cases/{case_id}/satisfaction": _my_closed_case,
+    "POST /cases/{case_id}/transitions": _agent_case,
+    "POST /cases/{case_id}/assignment": _agent_case,
+    "POST /cases/{case_id}/escalation": _agent_case,
+    "POST /cases/{case_id}/notes": _agent_case,
+    "POST /cases/{case_id}/confirmation": lambda world: _resolved(world, _agent_case(world)),
+    "POST /cases/{case_id}/goodwill": _agent_case,
+    "GET /webhooks/{source}": lambda world: world.ids,
+    "POST /webhooks/{source}": lambda world: world.ids,
+}
+
+
+def _signed_delivery(world: World, ids: Ids) -> dict[str, Any]:
+    """An X delivery of one mention, posted now, signed with the stage's consumer secret."""
+    import base64
+    import hashlib
+    import hmac
+
+    from services.feedback.topology import X_SECRET
+    from tests.integration.conftest import STAGE
+
+    tweet = {
+        "id_str": "1900000000000000101",
+        "text": "@dangol 라떼가 식어서 나왔어요",
+        "timestamp_ms": str(int(NOW.timestamp() * 1000)),
+        "user": {"id_str": "1234567890", "screen_name": "minji_eats", "followers_count": 10},
+    }
+    body = json.dumps({"for_user_id": "1", "tweet_create_events": [tweet]})
+    secret = secrets.secret_string(f"{SYSTEM.name}-{STAGE}-{X_SECRET.id}")
+    signature = base64.b64encode(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()).decode()
+    return {
+        "body": body,
+        "headers": {
+            "Content-Type": "application/json",
+            "x-twitter-webhooks-signature": f"sha256={signature}",
+        },
+    }
+
+
+# How a public route's base request is made, beyond its path (GIVEN): a one-click opt-out's form
+# body (RFC 8058), X's CRC check, a signed delivery.
+PUBLIC_REQUEST: dict[str, Callable[[World, Ids], dict[str, Any]]] = {
+    "POST /unsubscribe/{token}": lambda world, ids: {"body": "List-Unsubscribe=One-Click"},
+    "GET /webhooks/{source}": lambda world, ids: {"query": {"crc_token": "challenge-123"}},
+    "POST /webhooks/{source}": _signed_delivery,
+}
 
 
 GIVEN["GET /draws/{gift_id}/{draw}"] = _scheduled_draw

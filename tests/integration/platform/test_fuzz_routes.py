@@ -41,6 +41,7 @@ from tests.integration.conftest import STAGE, QueueDrain
 from tests.integration.platform.fuzz_world import (
     GIVEN,
     NOW,
+    PUBLIC_REQUEST,
     Ids,
     World,
     base_body,
@@ -111,6 +112,7 @@ def whole_world(
     reached the rewards service: their account is open, with its sign-up points."""
     clients = (boto3.client("sqs"), boto3.client("sns"), boto3.client("events"))
     messaging = provision.create_messaging(clients, SYSTEM, stage=STAGE, bus=bus)  # type: ignore[arg-type]
+    provision.create_timers(boto3.client("scheduler"), SYSTEM, STAGE, messaging)  # the cases' SLA timers
     world = _world(lambda_function, tmp_path / "clock.json", monkeypatch)
     rewards_events = QueueDrain(world.invoke[rewards.EVENTS.id], messaging, rewards.EVENTS_QUEUE)
     assert rewards_events() == 1
@@ -155,11 +157,11 @@ PUBLIC_ROUTES = [r for r in ROUTES if r.public]
 
 @pytest.mark.parametrize("route", PUBLIC_ROUTES, ids=lambda r: r.key)
 def test_every_public_routes_base_request_is_accepted(world: World, route: Route) -> None:
-    # Given a valid opt-out link of the subject's (GIVEN), and no identity at all
+    # Given what the route names (an opt-out link of the subject's, a source), and no identity at all
     ids = GIVEN[route.key](world)
-    # When the route is called with it (a POST with RFC 8058's form body)
-    body = "List-Unsubscribe=One-Click" if route.has_body else None
-    response = world.call(route, ids, body=body)
+    # When the route is called with it (a one-click POST's form body, a signed delivery...)
+    request = PUBLIC_REQUEST.get(route.key, lambda world, ids: {"body": None})(world, ids)
+    response = world.call(route, ids, **request)
     # Then it is accepted: the bad-path-id and body properties break exactly one thing in it
     assert response.status == 200, (response.status, response.body[:500])
 
@@ -359,6 +361,11 @@ def test_the_routes_that_require_a_key_are_the_ones_whose_retry_would_repeat_an_
         "POST /admin/segment-previews",  # each retry would start one more job over every customer
         "POST /admin/templates",  # each retry would save one more template
         "POST /admin/campaigns",  # each retry would define one more campaign
+        "POST /me/cases",  # each retry would open one more case (and its SLA timers)
+        "POST /me/cases/{case_id}/replies",  # one more message on the case
+        "POST /cases",  # one more case
+        "POST /cases/{case_id}/notes",  # one more note or reply to the customer
+        "POST /cases/{case_id}/goodwill",  # a second goodwill grant
     }
 
 

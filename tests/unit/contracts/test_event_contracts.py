@@ -1,8 +1,8 @@
 """Event contracts, in the unit tier: every consumer reads what its producer's model emits.
 
-The services never import each other: the rewards service keeps its own copy of the profile events
-it acts on (``services.rewards.models.inbound``). Tests sit outside that boundary, so here both sides
-meet. For every rule on the bus and every event type it routes:
+The services never import each other: the rewards service keeps its own copy of the profile, campaigns
+and feedback events it acts on (``services.rewards.models.inbound``). Tests sit outside that boundary,
+so here both sides meet. For every rule on the bus and every event type it routes:
 
 - the rule names a real event of its source service, by the source the service's publisher uses, and
   the consumer behind the rule's queue handles exactly the types the rule routes;
@@ -43,6 +43,10 @@ from services.campaigns.handlers import env as campaigns_env
 from services.campaigns.handlers import events as campaigns_consumer
 from services.campaigns.models import events as campaigns_events
 from services.campaigns.models import inbound as campaigns_inbound
+from services.feedback.handlers import env as feedback_env
+from services.feedback.handlers import events as feedback_consumer
+from services.feedback.models import events as feedback_events
+from services.feedback.models import inbound as feedback_inbound
 from services.profile.handlers import deliverability as profile_deliverability
 from services.profile.handlers import env as profile_env
 from services.profile.handlers import segments as profile_segments
@@ -74,11 +78,13 @@ EVENT_MODULES: dict[str, ModuleType] = {
     "profile": profile_events,
     "rewards": rewards_events,
     "campaigns": campaigns_events,
+    "feedback": feedback_events,
 }
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "profile": profile_env.ProfileSettings,
     "rewards": rewards_env.RewardsSettings,
     "campaigns": campaigns_env.CampaignsSettings,
+    "feedback": feedback_env.FeedbackSettings,
 }
 # What each consumer module dispatches on (the event types its entry point accepts).
 HANDLED: dict[str, set[str]] = {
@@ -87,12 +93,14 @@ HANDLED: dict[str, set[str]] = {
     "services.campaigns.handlers.events": set(campaigns_consumer.HANDLERS),
     "services.profile.handlers.deliverability": set(profile_deliverability.HANDLERS),
     "services.campaigns.handlers.launches": {"CampaignLaunchRequested"},
+    "services.feedback.handlers.events": set(feedback_consumer.HANDLERS),
 }
 # Each consumer of another service's events: its module, and its own copy of each event it reads.
 CONSUMERS: dict[str, ModuleType] = {
     "services.rewards.handlers.events": rewards_consumer,
     "services.campaigns.handlers.events": campaigns_consumer,
     "services.profile.handlers.deliverability": profile_deliverability,
+    "services.feedback.handlers.events": feedback_consumer,
 }
 INBOUND: dict[str, dict[str, type[BaseModel]]] = {
     "services.rewards.handlers.events": {
@@ -103,6 +111,9 @@ INBOUND: dict[str, dict[str, type[BaseModel]]] = {
     },
     "services.profile.handlers.deliverability": {
         name: getattr(profile_inbound, name) for name in sorted(profile_deliverability.HANDLERS)
+    },
+    "services.feedback.handlers.events": {
+        name: getattr(feedback_inbound, name) for name in sorted(feedback_consumer.HANDLERS)
     },
 }
 
@@ -146,8 +157,13 @@ REWARDS_DOMAINS: dict[str, st.SearchStrategy[Any]] = {
     "PointsBalanceChanged.balance": st.integers(0, 10**9),
     "PointsBalanceChanged.account_version": st.integers(1, 10**9),
 }
-# The campaigns service's events type every field as strictly as what it puts there.
-DOMAINS: dict[str, Domains] = {"profile": PROFILE_DOMAINS, "rewards": REWARDS_DOMAINS, "campaigns": {}}
+# The campaigns and feedback services' events type every field as strictly as what they put there.
+DOMAINS: dict[str, Domains] = {
+    "profile": PROFILE_DOMAINS,
+    "rewards": REWARDS_DOMAINS,
+    "campaigns": {},
+    "feedback": {},
+}
 
 # Where the profile service puts a field of its inputs into an event as it came (into the event's
 # field of the same name): whatever the input takes, the event must take too, or the request that

@@ -41,6 +41,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/customers/{customer_id}"): {"agent", "admin"},
     ("PATCH", "/customers/{customer_id}"): {"agent", "admin"},
     ("GET", "/customers"): {"agent", "admin"},
+    ("GET", "/customers/by-handle/{network}/{handle}"): {"agent", "admin"},
     ("GET", "/customers/{customer_id}/export"): {"admin"},
     ("DELETE", "/customers/{customer_id}"): {"admin"},
     ("GET", "/me/consents"): {"customer"},
@@ -142,16 +143,42 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/admin/draw-schedules/{gift_id}"): {"marketing", "admin"},
     ("GET", "/me/offers"): {"customer"},
     ("POST", "/me/offers/{offer_id}/open"): {"customer"},
+    # feedback: the sources' webhooks (signed by the source), the customer's cases, the agents'
+    # cases (never marketing: a case holds a person's words), the digests (themes and counts)
+    ("GET", "/webhooks/{source}"): set(),  # public: see PUBLIC
+    ("POST", "/webhooks/{source}"): set(),  # public: see PUBLIC
+    ("POST", "/me/cases"): {"customer"},
+    ("GET", "/me/cases"): {"customer"},
+    ("GET", "/me/cases/{case_id}"): {"customer"},
+    ("POST", "/me/cases/{case_id}/replies"): {"customer"},
+    ("POST", "/me/cases/{case_id}/confirmation"): {"customer"},
+    ("POST", "/me/cases/{case_id}/satisfaction"): {"customer"},
+    ("GET", "/cases"): {"agent", "admin"},
+    ("POST", "/cases"): {"agent", "admin"},
+    ("GET", "/cases/{case_id}"): {"agent", "admin"},
+    ("POST", "/cases/{case_id}/transitions"): {"agent", "admin"},
+    ("POST", "/cases/{case_id}/assignment"): {"agent", "admin"},
+    ("POST", "/cases/{case_id}/escalation"): {"agent", "admin"},
+    ("POST", "/cases/{case_id}/notes"): {"agent", "admin"},
+    ("POST", "/cases/{case_id}/confirmation"): {"agent", "admin"},
+    ("POST", "/cases/{case_id}/goodwill"): {"agent", "admin"},
+    ("GET", "/insights/digests"): {"marketing", "agent", "admin"},
+    ("GET", "/insights/digests/{week}"): {"marketing", "agent", "admin"},
+    ("PUT", "/insights/subscription"): {"marketing", "agent", "admin"},
+    ("DELETE", "/insights/subscription"): {"marketing", "agent", "admin"},
 }
 
 # The routes anyone may call without a token (no authorizer, no caller): an opt-out link must work
-# from any mail client, and anyone may check a gift's draw (entry ids only, never customer ids).
+# from any mail client, anyone may check a gift's draw (entry ids only, never customer ids), and a
+# social source delivers mentions with its own signature (checked by the function, 401 without).
 # Their line above is empty; a route made public by mistake fails here.
 PUBLIC: set[tuple[str, str]] = {
     ("POST", "/unsubscribe/{token}"),
     ("GET", "/unsubscribe/{token}"),
     ("GET", "/draws/{gift_id}/{draw}"),
     ("GET", "/draws/{gift_id}/{draw}/verification"),
+    ("GET", "/webhooks/{source}"),
+    ("POST", "/webhooks/{source}"),
 }
 OPT_OUT = {("POST", "/unsubscribe/{token}"), ("GET", "/unsubscribe/{token}")}
 

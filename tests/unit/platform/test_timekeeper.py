@@ -86,3 +86,18 @@ def test_a_timer_kept_after_it_fires_stays_in_the_api_and_does_not_fire_again() 
         clock_keeper.tick()
     assert len(sent) == 1
     assert list(api.schedules) == [("dangol-local-feedback-sla", "case-2-first-response")]
+
+
+def test_a_timer_the_clock_jumped_over_never_fires_and_is_deleted_from_the_api() -> None:
+    api, sent = Api(), []
+    clock_keeper, _ = keeper(api, sent)
+    api.put(timer("case-3-first-response", "2026-12-03T05:00:00"))
+    clock_keeper.tick()  # synced: the timer waits for 05:00
+    # When the clock is set a week on (a jump fires nothing of what it skips)
+    clock_keeper.jump("2026-12-10T01:00:00", "UTC")
+    for _ in range(2):
+        clock_keeper._synced = float("-inf")
+        clock_keeper.tick()
+    # Then the timer never fired, even after syncs that still found it in the API, and it is gone
+    assert sent == []
+    assert api.schedules == {}
