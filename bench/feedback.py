@@ -90,7 +90,7 @@ def _world(url: str) -> tuple[provision.Messaging, dict[str, str]]:
     clients = (_client(url, "sqs"), _client(url, "sns"), _client(url, "events"))
     provision.create_tables(_client(url, "dynamodb"), SYSTEM, STAGE)
     bus = provision.create_bus(_client(url, "events"), SYSTEM, STAGE)
-    messaging = provision.create_messaging(clients, SYSTEM, stage=STAGE, bus=bus)  # type: ignore[arg-type]
+    messaging = provision.create_messaging(clients, SYSTEM, stage=STAGE, bus=bus)
     timers = provision.create_timers(_client(url, "scheduler"), SYSTEM, STAGE, messaging)
     platform = provision.create_platform_secrets(_client(url, "secretsmanager"), SYSTEM, STAGE)
     cursor = provision.create_cursor_key_secret(_client(url, "secretsmanager"), SYSTEM, STAGE, "k" * 40)
@@ -128,7 +128,7 @@ def _ours(
 ) -> dict[str, Any]:
     intake = importlib.import_module(fb.INTAKE.module)
     cases = importlib.import_module(fb.CASES.module)
-    gateway = Gateway(SYSTEM.routes, {}, lambda: None, stage=STAGE, spec=dict)  # type: ignore[arg-type]
+    gateway = Gateway(SYSTEM.routes, {}, lambda: None, stage=STAGE, spec=dict)  # type: ignore[arg-type, return-value]
     cases_url = messaging.queue_urls[fb.CASES_QUEUE.id]
     cases_arn = messaging.queue_arns[fb.CASES_QUEUE.id]
     started = time.perf_counter()
