@@ -2,8 +2,10 @@
 
 - ``CustomerRegistered``: the login (Cognito sub) that is the customer, for ``/me/cases``.
 - ``ValueSegmentChanged``: the customer's value segment, which the insights join mentions with.
-- ``CustomerErased``: the customer's login link and segment go; their cases keep their figures
-  but lose the customer, the text and the timeline's text; their mentions lose their text.
+- ``CustomerErased``: the customer's login link, segment and stored answers to her own requests
+  go; their cases keep their figures but lose the customer, the text and the timeline's text;
+  their mentions lose their text. (An agent's stored answer about her case keeps its copy until
+  its 24-hour expiry: it is filed under the agent.)
 - ``GoodwillCredited`` / ``GoodwillRefused``: the rewards service's answer to a grant on a case:
   the grant's status, and a line on the case's timeline.
 Each message has one effect whatever SQS redelivers (the consumer's claims by event id).
@@ -74,7 +76,9 @@ def erased(record: SQSRecord) -> None:
     for item in owned:
         sk = str(item[keys.SK])
         if sk.startswith("LOGIN#"):
-            table.delete(keys.login_key(sk.removeprefix("LOGIN#")))
+            subject = sk.removeprefix("LOGIN#")
+            table.delete(keys.login_key(subject))
+            deps.dedupe.forget(subject)  # the answers to her own requests (her cases, her replies)
         elif sk.startswith("MENTION#"):
             table.update(
                 keys.mention_key(sk.removeprefix("MENTION#")),

@@ -6,6 +6,7 @@ the app, and the week's digest shows the theme with the customer's value segment
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ from services.profile.models.events import CustomerRegistered, ValueSegmentChang
 from shared.ids import new_id, ulid
 from shared.topology import Function
 from tests.integration.apigw import Invoker, LambdaContext
-from tests.integration.conftest import FROZEN_AT, BusWatch, table
+from tests.integration.conftest import FROZEN_AT, BusWatch, scan_all, table
 from tests.integration.feedback.conftest import Feedback
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -225,3 +226,42 @@ def test_another_customers_case_is_not_found_and_a_case_without_a_customer_takes
     assert refused.status == 409
     assert refused.error["code"] == "case_without_customer"
     assert feedback.call("GET", "/me/cases", sub=SUB, groups="customer").json()["items"] == []
+
+
+def test_an_erased_customer_leaves_no_word_of_theirs_in_feedback(feedback: Feedback, customer: str) -> None:
+    # Given her complaint on X, a case from it with a reply, and her own case from the app
+    publish(feedback, mention(complaint=True, reach=5, customer=customer))
+    case_id = feedback.call("GET", "/cases", sub=AGENT, groups="agent").json()["items"][0]["case_id"]
+    replied = feedback.call(
+        "POST",
+        "/cases/{case_id}/notes",
+        sub=AGENT,
+        groups="agent",
+        case_id=case_id,
+        body={"text": "민지님, 죄송합니다", "visibility": "customer"},
+    )
+    assert replied.status == 201, replied.body
+    raised = feedback.call(
+        "POST",
+        "/me/cases",
+        sub=SUB,
+        groups="customer",
+        body={"subject": "환불", "description": "카드 결제가 두 번 됐어요"},
+    )
+    assert raised.status == 201, raised.body
+    # When the profile service erases her
+    from services.profile.models.events import CustomerErased  # the producer's own model
+
+    feedback.tell("dangol.profile", CustomerErased(customer_id=customer, erased_by="customer"))
+    # Then her login no longer reaches a case, and nothing she or the agent wrote to her is kept
+    # (but in the agent's own stored answer to the reply, filed under the agent, for its 24 hours)
+    assert feedback.call("GET", "/me/cases", sub=SUB, groups="customer").status == 404
+    words = ("강남점", "민지님", "카드 결제", "환불")
+    kept = [
+        i["pk"]["S"] for i in scan_all(FEEDBACK) if any(w in json.dumps(i, ensure_ascii=False) for w in words)
+    ]
+    assert len(kept) == 1, kept
+    assert kept[0].startswith(f"IDEMPOTENCY#{AGENT}#"), kept
+    # And the cases stay, for the figures, with no customer
+    case = feedback.call("GET", "/cases/{case_id}", sub=AGENT, groups="agent", case_id=case_id).json()
+    assert (case["customer_id"], case["subject"], case["mention"]) == (None, "(erased)", None)
