@@ -10,13 +10,14 @@ leaves a timer that is ignored the same way. So no order of failures loses a dea
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from services.feedback.dal import keys
 from services.feedback.logic import sla
 from services.feedback.logic.cases import CancelTimer, CaseRecord, Change, LogLine, SetTimer
+from services.feedback.topology import CASE_QUEUE, CUSTOMER_CASES
 from shared.dynamo import ConditionFailed, DynamoTable, Item, transact_write
 from shared.errors import Conflict, NotFound
 from shared.events import EventPublisher
@@ -155,9 +156,9 @@ class DynamoCases:
     ) -> tuple[list[Item], dict[str, Any] | None]:
         page = self.table.query(
             "#q = :q",
-            names={"#q": "queue"},
+            names={"#q": CASE_QUEUE.partition_key.name},
             values={":q": f"{team}#{status}"},
-            index="case-queue",
+            index=CASE_QUEUE.name,
             limit=limit,
             start_key=start,
         )
@@ -170,7 +171,7 @@ class DynamoCases:
             "#c = :c",
             names={"#c": "case_customer"},
             values={":c": customer_id},
-            index="customer-cases",
+            index=CUSTOMER_CASES.name,
             limit=limit,
             start_key=start,
             forward=False,
@@ -179,10 +180,5 @@ class DynamoCases:
 
     def of_customer(self, customer_id: str) -> list[Item]:
         return self.table.query_all(
-            "#c = :c", names={"#c": "case_customer"}, values={":c": customer_id}, index="customer-cases"
+            "#c = :c", names={"#c": "case_customer"}, values={":c": customer_id}, index=CUSTOMER_CASES.name
         )
-
-
-def record(case: CaseRecord) -> dict[str, Any]:
-    """The record as plain values (for tests and views)."""
-    return asdict(case)

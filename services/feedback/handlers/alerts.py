@@ -6,7 +6,6 @@ the post, not its text (the on-duty channel is e-mail or SMS)."""
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.feedback.dal import keys
+from services.feedback.dal.on_duty import tell_on_duty
 from services.feedback.handlers.env import OnDutySettings
 from services.feedback.handlers.mentions import classified_of
 from services.feedback.topology import ALERTS
@@ -39,14 +39,6 @@ def dependencies() -> Dependencies:
     settings = load(OnDutySettings)
     return Dependencies(
         DynamoTable(settings.feedback_table, aws.client("dynamodb")), settings.on_duty_topic_arn
-    )
-
-
-def tell_on_duty(topic_arn: str, subject: str, lines: dict[str, Any]) -> None:
-    aws.client("sns").publish(
-        TopicArn=topic_arn,
-        Subject=subject[:100],
-        Message=json.dumps(lines, ensure_ascii=False, indent=1),
     )
 
 

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.feedback.dal.cases import DynamoCases
-from services.feedback.handlers.alerts import tell_on_duty
+from services.feedback.dal.on_duty import tell_on_duty
 from services.feedback.handlers.env import FeedbackSettings, OnDutySettings, TimerSettings
 from services.feedback.logic import cases
 from services.feedback.models.events import CASE_ID_PATTERN
