@@ -21,6 +21,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.sqs import models as sqs_models
 from werkzeug.serving import BaseWSGIServer, make_server
 
+import infra.local.moto_transactions  # noqa: F401  moto's transactions at AWS's cost (the module says)
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 _inside = threading.local()  # the SerializedApp whose lock this thread holds, if any

@@ -22,6 +22,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
+import infra.local.moto_transactions  # noqa: F401  moto's transactions at AWS's cost
 from infra.environment import function_environment, messaging_environment, timers_environment
 from infra.local import provision
 from infra.local.pollers import sqs_record
