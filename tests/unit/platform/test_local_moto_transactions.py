@@ -89,7 +89,7 @@ def test_a_failed_condition_cancels_every_item_and_reports_each(dynamodb: Any) -
     assert items(dynamodb) == before
     error = raised.value.response
     assert error["Error"]["Code"] == "TransactionCanceledException"
-    reasons = error["CancellationReasons"]
+    reasons: list[Any] = error["CancellationReasons"]
     assert [r["Code"] for r in reasons] == ["None", "None", "None", "ConditionalCheckFailed"]
     assert reasons[3]["Item"]["v"] == {"N": "2"}  # ALL_OLD: the item as it was
 
