@@ -4,17 +4,19 @@ SQS receive floor on the same moto.
     .venv/bin/python -m bench feedback [--mentions 200] [--json] [--check]
 
 Ours, per mention: X's signed delivery through ``feedback-intake``'s real entry point (signature,
-replay window, the delivery's claim, classification, the mention kept once, published to the
-mentions topic with its attributes, marked published), then the subscriptions' filter policies put
-it on the cases queue (and the insights queue, and the alerts queue when loud), and
-``feedback-cases``' real entry point takes it from there (ten records a call, as Lambda's event
-source) and opens the case with its two SLA timers (EventBridge Scheduler). The floor, per
-mention: one ``Publish`` of a message of the same size with the same attributes to the same topic
-(so moto fans it out to the same queues), then the cases queue received and deleted ten at a
-time. Both in one process, one after the other, the queues drained between.
+replay window, classification, the delivery's claim and the mention kept once in one transaction,
+published to the mentions topic with its attributes, its pending marker deleted), then the
+subscriptions' filter policies put it on the cases queue (and the insights queue, and the alerts
+queue when loud), and ``feedback-cases``' real entry point takes it from there (ten records a
+call, as Lambda's event source) and opens the case (case, claim, timeline and outbox in one
+transaction) with the timer of its next SLA deadline (EventBridge Scheduler), the batch's
+``CaseOpened`` events put on the bus together. The floor, per mention: one ``Publish`` of a
+message of the same size with the same attributes to the same topic (so moto fans it out to the
+same queues), then the cases queue received and deleted ten at a time. Both in one process, one
+after the other, the queues drained between.
 
-Reported: milliseconds per mention each way and their ratio (target at most 1.5), the cases
-opened (one per complaint) and the AWS calls per mention (botocore's before-send events).
+Reported: milliseconds per mention each way and their ratio (target at most 1.5), the cases opened
+(one per complaint) and the AWS calls per mention (botocore's before-send events).
 """
 
 from __future__ import annotations

@@ -356,6 +356,55 @@ def test_a_schedule_may_reach_only_its_target_and_its_dead_letter_queue(deployme
         assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}}
 
 
+def test_timers_are_delivered_only_by_the_scheduler_of_this_account_and_their_group(
+    deployment: Deployment,
+) -> None:
+    groups = {
+        deployment.props(logical)["Name"]: logical
+        for logical in deployment.resources("AWS::Scheduler::ScheduleGroup")
+    }
+    queues = deployment.by_id_tag("AWS::SQS::Queue")
+    for timers in deployment.system.timers:
+        # Given a service's timers: their schedule group, and the role their schedules run with
+        group = groups[f"{deployment.stage.stage_id}-{timers.id}"]
+        (role,) = [
+            logical
+            for logical, resource in deployment.resources("AWS::IAM::Role").items()
+            if str(resource["Properties"].get("Description", "")).startswith(f"timers {timers.id}:")
+        ]
+        # Then only the Scheduler may assume the role, for this account and from this group only
+        # (the Scheduler's guide: aws:SourceArn is the schedule group's ARN, never a schedule's)
+        (trust,) = deployment.props(role)["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}, timers.id
+        assert trust["Action"] == "sts:AssumeRole", timers.id
+        assert trust["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")},
+            "ArnEquals": {"aws:SourceArn": arn(group)},
+        }, timers.id
+        # and it may send to the target queue and the timers' DLQ, nothing else
+        statements = _allows(deployment.statements_of_role(role))
+        granted = {key(r): set(as_list(s["Action"])) for s in statements for r in as_list(s["Resource"])}
+        assert granted == {
+            key(arn(queues[timers.target.id])): {"sqs:SendMessage"},
+            key(arn(queues[timers.dlq_id])): {"sqs:SendMessage"},
+        }, timers.id
+        assert deployment.props(queues[timers.dlq_id])["MessageRetentionPeriod"] == 14 * 24 * 3600
+        for fn in deployment.system.functions:
+            # And a function passes the role only if it sets these timers, and only to the Scheduler
+            passes = [
+                s
+                for s in _allows(deployment.statements_of_role(deployment.role_of(fn)))
+                if "iam:PassRole" in as_list(s["Action"])
+                and key(arn(role)) in map(key, as_list(s["Resource"]))
+            ]
+            if timers not in fn.timers:
+                assert passes == [], (fn.id, timers.id)
+                continue
+            assert [s["Condition"] for s in passes] == [
+                {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+            ], fn.id
+
+
 def test_a_function_role_is_attached_only_to_its_own_policies(deployment: Deployment) -> None:
     # Given the function roles
     roles = {deployment.role_of(fn) for fn in deployment.system.functions}

@@ -9,8 +9,9 @@ leaves a timer that is ignored the same way. So no order of failures loses a dea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -75,6 +76,19 @@ class DynamoCases:
     table: DynamoTable
     timers: Timers | None = None
     publisher: EventPublisher | None = None
+    held: list[Item] | None = field(default=None, init=False)
+
+    @contextmanager
+    def relaying_after(self) -> Iterator[None]:
+        """Hold the events of every write until the end, then publish them together (an SQS
+        batch's cases: one ``PutEvents`` for ten). What the end does not reach, the sweep does."""
+        self.held = []
+        try:
+            yield
+        finally:
+            held, self.held = self.held, None
+            if held and self.publisher is not None:
+                keys.outbox(self.table).publish_or_leave(self.publisher, held)
 
     def get(self, case_id: str) -> CaseRecord | None:
         item = self.table.get(keys.case_key(case_id))
@@ -136,8 +150,16 @@ class DynamoCases:
                 details=[{"reasons": list(getattr(exc, "reasons", []))}],
             ) from exc
         self._cancel_timers(change)
-        if envelopes and self.publisher is not None:
+        if self.held is not None:
+            self.held += envelopes
+        elif envelopes and self.publisher is not None:
             outbox.publish_or_leave(self.publisher, envelopes)
+
+    def drop_timers(self, change: Change) -> None:
+        """Cancel the timers a change set that was then not written (it lost to its twin)."""
+        for op in change.timers:
+            if isinstance(op, SetTimer) and self.timers is not None:
+                self.timers.cancel(op.name)
 
     def _set_timers(self, change: Change, now: datetime) -> None:
         for op in change.timers:

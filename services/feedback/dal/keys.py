@@ -3,9 +3,10 @@
 One table, ``feedback`` (``pk``/``sk``):
 
 - ``MENTION#<source>#<external id> / MENTION``: a mention, classified, with the customer it is
-  linked to; ``pending`` (the key of its ``PENDING / <at>#<key>`` marker) until the mentions
-  topic took it (the poller publishes what stayed pending). Kept ``MENTION_TTL_DAYS``.
-- ``REPLAY#<sha256 of the signature> / REPLAY``: a webhook delivery already taken (TTL: the
+  linked to. Kept ``MENTION_TTL_DAYS``.
+- ``PENDING / <received at>#<mention key>``: a mention the topic has not taken yet (deleted when
+  it has; the poller publishes what stayed pending).
+- ``REPLAY#<sha256 of the source and body> / REPLAY``: a webhook delivery already taken (TTL: the
   replay window and more).
 - ``CASE#<case id> / CASE``: a case (``logic.cases.CaseRecord``; ``version`` conditions every
   change); ``queue`` = ``<team>#<status>`` and ``queued_at`` put it on ``case-queue``,

@@ -1,11 +1,12 @@
 """Mentions in the feedback table and on the mentions topic (``keys``).
 
-- A webhook delivery is claimed by the SHA-256 of its source and signature (``REPLAY#``): the same
-  signed delivery a second time is a replay, refused. The claim is dropped again if the delivery
-  could not be taken, so the source's retry is not refused.
-- A mention is stored once per (source, external id), ``pending`` until the topic took it;
-  published with the message attributes the subscriptions filter on (``models.mention.attributes``),
-  in the envelope the consumers dedupe on (``metadata.event_id`` = ``mention:<key>``). A mention
+- A webhook delivery is claimed by the SHA-256 of its source and body (``REPLAY#``), in the same
+  transaction as its mentions: the same signed delivery a second time is a replay, refused. The
+  claim is dropped again if the delivery could not be taken, so the source's retry is not refused.
+- A mention is stored once per (source, external id), with a ``PENDING`` marker until the topic
+  took it (then the marker alone is deleted: its key is known, nothing is read); published with
+  the message attributes the subscriptions filter on (``models.mention.attributes``), in the
+  envelope the consumers dedupe on (``metadata.event_id`` = ``mention:<key>``). A mention
   left pending (SNS failed) is published again by the poller's sweep.
 - A mention linked to a customer is also filed under them (``CUSTOMER#<id> / MENTION#<key>``), so
   their erasure finds it.
@@ -14,7 +15,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,9 @@ from shared.errors import ServiceUnavailable, Unauthorized
 from shared.observability import make_logger
 
 _log = make_logger()
+Action = dict[str, Any]
+CONDITION_FAILED = "ConditionalCheckFailed"
+PER_TRANSACTION = 30  # mentions a transaction: three actions each at most, and the claim
 
 
 def envelope(classified: Classified) -> str:
@@ -51,45 +55,84 @@ class DynamoMentions:
     topic_arn: str | None = None
     sns: Callable[[], Any] | None = None
 
-    # -- deliveries ---------------------------------------------------------------------------
+    # -- deliveries and their mentions --------------------------------------------------------
 
-    def claim_delivery(self, digest: str, now: datetime) -> None:
+    def keep(self, delivery: str, found: Sequence[Classified], now: datetime) -> list[Classified]:
+        """Claim the delivery and keep its mentions not known yet; the ones kept, pending.
+
+        The claim and the mentions go in one transaction (``PER_TRANSACTION`` mentions at a time:
+        the claim with the first ones). A replayed delivery is refused (401 ``webhook_replayed``)
+        with nothing written; a mention known already is left out and the rest written again. If
+        a later part cannot be written, the claim is dropped again, so the source's retry is not
+        taken for a replay (what was kept stays, pending: the retry finds it known).
+        """
+        claim: list[Action] = [
+            {
+                "Put": self.table.put_op(
+                    {**keys.replay_key(delivery), keys.TTL: int(now.timestamp()) + keys.REPLAY_TTL_S},
+                    condition="attribute_not_exists(#pk)",
+                    names={"#pk": keys.PK},
+                )
+            }
+        ]
+        once: dict[str, Classified] = {}
+        for classified in found:  # a mention twice in one delivery: kept once
+            once.setdefault(classified.key, classified)
+        rest, kept = list(once.values()), []
         try:
-            self.table.put(
-                {**keys.replay_key(digest), keys.TTL: int(now.timestamp()) + keys.REPLAY_TTL_S},
-                condition="attribute_not_exists(#pk)",
-                names={"#pk": keys.PK},
-            )
-        except ConditionFailed:
-            raise Unauthorized("This delivery was taken already.", code="webhook_replayed") from None
+            while claim or rest:
+                part, rest = rest[:PER_TRANSACTION], rest[PER_TRANSACTION:]
+                kept += self._keep_part(claim, part)
+                claim = []
+        except Exception:
+            if not claim:  # ours was taken: let the retry in
+                self.table.delete(keys.replay_key(delivery))
+            raise
+        return kept
 
-    def release_delivery(self, digest: str) -> None:
-        self.table.delete(keys.replay_key(digest))
+    def _keep_part(self, claim: list[Action], part: list[Classified]) -> list[Classified]:
+        while True:
+            actions = [*claim]
+            for classified in part:
+                actions += self._mention_actions(classified)
+            try:
+                transact_write(self.table.client, actions)
+            except ConditionFailed as failed:
+                reasons = list(failed.reasons)
+                if claim and reasons[:1] == [CONDITION_FAILED]:
+                    raise Unauthorized("This delivery was taken already.", code="webhook_replayed") from None
+                known, at = set(), len(claim)
+                for classified in part:
+                    if reasons[at : at + 1] == [CONDITION_FAILED]:
+                        known.add(classified.key)
+                    at += len(self._mention_actions(classified))
+                if not known:
+                    raise
+                part = [c for c in part if c.key not in known]
+                continue
+            return part
 
-    # -- mentions -----------------------------------------------------------------------------
-
-    def store(self, classified: Classified, now: datetime) -> bool:
-        """Keep the mention, pending; False if it was known already (nothing written)."""
-        expires = int((now + timedelta(days=keys.MENTION_TTL_DAYS)).timestamp())
+    def _mention_actions(self, classified: Classified) -> list[Action]:
+        """The mention (only if new), its pending marker and its customer's link."""
+        expires = int((classified.received_at + timedelta(days=keys.MENTION_TTL_DAYS)).timestamp())
         item = {
             **keys.mention_key(classified.key),
             "classified": classified.model_dump_json(),  # text: the score is a float
-            "pending": keys.pending_key(classified.key, now)[keys.SK],
             keys.TTL: expires,
         }
-        marker = {**keys.pending_key(classified.key, now), "mention": classified.key, keys.TTL: expires}
-        actions = [
+        marker = {**self._marker(classified), "mention": classified.key, keys.TTL: expires}
+        actions: list[Action] = [
             {"Put": self.table.put_op(item, condition="attribute_not_exists(#pk)", names={"#pk": keys.PK})},
             {"Put": self.table.put_op(marker)},
         ]
         if classified.customer_id:
             link = {**keys.customer_mention_key(classified.customer_id, classified.key), keys.TTL: expires}
             actions.append({"Put": self.table.put_op(link)})
-        try:
-            transact_write(self.table.client, actions)
-        except ConditionFailed:
-            return False
-        return True
+        return actions
+
+    @staticmethod
+    def _marker(classified: Classified) -> dict[str, str]:
+        return keys.pending_key(classified.key, classified.received_at)
 
     def publish(self, classified: Classified) -> None:
         """On the topic with its attributes, then no longer pending. A failure leaves it pending."""
@@ -107,19 +150,7 @@ class DynamoMentions:
                 extra={"source": classified.mention.source, "error": type(exc).__name__},
             )
             return
-        self.published(classified.key)
-
-    def published(self, key: str) -> None:
-        item = self.table.get(keys.mention_key(key))
-        if item is None or "pending" not in item:
-            return
-        transact_write(
-            self.table.client,
-            [
-                {"Update": self.table.update_op(keys.mention_key(key), "REMOVE pending")},
-                {"Delete": self.table.delete_op({keys.PK: "PENDING", keys.SK: str(item["pending"])})},
-            ],
-        )
+        self.table.delete(self._marker(classified))
 
     def pending(self, older_than: datetime, *, limit: int = 100) -> list[Classified]:
         """Mentions the topic has not taken since before ``older_than``, oldest first."""

@@ -1,7 +1,11 @@
 """The ``feedback-cases`` function: a case for each complaint mention (the cases queue takes only
 those: the subscription's filter policy), opened once whatever SQS redelivers (the mention's
 ``CASEOF#`` claim is written with the case), linked to the customer behind the handle, with its
-SLA timers. A loud one (reach ``ALERT_REACH`` and more) is high priority."""
+SLA timers. A loud one (reach ``ALERT_REACH`` and more) is high priority.
+
+Nothing is read first: a redelivered mention's case loses on the claim and its timers are cancelled.
+The batch's ``CaseOpened`` events go to the bus together when the batch is done (the outbox keeps
+them until then)."""
 
 from __future__ import annotations
 
@@ -53,8 +57,6 @@ def dependencies() -> Dependencies:
 def handle(record: SQSRecord) -> None:
     found = classified_of(record)
     deps, now = dependencies(), utc_now()
-    if deps.table.get(keys.case_of_key(found.key)) is not None:
-        return
     mention = found.mention
     themes = ", ".join(found.found.themes[:SUBJECT_THEMES]) or "complaint"
     change = cases.open_case(
@@ -85,6 +87,7 @@ def handle(record: SQSRecord) -> None:
             ],
         )
     except Conflict:
+        deps.cases.drop_timers(change)
         logger.info("case already opened", extra={"source": mention.source})
         return
     metrics.add_metric(name="CaseOpenedFromMention", unit="Count", value=1)
@@ -119,4 +122,5 @@ consume = SqsConsumer(CASES.id, handle)
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return consume(event, context)
+    with dependencies().cases.relaying_after():
+        return consume(event, context)

@@ -12,8 +12,9 @@ records the channel: phone, e-mail or post, and when) or by the confirmation tim
 (``CONFIRMATION_DAYS`` after the resolution, with no answer).
 
 The SLA (``logic.sla``): first response (met by an acknowledgement, a reply the customer sees,
-work starting, or a resolution) and resolution, on the team's business-hours calendar; each
-running clock has a one-time timer named ``<case id>-<timer>`` at its deadline. A timer that
+work starting, or a resolution) and resolution, on the team's business-hours calendar. A case
+keeps one one-time timer at a time, at its next deadline (``armed``), named ``<case id>-<timer>``:
+the first response's while it runs, then the resolution's. A timer that
 fires for a deadline the case no longer has (moved by an escalation, a pause) is ignored; a
 breach escalates the case to the follow-up team and alerts, once.
 """
@@ -126,19 +127,33 @@ def timer_name(case_id: str, timer: TimerName) -> str:
     return f"{case_id}-{timer.replace('_', '-')}"
 
 
+def armed(clock: sla.SlaClock) -> dict[TimerName, datetime]:
+    """The deadlines a case keeps on the Scheduler: one timer at a time, the next deadline.
+
+    The first response's while it runs; then (met or breached) the resolution's. The resolution's
+    deadline is never the earlier while both run: they start together, the resolution's target is
+    the longer at every priority (``sla.Targets``), and only the resolution clock pauses.
+    """
+    first = clock.due("first_response")
+    if first is not None:
+        return {"first_response": first}
+    resolution = clock.due("resolution")
+    return {"resolution": resolution} if resolution is not None else {}
+
+
 def _timer_ops(before: sla.SlaClock | None, after: sla.SlaClock, case_id: str) -> tuple[TimerOp, ...]:
-    """Set each SLA timer whose deadline changed, cancel each that stopped running."""
+    """Set each armed timer whose deadline changed, cancel each that is armed no more."""
+    old, new = (armed(before) if before is not None else {}), armed(after)
     ops: list[TimerOp] = []
     for timer in sla.TIMERS:
-        old = before.due(timer) if before is not None else None
-        new = after.due(timer)
-        if new == old:
+        was, due = old.get(timer), new.get(timer)
+        if was == due:
             continue
         name = timer_name(case_id, timer)
-        if new is None:
+        if due is None:
             ops.append(CancelTimer(name))
         else:
-            ops.append(SetTimer(name, new, {"case_id": case_id, "timer": timer, "due": new.isoformat()}))
+            ops.append(SetTimer(name, due, {"case_id": case_id, "timer": timer, "due": due.isoformat()}))
     return tuple(ops)
 
 

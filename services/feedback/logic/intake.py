@@ -1,8 +1,9 @@
 """Taking a verified delivery from a source: classify each mention, link it to the customer who
 linked its handle, keep it once, publish it. Pure: the store and the handle lookup are ports.
 
-The delivery is claimed first (its digest: a replay is refused before anything is written) and
-released again if taking it fails, so the source's retry is not taken for a replay.
+The store claims the delivery (its digest) with the mentions it keeps: a replay is refused with
+nothing written, and a delivery that could not be taken is released again, so the source's retry
+is not taken for a replay.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ HANDLE_NETWORKS = {"x": "x", "instagram": "instagram"}  # sources whose handles 
 
 
 class MentionStore(Protocol):
-    def claim_delivery(self, digest: str, now: datetime) -> None: ...
-    def release_delivery(self, digest: str) -> None: ...
-    def store(self, classified: Classified, now: datetime) -> bool: ...
+    def keep(self, delivery: str, found: Sequence[Classified], now: datetime) -> list[Classified]: ...
     def publish(self, classified: Classified) -> None: ...
 
 
@@ -61,13 +60,8 @@ def take(
     parsed: Any, *, delivery: str, store: MentionStore, handles: HandleLookup, now: datetime
 ) -> Accepted:
     """``parsed``: what the source's adapter read (its mentions, failures, skipped count)."""
-    store.claim_delivery(delivery, now)
-    try:
-        found = classified(list(parsed.mentions), handles, now)
-        fresh = [c for c in found if store.store(c, now)]
-    except Exception:
-        store.release_delivery(delivery)
-        raise
+    found = classified(list(parsed.mentions), handles, now)
+    fresh = store.keep(delivery, found, now)
     for item in fresh:
         store.publish(item)
     return Accepted(

@@ -7,7 +7,8 @@ a network is one customer's at most (a claim item per ``(network, handle)``, ``d
 first to link wins. Linking asserts ownership without proof (the network's own OAuth would prove
 it; not done here).
 
-The feedback service keeps its own copy of the lookup's shapes (services never import each other).
+The feedback service builds the lookup and reads its answer itself (services never import each
+other); ``tests/unit/contracts/test_handle_contracts.py`` holds the two sides together.
 """
 
 from __future__ import annotations

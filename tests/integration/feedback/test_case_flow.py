@@ -57,7 +57,7 @@ def mention(
 
 def publish(feedback: Feedback, found: Classified) -> None:
     """As the intake does: kept once, then on the topic with its attributes."""
-    DynamoMentions(table(FEEDBACK)).store(found, FROZEN_AT)
+    DynamoMentions(table(FEEDBACK)).keep(new_id("delivery"), [found], FROZEN_AT)
     boto3.client("sns").publish(
         TopicArn=feedback.messaging.topic_arns[MENTIONS.id],
         Message=envelope(found),
@@ -94,9 +94,9 @@ def test_a_loud_complaint_becomes_one_case_one_alert_and_one_count(feedback: Fee
     ).json()
     assert case["mention"]["reach"] == 1500
     assert case["store_id"] == "gangnam"
-    # and both its SLA timers wait on the Scheduler, deleted once they fire
+    # and its next SLA deadline (the first response's) waits on the Scheduler, deleted once it fires
     timers = feedback.schedules()
-    assert sorted(timers) == [f"{case['case_id']}-first-response", f"{case['case_id']}-resolution"]
+    assert sorted(timers) == [f"{case['case_id']}-first-response"]
     assert all(t["after"] == "DELETE" and t["expression"].startswith("at(") for t in timers.values())
 
 

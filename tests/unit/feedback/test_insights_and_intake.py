@@ -9,8 +9,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from services.feedback.logic import cases, insights, intake
 from services.feedback.models.intake import Classified
 from services.feedback.models.mention import Classification, Mention
@@ -93,27 +91,18 @@ def test_the_digest_ranks_themes_shows_unmet_needs_and_the_sla_figures() -> None
 
 
 class Store:
-    def __init__(self, *, fail_on_store: bool = False) -> None:
+    def __init__(self) -> None:
         self.claims: set[str] = set()
         self.kept: dict[str, Classified] = {}
         self.published: list[str] = []
-        self.fail_on_store = fail_on_store
 
-    def claim_delivery(self, digest: str, now: datetime) -> None:
-        if digest in self.claims:
+    def keep(self, delivery: str, found: Sequence[Classified], now: datetime) -> list[Classified]:
+        if delivery in self.claims:
             raise PermissionError("replayed")
-        self.claims.add(digest)
-
-    def release_delivery(self, digest: str) -> None:
-        self.claims.discard(digest)
-
-    def store(self, found: Classified, now: datetime) -> bool:
-        if self.fail_on_store:
-            raise ConnectionError("dynamodb")
-        if found.key in self.kept:
-            return False
-        self.kept[found.key] = found
-        return True
+        fresh = [c for c in found if c.key not in self.kept]
+        self.claims.add(delivery)
+        self.kept |= {c.key: c for c in fresh}
+        return fresh
 
     def publish(self, found: Classified) -> None:
         self.published.append(found.key)
@@ -150,16 +139,3 @@ def test_a_delivery_keeps_each_new_mention_once_links_it_and_publishes_it() -> N
     again = intake.take(Parsed(mention("1")), delivery="d2", store=store, handles=Handles(), now=AT)
     assert (again.accepted, again.duplicates) == (0, 1)
     assert store.published == ["x#1", "x#2"]
-
-
-def test_a_delivery_that_could_not_be_taken_releases_its_claim_so_the_retry_is_not_a_replay() -> None:
-    store = Store(fail_on_store=True)
-    with pytest.raises(ConnectionError):
-        intake.take(Parsed(mention("1")), delivery="d1", store=store, handles=Handles(), now=AT)
-    assert store.claims == set()
-    store.fail_on_store = False
-    assert (
-        intake.take(Parsed(mention("1")), delivery="d1", store=store, handles=Handles(), now=AT).accepted == 1
-    )
-    with pytest.raises(PermissionError):
-        intake.take(Parsed(mention("1")), delivery="d1", store=store, handles=Handles(), now=AT)
