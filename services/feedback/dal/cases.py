@@ -57,9 +57,9 @@ def from_item(item: Item) -> CaseRecord:
     return CaseRecord(**values)
 
 
-def log_item(case_id: str, line: LogLine, n: int) -> Item:
+def log_item(case_id: str, version: int, line: LogLine, n: int) -> Item:
     item: Item = {
-        **keys.log_key(case_id, line.at.isoformat(), n),
+        **keys.log_key(case_id, line.at.isoformat(), version, n),
         "kind": line.kind,
         "by": line.by,
         "at": line.at.isoformat(),
@@ -137,7 +137,8 @@ class DynamoCases:
             {"Put": self.table.put_op(to_item(case), condition=condition, names=names, values=values)}
         ]
         actions += [
-            {"Put": self.table.put_op(log_item(case.case_id, line, n))} for n, line in enumerate(change.logs)
+            {"Put": self.table.put_op(log_item(case.case_id, case.version, line, n))}
+            for n, line in enumerate(change.logs)
         ]
         actions += [{"Put": self.table.put_op(item)} for item in envelopes]
         actions += list(extra)

@@ -11,7 +11,7 @@ One table, ``feedback`` (``pk``/``sk``):
 - ``CASE#<case id> / CASE``: a case (``logic.cases.CaseRecord``; ``version`` conditions every
   change); ``queue`` = ``<team>#<status>`` and ``queued_at`` put it on ``case-queue``,
   ``case_customer`` and ``opened_at`` on ``customer-cases``.
-- ``CASE#<case id> / LOG#<at>#<n>``: its timeline; ``GRANT#<grant id>``: a goodwill grant.
+- ``CASE#<case id> / LOG#<at>#<version>#<n>``: its timeline; ``GRANT#<grant id>``: a goodwill grant.
 - ``CASEOF#<mention key> / CASE``: the case a mention opened (one per mention).
 - ``ALERT#<mention key> / ALERT``: the person on duty was told of the mention (once).
 - ``INSIGHT#<mention key> / INSIGHT``: the mention is counted into its week (once).
@@ -62,8 +62,10 @@ def case_key(case_id: str) -> Key:
     return {PK: case_pk(case_id), SK: "CASE"}
 
 
-def log_key(case_id: str, at: str, n: int) -> Key:
-    return {PK: case_pk(case_id), SK: f"LOG#{at}#{n:03d}"}
+def log_key(case_id: str, at: str, version: int, n: int) -> Key:
+    """A timeline line: by when, then by the case version that wrote it (two changes in one second
+    are two versions: neither line overwrites the other), then its place in that change."""
+    return {PK: case_pk(case_id), SK: f"LOG#{at}#{version:06d}#{n:03d}"}
 
 
 def grant_key(case_id: str, grant_id: str) -> Key:

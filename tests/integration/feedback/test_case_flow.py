@@ -265,3 +265,27 @@ def test_an_erased_customer_leaves_no_word_of_theirs_in_feedback(feedback: Feedb
     # And the cases stay, for the figures, with no customer
     case = feedback.call("GET", "/cases/{case_id}", sub=AGENT, groups="agent", case_id=case_id).json()
     assert (case["customer_id"], case["subject"], case["mention"]) == (None, "(erased)", None)
+
+
+def test_changes_in_the_same_second_each_keep_their_timeline_line(feedback: Feedback, customer: str) -> None:
+    # Given a case, and a clock that does not move (a script, or the simulated clock, is that fast)
+    publish(feedback, mention(complaint=True, reach=5, customer=customer))
+    case_id = feedback.call("GET", "/cases", sub=AGENT, groups="agent").json()["items"][0]["case_id"]
+    # When the agent acknowledges it, writes to the customer, notes something and resolves it
+    moves: list[tuple[str, dict[str, object]]] = [
+        ("/cases/{case_id}/transitions", {"to": "acknowledged"}),
+        ("/cases/{case_id}/notes", {"text": "새 라떼로 드릴게요", "visibility": "customer"}),
+        ("/cases/{case_id}/notes", {"text": "store manager called", "visibility": "internal"}),
+        ("/cases/{case_id}/transitions", {"to": "resolved", "resolution": "교환해 드렸어요"}),
+    ]
+    for resource, body in moves:
+        answer = feedback.call("POST", resource, sub=AGENT, groups="agent", case_id=case_id, body=body)
+        assert answer.status in (200, 201), answer.body
+    # Then every one of them is on the timeline, in order: none overwrote another
+    case = feedback.call("GET", "/cases/{case_id}", sub=AGENT, groups="agent", case_id=case_id).json()
+    assert [(e["kind"], e["text"]) for e in case["timeline"]][1:] == [
+        ("acknowledged", None),
+        ("reply", "새 라떼로 드릴게요"),
+        ("note", "store manager called"),
+        ("resolved", "교환해 드렸어요"),
+    ]
