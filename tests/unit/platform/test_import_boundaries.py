@@ -1,7 +1,7 @@
 """The import contracts of pyproject.toml (``lint-imports``) catch what they are there to catch.
 
 ``make lint`` runs them on the repository. Here they run, unchanged, on a small tree shaped like
-ours (shared/, infra/, two services with handlers, dal, logic and models) into which one import
+ours (shared/, infra/, console/, two services with handlers, dal, logic and models) into which one import
 is planted per contract; each contract must break on its own planted import, and a tree without
 them must keep every contract.
 """
@@ -29,6 +29,8 @@ CLEAN = {
     "infra/__init__.py": "",
     "infra/app.py": "import services.alpha.handlers.api\nimport services.beta.handlers.api\n",
     "services/__init__.py": "",
+    "console/__init__.py": "",
+    "console/app.py": "import json\n",
     **{
         f"services/{svc}/{path}": text
         for svc in ("alpha", "beta")
@@ -52,6 +54,7 @@ PLANTED = {
     "shared-imports-no-service": ("shared/errors.py", "import services"),
     "logic-and-models-import-no-boto3": ("services/alpha/models/things.py", "import boto3"),
     "service-layers": ("services/beta/logic/rules.py", "from services.beta.dal import store"),
+    "console-is-a-pure-client": ("console/app.py", "from shared import errors"),
 }
 
 

@@ -1,0 +1,178 @@
+"""``dangol``, the console, against the running local system over HTTP: it logs in with the user
+pool, keeps and refreshes its tokens, reads and changes what an agent works with, and fails with
+the documented exit code and one line (2 usage, 3 not found, 4 conflict, 5 authentication)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.app import main
+from console.client import Client
+from tests.e2e.conftest import LocalSystem
+
+Run = Callable[..., "Ran"]
+
+
+@dataclass
+class Ran:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def dangol(
+    local: LocalSystem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Run:
+    """The console as a user runs it, in a home of its own, pointed at the local system."""
+    monkeypatch.setenv("DANGOL_STATE_DIR", str(local.state_dir))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("DANGOL_PROFILE", raising=False)
+    monkeypatch.delenv("DANGOL_OUTPUT", raising=False)
+
+    def run(*argv: str) -> Ran:
+        capsys.readouterr()
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return Ran(code, captured.out, captured.err)
+
+    return run
+
+
+def tokens_file(tmp_path: Path) -> Path:
+    return tmp_path / "config" / "dangol" / "tokens" / "local.json"
+
+
+def test_login_keeps_the_tokens_for_the_user_alone_and_whoami_names_the_role(
+    dangol: Run, tmp_path: Path
+) -> None:
+    # When an agent logs in to the local system (its demo agent)
+    logged = dangol("login", "--as", "agent")
+    # Then the console says so, and keeps the tokens in a file only the user can read
+    assert logged.code == 0, logged.err
+    assert "logged in to local" in logged.err
+    assert stat.S_IMODE(os.stat(tokens_file(tmp_path)).st_mode) == 0o600
+    # And whoami names the login and its role
+    me = dangol("whoami", "-o", "json")
+    assert me.code == 0, me.err
+    assert me.json()["roles"] == ["agent"]
+    assert me.json()["profile"] == "local"
+
+
+def test_a_login_about_to_expire_is_refreshed_by_itself(dangol: Run, tmp_path: Path) -> None:
+    assert dangol("login", "--as", "agent").code == 0
+    # Given the kept ID token expires within the minute
+    kept = json.loads(tokens_file(tmp_path).read_text())
+    tokens_file(tmp_path).write_text(json.dumps({**kept, "expires_at": 0}))
+    # When the console is used
+    me = dangol("whoami", "-o", "json")
+    # Then it refreshed the login with the refresh token, and kept the new one
+    assert me.code == 0, me.err
+    assert json.loads(tokens_file(tmp_path).read_text())["expires_at"] > 0
+
+
+def test_without_a_login_or_with_a_dead_one_it_is_exit_5_in_one_line(dangol: Run, tmp_path: Path) -> None:
+    # Given no login: exit 5, one line that says what to do
+    nobody = dangol("cases", "queue")
+    assert (nobody.code, nobody.err.strip().count("\n")) == (5, 0)
+    assert "dangol login" in nobody.err
+    # Given a login whose refresh the pool refuses (expired or revoked)
+    assert dangol("login", "--as", "agent").code == 0
+    kept = json.loads(tokens_file(tmp_path).read_text())
+    tokens_file(tmp_path).write_text(json.dumps({**kept, "expires_at": 0, "refresh_token": "revoked"}))
+    expired = dangol("cases", "queue")
+    assert expired.code == 5
+    assert expired.err.startswith("error [login_expired]")
+
+
+def test_the_wrong_role_is_exit_5_and_a_missing_thing_exit_3(dangol: Run) -> None:
+    # Given marketing, who may not work cases
+    assert dangol("login", "--as", "marketing").code == 0
+    refused = dangol("cases", "queue")
+    assert refused.code == 5, refused.err
+    # Given an agent, a case that does not exist
+    assert dangol("login", "--as", "agent").code == 0
+    missing = dangol("cases", "show", "case_01JF0000000000000000000000")
+    assert missing.code == 3, missing.err
+    assert missing.err.startswith("error [case_not_found]")
+
+
+def test_a_usage_mistake_is_exit_2(dangol: Run) -> None:
+    assert dangol("login", "--as", "agent").code == 0
+    # When a required option is missing, or a value is not a number
+    assert dangol("cases", "confirm", "case_01JF0000000000000000000000").code == 2
+    assert dangol("cases", "goodwill", "case_01JF0000000000000000000000", "lots", "sorry").code == 2
+
+
+def test_an_agent_works_a_complaint_from_the_queue_to_the_customers_confirmation(
+    dangol: Run, local: LocalSystem
+) -> None:
+    # Given a customer who raised a complaint in the app
+    token, _customer = local.new_customer()
+    customer = Client(local.url, token=lambda: token)
+    raised = customer.post(
+        "/me/cases", {"subject": "Cold latte", "description": "식어서 나왔어요", "category": "product"}
+    )
+    case_id = raised["case_id"]
+    assert dangol("login", "--as", "agent").code == 0
+    # When the agent reads the front line's new cases
+    queue = dangol("cases", "queue", "-o", "json")
+    assert queue.code == 0, queue.err
+    assert case_id in [c["case_id"] for c in queue.json()]
+    # and acknowledges it; a second acknowledgement is a conflict: exit 4, one line, the state named
+    assert dangol("cases", "ack", case_id).code == 0
+    again = dangol("cases", "ack", case_id)
+    assert again.code == 4
+    assert again.err.startswith("error [invalid_transition]")
+    # and replies, resolves it in one stop, and records the customer's confirmation by phone
+    assert dangol("cases", "reply", case_id, "A new latte is on us").code == 0
+    resolved = dangol("cases", "resolve", case_id, "Replaced the drink", "--one-stop")
+    assert resolved.code == 0, resolved.err
+    confirmed = dangol("-o", "json", "cases", "confirm", case_id, "--channel", "phone")
+    assert confirmed.code == 0, confirmed.err
+    # Then the case is closed, one stop, confirmed by phone, and the customer read the reply
+    shown = dangol("cases", "show", case_id, "-o", "json").json()
+    assert (shown["status"], shown["one_stop"], shown["confirmed_by"]) == ("closed", True, "phone")
+    mine = customer.get(f"/me/cases/{case_id}")
+    assert "A new latte is on us" in [r.get("text") for r in mine["replies"]]
+    # And the table a person reads names it
+    table = dangol("cases", "show", case_id)
+    assert case_id in table.out
+    assert "closed" in table.out
+
+
+def test_an_agent_finds_a_customer_sees_everything_and_notes_a_call(dangol: Run, local: LocalSystem) -> None:
+    signed = local.sign_up()
+    token, email = signed["id"], signed["username"]
+    me = Client(local.url, token=lambda: token).post("/me", {"display_name": "콘솔", "email": email})
+    customer_id = me["customer_id"]
+    assert dangol("login", "--as", "agent").code == 0
+    # When the agent finds the customer by e-mail
+    found = dangol("customers", "find", "--email", email, "-o", "json")
+    assert found.code == 0, found.err
+    assert [c["customer_id"] for c in found.json()] == [customer_id]
+    # and notes a call
+    noted = dangol("customers", "note", customer_id, "Asked about her points", "--outcome", "resolved")
+    assert noted.code == 0, noted.err
+    # Then the customer's picture has the profile, the points and the call
+    shown = dangol("customers", "show", customer_id, "-o", "json")
+    assert shown.code == 0, shown.err
+    picture = shown.json()
+    assert picture["profile"]["customer_id"] == customer_id
+    assert "balance" in (picture["points"] or {})
+    assert [c["note"] for c in picture["contacts"]] == ["Asked about her points"]
+    # And nobody with an unknown e-mail is exit 3; CSV is a header and rows
+    assert dangol("customers", "find", "--email", "nobody@nowhere.dangol.dev").code == 3
+    csv = dangol("customers", "find", "--email", email, "-o", "csv")
+    assert csv.out.splitlines()[0].startswith("customer_id,")
