@@ -75,6 +75,16 @@ def _init_done() -> None:
         gc.freeze()
 
 
+def prime(*services: str) -> None:
+    """Make these clients during init, in a function's own process only (Lambda, the local
+    runtime's workers): for a function whose caller waits on a short clock (a user-pool trigger:
+    Cognito gives it 5 s, cold start included), so that its first invocation does not load
+    botocore's service models too. Elsewhere (tests) nothing happens."""
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        for service in services:
+            client(service)  # type: ignore[call-overload]
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints or credentials)."""
     _client.cache_clear()

@@ -339,12 +339,15 @@ class LocalRuntime:
                 max_workers=cfg.max_workers,
                 code_dir=self.state_dir / "code",
             )
-        # Warm one worker per user-pool trigger (Cognito waits 5 s for a trigger, init included).
+        # A user-pool trigger's pool starts full, every worker warm (Cognito waits 5 s for a trigger,
+        # init included): sign-ups side by side would otherwise each start a worker cold at once,
+        # and on two busy cores those inits ran past the 5 s (AWS starts them on separate hosts).
         # An API function starts cold at its first request, as on Lambda: the OpenAPI document is
         # asked of them when it is first read (``spec``), not at every start.
         triggers = sorted({t.function.id for t in self.system.triggers})
         with ThreadPoolExecutor(max_workers=4) as executor:
-            for warmed in [executor.submit(self.pools[fid].warm) for fid in triggers]:
+            warming = [executor.submit(self.pools[f].warm) for f in triggers for _ in range(cfg.max_workers)]
+            for warmed in warming:
                 warmed.result()
 
     def spec(self) -> dict[str, Any]:

@@ -14,10 +14,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.profile.dal.logins import CognitoLogins
+from shared import aws
 from shared.observability import make_logger
 
 logger = make_logger()
 SELF_SIGN_UP = "PostConfirmation_ConfirmSignUp"  # not ConfirmForgotPassword: a reset makes no customer
+aws.prime("cognito-idp")  # Cognito waits 5 s for the answer: the client is made at init, not then
 
 
 @functools.cache

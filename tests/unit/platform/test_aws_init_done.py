@@ -38,3 +38,16 @@ def test_elsewhere_nothing_is_frozen(freezes: list[str], monkeypatch: pytest.Mon
     aws._init_done()
     # Then nothing is frozen
     assert freezes == []
+
+
+def test_prime_makes_the_clients_at_init_in_a_function_process_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[str] = []
+    monkeypatch.setattr(aws, "client", made.append)
+    # Given a test's process: nothing is made
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    aws.prime("cognito-idp")
+    assert made == []
+    # Given a function's own process (a user-pool trigger's): its clients are made at once
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "dangol-test-profile-signup")
+    aws.prime("cognito-idp", "dynamodb")
+    assert made == ["cognito-idp", "dynamodb"]
