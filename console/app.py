@@ -9,51 +9,18 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import typer
 
 from console import auth, config, output
-from console.client import Client
+from console.commands import campaigns, cases, customers, programme, rewards, segments, templates
+from console.context import STATE, OutputOption, example, fmt
 from console.errors import AUTH, ERROR, USAGE, ConsoleError
 from console.output import Format
 
 HELP = "The dangol CRM from a terminal: customers, segments, campaigns, rewards and cases."
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode="rich", pretty_exceptions_enable=False)
-
-
-def example(*lines: str) -> str:
-    """A command's epilog: how it is used."""
-    return "Example:\n\n" + "\n\n".join(f"  $ {line}" for line in lines)
-
-
-@dataclass
-class State:
-    profile_name: str | None = None
-    fmt: Format = Format.table
-    _client: Client | None = field(default=None, repr=False)
-
-    def profile(self) -> config.Profile:
-        return config.load(self.profile_name)
-
-    def client(self) -> Client:
-        if self._client is None:
-            profile = self.profile()
-            self._client = Client(
-                profile.api_url, token=lambda: auth.id_token(profile), local_secret=profile.local_secret
-            )
-        return self._client
-
-
-STATE = State()
-OutputOption = Annotated[
-    Format | None, typer.Option("--output", "-o", help="table (default), json or csv", show_default=False)
-]
-
-
-def fmt(chosen: Format | None) -> Format:
-    return chosen or STATE.fmt
 
 
 @app.callback()
@@ -137,14 +104,14 @@ def whoami(output_format: OutputOption = None) -> None:
     )
 
 
-def _register() -> None:
-    from console.commands import cases, customers  # noqa: PLC0415 - they import this module's app
-
-    app.add_typer(cases.app, name="cases")
-    app.add_typer(customers.app, name="customers")
-
-
-_register()
+app.command(epilog=example("dangol plan -f examples/programme"))(programme.plan)
+app.command("apply", epilog=example("dangol apply -f examples/programme"))(programme.apply_programme)
+app.add_typer(customers.app, name="customers")
+app.add_typer(segments.app, name="segments")
+app.add_typer(templates.app, name="templates")
+app.add_typer(campaigns.app, name="campaigns")
+app.add_typer(rewards.app, name="rewards")
+app.add_typer(cases.app, name="cases")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -152,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = app(args=list(argv) if argv is not None else None, prog_name="dangol", standalone_mode=False)
     except ConsoleError as exc:
-        output.err().print(exc.line(), markup=False)
+        sys.stderr.write(exc.line() + "\n")  # one line, never wrapped
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code)

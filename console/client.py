@@ -122,6 +122,12 @@ class Client:
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self.call("DELETE", path, **kwargs)
 
+    def versioned(self, method: str, path: str, body: Any = None) -> Any:
+        """A change of a versioned resource: its ``ETag`` read now, sent back as ``If-Match`` (a
+        change made meanwhile by someone else is then a 412: exit 4)."""
+        current = self.request("GET", path)
+        return self.call(method, path, body=body, headers={"If-Match": current.header("ETag") or ""})
+
     def pages(self, path: str, *, limit: int | None = None, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a list, page after page (``items`` and ``next_cursor``), ``limit`` at most."""
         cursor: str | None = None

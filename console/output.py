@@ -20,8 +20,11 @@ class Format(StrEnum):
     csv = "csv"
 
 
+PIPE_WIDTH = 200  # a table written to a file or a pipe: as wide as it needs, up to this
+
+
 def out() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
 
 
 def err() -> Console:
@@ -61,7 +64,9 @@ def rows(
         for item in items:
             writer.writerow([cell(pick(item, c)) for c in columns])
     else:
-        table = Table(title=title, header_style="bold", title_justify="left")
+        if title and items:
+            out().print(f"[bold]{title}[/bold]")
+        table = Table(header_style="bold")
         for column in columns:
             table.add_column(column.replace("_", " ").replace(".", " "))
         for item in items:
@@ -79,7 +84,9 @@ def record(item: Mapping[str, Any], fields: Sequence[str], fmt: Format, *, title
         writer.writerow(fields)
         writer.writerow([cell(pick(item, f)) for f in fields])
     else:
-        table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
+        if title:
+            out().print(f"[bold]{title}[/bold]")
+        table = Table(show_header=False, box=None, pad_edge=False)
         table.add_column(style="bold")
         table.add_column()
         for name in fields:

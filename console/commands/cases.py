@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from console import output
-from console.app import STATE, OutputOption, example, fmt
 from console.client import quote
+from console.context import STATE, OutputOption, example, fmt
 
 app = typer.Typer(help="Complaint cases: the queue, a case, its moves.", no_args_is_help=True)
 CaseId = Annotated[str, typer.Argument(help="The case (case_...)", show_default=False)]

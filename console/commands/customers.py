@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from console import output
-from console.app import STATE, OutputOption, example, fmt
 from console.client import Client, quote
+from console.context import STATE, OutputOption, example, fmt
 from console.errors import NOT_FOUND, USAGE, ConsoleError
 
 app = typer.Typer(
     help="Customers: find, show, contact notes, managers, export and erasure.", no_args_is_help=True
 )
+POLL_S = 0.5
 CustomerId = Annotated[str, typer.Argument(help="The customer (cus_...)", show_default=False)]
 FOUND_COLUMNS = ("customer_id", "display_name", "email", "phone", "locale", "manager_id")
 PROFILE_FIELDS = (
@@ -156,6 +159,45 @@ def manager(
         raise ConsoleError("give the manager's subject, or --remove", exit_code=USAGE)
     answer = client.put(f"{_customer(customer_id)}/manager", {"manager_id": manager_id})
     output.done(f"{customer_id}: managed by {answer['manager_id']}", fmt(None), answer)
+
+
+@app.command("import", epilog=example("dangol customers import members.csv"))
+def import_csv(
+    file: Annotated[Path, typer.Argument(help="A CSV: external_ref, display_name, then email, phone, ...")],
+    timeout: Annotated[float, typer.Option(help="Seconds to follow the job")] = 600.0,
+    output_format: OutputOption = None,
+) -> None:
+    """Import customers from a CSV, live; the rejected rows shown with the column and the problem."""
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise ConsoleError(f"{file}: no such file", code="file_not_found") from None
+    client, chosen = STATE.client(), fmt(output_format)
+    job = client.post("/imports", raw=data, content_type="text/csv")
+    deadline = time.monotonic() + timeout
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=output.err(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("importing", total=100)
+        while job["status"] not in ("completed", "failed") and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+            job = client.get(f"/imports/{quote(job['job_id'])}")
+            progress.update(task, completed=job["percent"])
+    output.record(
+        job, ("job_id", "status", "total", "valid", "imported", "skipped", "rejected", "failed"), chosen
+    )
+    if job["rejected"] and chosen is output.Format.table:
+        rejected = [
+            {"row": r["row"], "column": p.get("column"), "problem": p.get("code"), "why": p.get("message")}
+            for r in client.pages(f"/imports/{quote(job['job_id'])}/rejections")
+            for p in r.get("problems", [])
+        ]
+        output.rows(rejected, ("row", "column", "problem", "why"), chosen, title="rejected rows")
 
 
 @app.command(

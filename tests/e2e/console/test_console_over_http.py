@@ -7,47 +7,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable
-from dataclasses import dataclass
+import uuid
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from console.app import main
 from console.client import Client
 from tests.e2e.conftest import LocalSystem
-
-Run = Callable[..., "Ran"]
-
-
-@dataclass
-class Ran:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def dangol(
-    local: LocalSystem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Run:
-    """The console as a user runs it, in a home of its own, pointed at the local system."""
-    monkeypatch.setenv("DANGOL_STATE_DIR", str(local.state_dir))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("DANGOL_PROFILE", raising=False)
-    monkeypatch.delenv("DANGOL_OUTPUT", raising=False)
-
-    def run(*argv: str) -> Ran:
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Ran(code, captured.out, captured.err)
-
-    return run
+from tests.e2e.console.conftest import Run
 
 
 def tokens_file(tmp_path: Path) -> Path:
@@ -176,3 +141,26 @@ def test_an_agent_finds_a_customer_sees_everything_and_notes_a_call(dangol: Run,
     assert dangol("customers", "find", "--email", "nobody@nowhere.dangol.dev").code == 3
     csv = dangol("customers", "find", "--email", email, "-o", "csv")
     assert csv.out.splitlines()[0].startswith("customer_id,")
+
+
+def test_marketing_imports_a_csv_and_sees_the_rejected_rows(dangol: Run, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8]
+    members = tmp_path / "members.csv"
+    members.write_text(
+        "external_ref,display_name,email\n"
+        f"ext-{tag}-1,Hana,hana-{tag}@example.com\n"
+        f"ext-{tag}-2,Dong,\n"
+        f"ext-{tag}-3,,nobody-{tag}@example.com\n",
+        encoding="utf-8",
+    )
+    assert dangol("login", "--as", "marketing").code == 0
+    # When the file is imported
+    imported = dangol("customers", "import", str(members), "-o", "json")
+    assert imported.code == 0, imported.err
+    job = imported.json()
+    # Then the two valid rows are imported and the third is rejected
+    assert (job["status"], job["total"], job["imported"], job["rejected"]) == ("completed", 3, 2, 1)
+    # And a person sees the rejected row, by its spreadsheet row number and column
+    again = dangol("customers", "import", str(members))
+    assert "rejected rows" in again.out
+    assert "display_name" in again.out

@@ -1,0 +1,92 @@
+"""``dangol rewards`` against the running local system: the earn rules kept as a file are diffed
+and applied once (a change made by hand shows in the next diff), points granted and coupons issued
+to a CSV list with what was refused listed, gifts listed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from console.client import Client
+from tests.e2e.conftest import LocalSystem
+from tests.e2e.console.conftest import Run
+
+UNKNOWN = "cus_01JF0000000000000000000000"
+
+
+def test_earn_rules_from_a_file_are_diffed_applied_once_and_a_manual_change_shows(
+    dangol: Run, local: LocalSystem, tmp_path: Path
+) -> None:
+    assert dangol("login", "--as", "marketing").code == 0
+    held = json.loads(dangol("rewards", "rules", "show", "-o", "json").out)
+    original = held["max_points_per_purchase"]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(f"max_points_per_purchase: {original - 1}\n", encoding="utf-8")
+    try:
+        # When the file differs from the stage, diff shows the one line that changes
+        diff = dangol("rewards", "rules", "diff", "-f", str(rules))
+        assert diff.code == 0, diff.err
+        assert f'-  "max_points_per_purchase": {original},' in diff.out
+        assert f'+  "max_points_per_purchase": {original - 1},' in diff.out
+        # and apply makes it so, once
+        first = dangol("-o", "json", "rewards", "rules", "apply", "-f", str(rules)).json()
+        assert (first["result"], first["version"]) == ("updated", held["version"] + 1)
+        again = dangol("-o", "json", "rewards", "rules", "apply", "-f", str(rules)).json()
+        assert (again["result"], again["version"]) == ("unchanged", held["version"] + 1)
+        assert "no change" in dangol("rewards", "rules", "diff", "-f", str(rules)).out
+        # When someone changes the rules by hand, the next diff shows it
+        staff = Client(local.url, token=lambda: local.token("marketing"))
+        current = staff.request("GET", "/admin/earn-rules")
+        changed = {k: v for k, v in current.json().items() if k not in ("version", "updated_at")}
+        staff.put("/admin/earn-rules", {**changed, "max_points_per_purchase": original - 2},
+                  headers={"If-Match": current.header("ETag") or ""})  # fmt: skip
+        assert (
+            f'+  "max_points_per_purchase": {original - 1},'
+            in dangol("rewards", "rules", "diff", "-f", str(rules)).out
+        )
+    finally:
+        rules.write_text(f"max_points_per_purchase: {original}\n", encoding="utf-8")
+        assert dangol("rewards", "rules", "apply", "-f", str(rules)).code == 0
+
+
+def test_points_and_coupons_go_to_a_csv_list_and_the_refused_are_listed(
+    dangol: Run, local: LocalSystem, tmp_path: Path
+) -> None:
+    _, customer_id = local.new_customer()
+    listing = tmp_path / "customers.csv"
+    listing.write_text(f"customer_id,name\n{customer_id},New\n{UNKNOWN},Nobody\n", encoding="utf-8")
+    assert dangol("login", "--as", "marketing").code == 0
+    # When points are granted to the list
+    granted = dangol(
+        "rewards", "grant", "--customers", str(listing), "--points", "500", "--reason", "Spring", "-o", "json"
+    )
+    assert granted.code == 0, granted.err
+    job = granted.json()
+    # Then the known customer has them, and the unknown one is rejected
+    assert (job["status"], job["granted"], job["rejected"]) == ("completed", 1, 1)
+    table = dangol("rewards", "grant", "--customers", str(listing), "--points", "1", "--reason", "Again")
+    assert UNKNOWN in table.out
+    # When a coupon is issued to the list
+    staff = Client(local.url, token=lambda: local.token("marketing"))
+    coupon = staff.post(
+        "/admin/coupon-templates",
+        {
+            "name": "Console cake",
+            "discount": {"kind": "amount", "amount": 1000, "currency": "KRW"},
+            "valid_days": 30,
+        },
+    )
+    issued = dangol("rewards", "issue", coupon["id"], "--customers", str(listing), "-o", "json")
+    assert issued.code == 0, issued.err
+    assert {r["customer_id"]: r["status"] for r in issued.json()} == {
+        customer_id: "issued",
+        UNKNOWN: "unknown_customer",
+    }
+    # And the templates and gifts list
+    assert "Console cake" in dangol("rewards", "coupon-templates").out
+    assert dangol("rewards", "gifts").code == 0
+    # And a list that is not there is exit 1, one line
+    missing = dangol(
+        "rewards", "grant", "--customers", str(tmp_path / "nope.csv"), "--points", "1", "--reason", "x"
+    )
+    assert (missing.code, missing.err.startswith("error [file_not_found]")) == (1, True)
