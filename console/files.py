@@ -13,6 +13,17 @@ import yaml
 from console.errors import ERROR, ConsoleError
 
 
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML has no types
+    """YAML as the API reads JSON: a date or a time stays the text it is (the API parses it with
+    its zone), never a Python ``datetime`` that JSON cannot carry."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @dataclass(frozen=True)
 class Document:
     path: Path
@@ -54,8 +65,8 @@ def read(path: Path) -> Document:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConsoleError(f"{path}: {exc}", exit_code=ERROR, code="file_unreadable") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -72,13 +72,15 @@ def _optional(client: Client, path: str) -> Any:
 
 
 def _usual(found: dict[str, Any] | None) -> str:
+    """The usual items by time of day: ``morning: Latte, Croissant; evening: ...``."""
     if not found:
         return ""
-    items = found.get("items") or found.get("usual") or []
-    names = [
-        str(i.get("name") or i.get("item_id") or i.get("sku") or "") for i in items if isinstance(i, dict)
-    ]
-    return ", ".join(n for n in names if n)[:80]
+    parts = []
+    for daypart in ("morning", "midday", "evening"):
+        names = [str(i.get("name") or i.get("sku")) for i in found.get(daypart) or [] if isinstance(i, dict)]
+        if names:
+            parts.append(f"{daypart}: {', '.join(names[:3])}")
+    return "; ".join(parts)
 
 
 @app.command(epilog=example("dangol customers show cus_01JF...", "dangol customers show cus_01JF... -o json"))
@@ -102,10 +104,9 @@ def show(customer_id: CustomerId, output_format: OutputOption = None) -> None:
         "usual": _usual(picture["usual"]),
     }
     output.record(summary, (*PROFILE_FIELDS, "points", "tier", "value", "usual"), chosen, title=customer_id)
-    consents = picture["consents"] or {}
-    items = consents.get("consents") if isinstance(consents, dict) else None
-    if isinstance(items, list):
-        output.rows(items, tuple(items[0]) if items else ("purpose",), chosen, title="consents")
+    consents = (picture["consents"] or {}).get("consents") or {}
+    granted = [{"consent": key, "granted": value} for key, value in sorted(consents.items())]
+    output.rows(granted, ("consent", "granted"), chosen, title="consents")
     output.rows(
         picture["contacts"],
         ("occurred_at", "channel", "direction", "outcome", "note"),

@@ -228,6 +228,40 @@ def issue(
         output.rows(results, ("customer_id", "status", "coupon_id"), chosen)
 
 
+# -- created from files: coupon templates and gifts (by name; neither changes once made) -----------
+
+
+def create_once(client: Client, path: Path, collection: str) -> tuple[str, dict[str, Any]]:
+    """Create what the file defines unless one of that name exists: ``created`` or ``exists``."""
+    document = files.read(path)
+    body = files.mapping(document, "name")
+    found = next((x for x in client.pages(collection) if x.get("name") == body["name"]), None)
+    if found is not None:
+        return "exists", found
+    try:
+        return "created", client.post(collection, body)
+    except ConsoleError as exc:
+        raise document.mistake(exc) from None
+
+
+@app.command("coupon-template", epilog=example("dangol rewards coupon-template -f coupons/cake.yaml"))
+def coupon_template(file: SpecFile) -> None:
+    """Define a coupon template from a YAML file (name, discount, validity, limits), once by name."""
+    what, found = create_once(STATE.client(), file, "/admin/coupon-templates")
+    output.done(f"{found['name']}: {what} ({found['id']})", fmt(None), {"result": what, **found})
+
+
+@app.command("gift", epilog=example("dangol rewards gift -f gifts/tumbler.yaml"))
+def gift(file: SpecFile) -> None:
+    """Define a limited-stock gift from a YAML file (stock, instant or draw, window), once by name."""
+    what, found = create_once(STATE.client(), file, "/admin/gifts")
+    output.done(
+        f"{found['name']}: {what} ({found['id']}, {found['stock']} in stock)",
+        fmt(None),
+        {"result": what, **found},
+    )
+
+
 # -- gifts and draws -------------------------------------------------------------------------------
 
 

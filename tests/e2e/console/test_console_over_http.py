@@ -137,6 +137,10 @@ def test_an_agent_finds_a_customer_sees_everything_and_notes_a_call(dangol: Run,
     assert picture["profile"]["customer_id"] == customer_id
     assert "balance" in (picture["points"] or {})
     assert [c["note"] for c in picture["contacts"]] == ["Asked about her points"]
+    # and the table a person reads shows her consents, one a line, and the call
+    table = dangol("customers", "show", customer_id).out
+    assert "email.marketing" in table
+    assert "Asked about her points" in table
     # And nobody with an unknown e-mail is exit 3; CSV is a header and rows
     assert dangol("customers", "find", "--email", "nobody@nowhere.dangol.dev").code == 3
     csv = dangol("customers", "find", "--email", email, "-o", "csv")
@@ -164,3 +168,32 @@ def test_marketing_imports_a_csv_and_sees_the_rejected_rows(dangol: Run, tmp_pat
     again = dangol("customers", "import", str(members))
     assert "rejected rows" in again.out
     assert "display_name" in again.out
+
+
+def test_an_agent_hands_a_case_on_and_grants_goodwill_and_reads_the_digest(
+    dangol: Run, local: LocalSystem
+) -> None:
+    # Given a customer's complaint
+    token, _ = local.new_customer()
+    customer = Client(local.url, token=lambda: token)
+    case_id = customer.post("/me/cases", {"subject": "Wrong order", "description": "잘못 나왔어요"})[
+        "case_id"
+    ]
+    assert dangol("login", "--as", "agent").code == 0
+    # When the agent starts on it, assigns it and hands it to the follow-up team
+    assert dangol("cases", "start", case_id).code == 0
+    assigned = dangol("-o", "json", "cases", "assign", case_id, "agent-sooyeon")
+    assert assigned.code == 0, assigned.err
+    assert assigned.json()["assignee"] == "agent-sooyeon"
+    escalated = dangol("-o", "json", "cases", "escalate", case_id, "Needs the store manager")
+    assert (escalated.code, escalated.json()["team"]) == (0, "follow_up"), escalated.err
+    # and asks the rewards service for goodwill points on it
+    granted = dangol("-o", "json", "cases", "goodwill", case_id, "300", "Sorry for the mix-up")
+    assert granted.code == 0, granted.err
+    assert (granted.json()["points"], granted.json()["status"]) == (300, "requested")
+    # Then the case is with the follow-up team, and the grant on it
+    shown = dangol("cases", "show", case_id, "-o", "json").json()
+    assert shown["team"] == "follow_up"
+    assert [g["points"] for g in shown["grants"]] == [300]
+    # And the digest reads (there may be none yet on a fresh system)
+    assert dangol("cases", "digest").code == 0

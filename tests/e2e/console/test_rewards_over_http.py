@@ -66,25 +66,36 @@ def test_points_and_coupons_go_to_a_csv_list_and_the_refused_are_listed(
     assert (job["status"], job["granted"], job["rejected"]) == ("completed", 1, 1)
     table = dangol("rewards", "grant", "--customers", str(listing), "--points", "1", "--reason", "Again")
     assert UNKNOWN in table.out
-    # When a coupon is issued to the list
-    staff = Client(local.url, token=lambda: local.token("marketing"))
-    coupon = staff.post(
-        "/admin/coupon-templates",
-        {
-            "name": "Console cake",
-            "discount": {"kind": "amount", "amount": 1000, "currency": "KRW"},
-            "valid_days": 30,
-        },
+    # When a coupon template is defined from a file (twice: made once) and issued to the list
+    cake = tmp_path / "cake.yaml"
+    tag = customer_id[-8:]
+    cake.write_text(
+        f"name: Console cake {tag}\n"
+        "discount:\n  kind: amount\n  amount: 1000\n  currency: KRW\nvalid_days: 30\n",
+        encoding="utf-8",
     )
+    made = dangol("-o", "json", "rewards", "coupon-template", "-f", str(cake))
+    assert made.code == 0, made.err
+    coupon = made.json()
+    assert coupon["result"] == "created"
+    assert dangol("-o", "json", "rewards", "coupon-template", "-f", str(cake)).json()["result"] == "exists"
     issued = dangol("rewards", "issue", coupon["id"], "--customers", str(listing), "-o", "json")
     assert issued.code == 0, issued.err
     assert {r["customer_id"]: r["status"] for r in issued.json()} == {
         customer_id: "issued",
         UNKNOWN: "unknown_customer",
     }
-    # And the templates and gifts list
-    assert "Console cake" in dangol("rewards", "coupon-templates").out
-    assert dangol("rewards", "gifts").code == 0
+    # And a gift is defined from a file, and the templates and gifts list them
+    tumbler = tmp_path / "tumbler.yaml"
+    tumbler.write_text(
+        f"name: Console tumbler {tag}\nstock: 3\nmode: draw\nstarts_at: 2026-01-01T00:00:00+09:00\n"
+        "ends_at: 2026-12-31T00:00:00+09:00\nmin_total: 10000\ncurrency: KRW\n",
+        encoding="utf-8",
+    )
+    gift = dangol("-o", "json", "rewards", "gift", "-f", str(tumbler))
+    assert gift.code == 0, gift.err
+    assert f"Console cake {tag}" in dangol("rewards", "coupon-templates").out
+    assert f"Console tumbler {tag}" in dangol("rewards", "gifts").out
     # And a list that is not there is exit 1, one line
     missing = dangol(
         "rewards", "grant", "--customers", str(tmp_path / "nope.csv"), "--points", "1", "--reason", "x"

@@ -80,3 +80,13 @@ def test_a_customer_list_is_its_customer_id_column_each_once(tmp_path: Path) -> 
     bare = tmp_path / "bare.csv"
     bare.write_text("cus_3\ncus_4\n", encoding="utf-8")
     assert customer_ids(bare) == ["cus_3", "cus_4"]
+
+
+def test_dates_and_times_stay_the_text_the_api_reads(tmp_path: Path) -> None:
+    path = tmp_path / "gift.yaml"
+    path.write_text("starts_at: 2026-01-01T00:00:00+09:00\nday: 2026-01-01\nstock: 3\n", encoding="utf-8")
+    assert files.read(path).data == {
+        "starts_at": "2026-01-01T00:00:00+09:00",
+        "day": "2026-01-01",
+        "stock": 3,
+    }
