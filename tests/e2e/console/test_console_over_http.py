@@ -197,3 +197,26 @@ def test_an_agent_hands_a_case_on_and_grants_goodwill_and_reads_the_digest(
     assert [g["points"] for g in shown["grants"]] == [300]
     # And the digest reads (there may be none yet on a fresh system)
     assert dangol("cases", "digest").code == 0
+
+
+def test_an_admin_exports_then_erases_a_customer_and_a_manager_comes_and_goes(
+    dangol: Run, local: LocalSystem, tmp_path: Path
+) -> None:
+    _, customer_id = local.new_customer()
+    assert dangol("login", "--as", "admin").code == 0
+    # When a manager is assigned, then removed
+    managed = dangol(
+        "-o", "json", "customers", "manager", customer_id, "8f14e45f-ceea-467f-a0e6-1f2a3b4c5d6e"
+    )
+    assert managed.code == 0, managed.err
+    assert managed.json()["manager_id"] == "8f14e45f-ceea-467f-a0e6-1f2a3b4c5d6e"
+    assert dangol("customers", "manager", customer_id, "--remove").code == 0
+    # When the customer's data is exported to a file
+    exported = tmp_path / "export.json"
+    assert dangol("customers", "export", customer_id, "--to", str(exported)).code == 0
+    assert customer_id in exported.read_text(encoding="utf-8")
+    # and the customer is erased (no question asked with --yes)
+    erased = dangol("customers", "erase", customer_id, "--yes")
+    assert erased.code == 0, erased.err
+    # Then the customer is not found any more: exit 3
+    assert dangol("customers", "show", customer_id).code == 3
