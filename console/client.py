@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from console.errors import ConsoleError, from_response
@@ -48,7 +48,6 @@ class Client:
     timeout_s: float = 30.0
     local_secret: str | None = None  # the local runtime's /_local secret
     user_agent: str = "dangol-console"
-    sent: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, status): what it did
 
     def request(
         self,
@@ -81,9 +80,9 @@ class Client:
             sending["Authorization"] = f"Bearer {self.token()}"
         if path.startswith("/_local") and self.local_secret:
             sending[LOCAL_SECRET_HEADER] = self.local_secret
-        request = urllib.request.Request(url, data=data, method=method, headers=sending)  # noqa: S310 - http(s) only
         if not url.startswith(("http://", "https://")):
             raise ConsoleError(f"not an http(s) URL: {self.base_url}", code="invalid_config")
+        request = urllib.request.Request(url, data=data, method=method, headers=sending)  # noqa: S310 - http(s) only
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:  # noqa: S310
                 response = Response(answer.status, dict(answer.headers), answer.read())
@@ -94,7 +93,6 @@ class Client:
             raise ConsoleError(
                 f"{self.base_url} could not be reached: {reason}", code="unreachable"
             ) from None
-        self.sent.append((method, path, response.status))
         if check and response.status >= 400:
             try:
                 parsed = response.json()

@@ -78,16 +78,13 @@ def planned(client: Client, folder: Path) -> list[dict[str, str]]:
             action, name = campaigns.plan_file(client, step.path, coming=coming)
         else:
             _, _, diff = rewards.program_changes(client, step.kind, step.path)
-            action, name = ("update" if diff else "unchanged"), step.kind
-        rows.append(
-            {
-                "kind": step.kind.rstrip("s") if step.kind != "tiers" else "tiers",
-                "name": name,
-                "action": action,
-                "file": str(step.path),
-            }
-        )
+            action, name = ("update" if diff else "unchanged"), LABEL[step.kind]
+        rows.append(_row(step, name, action))
     return rows
+
+
+def _row(step: Step, name: str, action: str) -> dict[str, str]:
+    return {"kind": LABEL[step.kind], "name": name, "action": action, "file": str(step.path)}
 
 
 def plan(folder: Folder) -> None:
@@ -112,8 +109,6 @@ def apply_programme(folder: Folder) -> None:
             what, found = campaigns.apply_file(client, step.path)
         else:
             what, found = rewards.apply_program(client, step.kind, step.path)
-            found = {**found, "name": step.kind}
-        rows.append(
-            {"kind": step.kind, "name": str(found.get("name")), "action": what, "file": str(step.path)}
-        )
+            found = {**found, "name": LABEL[step.kind]}
+        rows.append(_row(step, str(found.get("name")), what))
     output.rows(rows, COLUMNS, fmt(None), title=f"applied to {STATE.profile().name}")

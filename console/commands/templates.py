@@ -48,8 +48,13 @@ def definition(path: Path) -> tuple[files.Document, dict[str, Any]]:
         raise ConsoleError(
             f"{path}:{line}: unknown key `{unknown[0]}` ({', '.join(KEYS)})", code="invalid_document"
         )
+    if not isinstance(found["locales"], dict):
+        line = document.line_of(["locales"])
+        raise ConsoleError(
+            f"{path}:{line}: `locales` maps each locale to its content", code="invalid_document"
+        )
     locales: dict[str, dict[str, str]] = {}
-    for locale, content in dict(found["locales"] or {}).items():
+    for locale, content in found["locales"].items():
         if not isinstance(content, dict):
             raise ConsoleError(
                 f"{path}:{document.line_of(['locales', locale])}: expected the locale's content",

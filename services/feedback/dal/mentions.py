@@ -91,26 +91,24 @@ class DynamoMentions:
         return kept
 
     def _keep_part(self, claim: list[Action], part: list[Classified]) -> list[Classified]:
+        written = [(c, self._mention_actions(c)) for c in part]
         while True:
-            actions = [*claim]
-            for classified in part:
-                actions += self._mention_actions(classified)
             try:
-                transact_write(self.table.client, actions)
+                transact_write(self.table.client, [*claim, *(a for _, each in written for a in each)])
             except ConditionFailed as failed:
                 reasons = list(failed.reasons)
                 if claim and reasons[:1] == [CONDITION_FAILED]:
                     raise Unauthorized("This delivery was taken already.", code="webhook_replayed") from None
                 known, at = set(), len(claim)
-                for classified in part:
+                for classified, actions in written:  # a mention's first action is its conditional put
                     if reasons[at : at + 1] == [CONDITION_FAILED]:
                         known.add(classified.key)
-                    at += len(self._mention_actions(classified))
+                    at += len(actions)
                 if not known:
                     raise
-                part = [c for c in part if c.key not in known]
+                written = [(c, a) for c, a in written if c.key not in known]
                 continue
-            return part
+            return [c for c, _ in written]
 
     def _mention_actions(self, classified: Classified) -> list[Action]:
         """The mention (only if new), its pending marker and its customer's link."""
