@@ -192,10 +192,11 @@ class Timekeeper:
         retries = firing.entry.retry_attempts
         for attempt in range(retries + 1):
             try:
-                self.pools[function_id].invoke(payload)
-                self._record(
-                    firing, function_id, "invoked" if attempt == 0 else f"invoked after {attempt} retries"
-                )
+                done = self.pools[function_id].invoke(payload)
+                outcome = "invoked" if attempt == 0 else f"invoked after {attempt} retries"
+                if isinstance(done.result, dict) and "skipped" in done.result:  # shared/jobs.py
+                    outcome += f", skipped: {done.result['skipped']}"
+                self._record(firing, function_id, outcome)
                 return
             except InvocationError as exc:
                 outcome = exc.kind

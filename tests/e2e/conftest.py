@@ -186,9 +186,12 @@ def _stat(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2 :].split()
 
 
-def start_system(tmp: Path, port: int | None = None, *, seed: bool = True) -> LocalSystem:
+def start_system(
+    tmp: Path, port: int | None = None, *, seed: bool = True, retry_after_s: int | None = None
+) -> LocalSystem:
     """``dangol-local up`` as `make run` starts it (``seed=False``: without the demo data, for a
-    test about the process rather than the product: a third of the start)."""
+    test about the process rather than the product: a third of the start; ``retry_after_s``: a
+    failed SQS message comes back after that many seconds, not its visibility timeout)."""
     port = port or free_port()
     log = tmp / "run.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -207,6 +210,7 @@ def start_system(tmp: Path, port: int | None = None, *, seed: bool = True) -> Lo
                 str(tmp / "state"),
             ),
             *(() if seed else ("--no-seed",)),
+            *(() if retry_after_s is None else ("--retry-after", str(retry_after_s))),
         ],
         cwd=ROOT,
         env=env,

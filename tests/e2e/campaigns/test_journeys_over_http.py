@@ -84,6 +84,24 @@ def _purchase(
     return str(recorded.json()["purchase_id"])
 
 
+def _trail(system: LocalSystem, campaign_id: str, sent: list[dict[str, Any]]) -> str:
+    """What a story that found no message needs to say where the chain broke: the finder's runs,
+    the anniversaries announced, the campaign's message log."""
+    schedules = system.request("GET", "/_local/schedules?name=profile-anniversary-finder").json()
+    events = system.request("GET", "/_local/events?detail_type=AnniversaryUpcoming").json()["events"]
+    lines = staff(system, "GET", f"/admin/campaigns/{campaign_id}/messages")["items"]
+    faults = {
+        function: [line[:400] for line in log.read_text().splitlines() if '"level":"ERROR"' in line][-3:]
+        for function in ("profile-anniversaries", "campaigns-events", "campaigns-sender", "profile-contacts")
+        if (log := system.state_dir / "logs" / f"{function}.log").exists()
+    }
+    return json.dumps(
+        {"sent": sent, "now": schedules["now"], "finder": schedules["fired"][-4:],
+         "warnings": schedules["warnings"], "announced": events, "log": lines, "faults": faults},
+        ensure_ascii=False, default=str,
+    )  # fmt: skip
+
+
 LATTE = [{"sku": "LATTE", "name": "카페라떼", "category": "coffee", "quantity": 1, "unit_price": 5000}]
 CAKE = [{"sku": "CAKE", "name": "케이크", "category": "cake", "quantity": 1, "unit_price": 32000}]
 
@@ -133,7 +151,9 @@ def test_the_anniversary_story(system: LocalSystem) -> None:
     # When 09:00 comes in Seoul, the day before the anniversary
     clock(system, {"advance": "21m"})
     # Then one personal message lands in the outbox: their name, the years, their usual, the offer
-    (message,) = until(lambda: outbox(system, customer), timeout_s=60)
+    sent = until(lambda: outbox(system, customer), timeout_s=60)
+    assert len(sent) == 1, _trail(system, campaign["id"], sent)
+    (message,) = sent
     text = json.dumps(message, ensure_ascii=False)
     assert "서준님, 결혼 10주년" in text, text
     assert "카페라떼" in text, text

@@ -8,8 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from infra.local.clock import SimulatedClock
-from infra.local.schedules import ScheduleEntry, Scheduler
+from infra.local.lambdas import Invocation
+from infra.local.schedules import Firing, ScheduleEntry, Scheduler
 from infra.local.timekeeper import Timekeeper
+from shared.jobs import Skipped
+from shared.topology import Function
 
 START = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
 QUEUE_ARN = "arn:aws:sqs:ap-northeast-2:123456789012:dangol-local-feedback-sla"
@@ -101,3 +104,32 @@ def test_a_timer_the_clock_jumped_over_never_fires_and_is_deleted_from_the_api()
     # Then the timer never fired, even after syncs that still found it in the API, and it is gone
     assert sent == []
     assert api.schedules == {}
+
+
+class Pool:
+    """A function's pool that answers every invocation with ``result``."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+
+    def invoke(self, event: object) -> Invocation:
+        return Invocation(self.result, cold=False, duration_ms=1.0)
+
+
+def test_a_scheduled_run_that_found_its_job_busy_is_recorded_as_skipped() -> None:
+    # Given a job whose run answers as shared/jobs.py's lease does when another run holds it
+    job = Function("profile-anniversaries", "profile", "h.handler", "a job")
+    firing = Firing(
+        "finder", "default", START, START, job, "{}", ScheduleEntry("finder", "rate(15 minutes)", job)
+    )
+    clock_keeper, _ = keeper(Api(), [])
+    clock_keeper.pools = {job.id: Pool(Skipped(job.id).as_dict())}  # type: ignore[dict-item]
+    # When the firing is delivered
+    clock_keeper._invoke(firing, job.id, "{}")
+    # Then the history says it was invoked and skipped, which a missed announcement traces back to
+    (fired,) = clock_keeper.history("finder")
+    assert fired["outcome"] == "invoked, skipped: another run of this job is in progress"
+    # And a run that did its work is recorded plainly
+    clock_keeper.pools = {job.id: Pool({"announced": 1})}  # type: ignore[dict-item]
+    clock_keeper._invoke(firing, job.id, "{}")
+    assert clock_keeper.history("finder")[-1]["outcome"] == "invoked"
