@@ -17,9 +17,20 @@ class QueuedSegmentJobs:
     def at(cls, queue_url: str) -> QueuedSegmentJobs:
         return cls(SqsSender(lambda: aws.client("sqs"), queue_url, failure_code="segment_not_queued"))
 
-    def start(self, segment_id: str, version: int, *, after: str | None, looked_at: int) -> None:
+    def start(
+        self,
+        segment_id: str,
+        version: int,
+        *,
+        after: str | None,
+        looked_at: int,
+        catching_up: bool = False,
+        delay_s: int = 0,
+    ) -> None:
         body = {"segment_id": segment_id, "version": version, "after": after, "looked_at": looked_at}
-        self.sender.send([json.dumps(body)])
+        if catching_up:
+            body["catching_up"] = True
+        self.sender.send([json.dumps(body)], delay_s=delay_s)
 
     def preview(self, preview_id: str, *, after: str | None, looked_at: int) -> None:
         body = {"preview_id": preview_id, "after": after, "looked_at": looked_at}

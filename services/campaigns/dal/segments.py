@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from services.campaigns.dal import keys, versions
-from services.campaigns.logic.projection import StandingSegment
+from services.campaigns.logic.projection import STANDING_CACHE_S, StandingSegment
 from services.campaigns.logic.segments import compile_rule
 from services.campaigns.models.segments import SegmentRule
 from shared.dynamo import ConditionFailed, DynamoTable, Item, transact_write
@@ -15,7 +15,11 @@ from shared.dynamo import ConditionFailed, DynamoTable, Item, transact_write
 
 class DynamoSegments:
     def __init__(
-        self, table: DynamoTable, *, cache_s: float = 30.0, monotonic: Callable[[], float] = time.monotonic
+        self,
+        table: DynamoTable,
+        *,
+        cache_s: float = STANDING_CACHE_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.table = table
         self.cache_s = cache_s

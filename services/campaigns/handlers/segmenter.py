@@ -39,6 +39,7 @@ class Step(BaseModel):
     version: int = Field(ge=1)
     after: str | None = Field(default=None, max_length=64)
     looked_at: int = Field(default=0, ge=0)
+    catching_up: bool = False  # the second pass (logic.audiences.evaluate_step)
 
 
 class PreviewStep(BaseModel):
@@ -109,6 +110,7 @@ def _evaluate(step: Step) -> None:
         after=step.after,
         looked_at=step.looked_at,
         now=utc_now(),
+        catching_up=step.catching_up,
     )
     logger.info(
         "segment step",

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from services.campaigns.logic.projection import Members
+from services.campaigns.logic.projection import STANDING_CACHE_S, Members
 from services.campaigns.logic.segments import compile_rule, time_dependent
 from services.campaigns.models.audiences import Segment, SegmentVersion
 from services.campaigns.models.segments import SegmentDefinition, SegmentRule
@@ -23,9 +23,13 @@ from shared.ids import new_id
 PAGE = 200  # views per evaluation step (and members per purge step)
 MAX_SEGMENTS = 40
 # A deleted segment's members are let go at once, and again this long after: by then no events
-# function still holds it in its standing segments (cached 30 s) and no evaluation step that read
+# function still holds it in its standing segments (cached 5 s) and no evaluation step that read
 # it before the delete (120 s at most) can still add a member.
 SETTLE_S = 150
+# A new version's evaluation is passed over once more this long after its first pass: a customer
+# whose view changed after the first pass read it, through an events function that did not know the
+# version yet (its standing segments are cached 5 s), is then a member or not as they should be.
+CATCH_UP_S = STANDING_CACHE_S + 5
 FINISHED = frozenset({"done", "cancelled"})  # a campaign in any other status still reads its segment
 
 
@@ -43,7 +47,16 @@ class Catalog(Members, Protocol):
 
 
 class SegmentJobs(Protocol):
-    def start(self, segment_id: str, version: int, *, after: str | None, looked_at: int) -> None: ...
+    def start(
+        self,
+        segment_id: str,
+        version: int,
+        *,
+        after: str | None,
+        looked_at: int,
+        catching_up: bool = False,
+        delay_s: int = 0,
+    ) -> None: ...
 
 
 class Views(Protocol):
@@ -260,9 +273,14 @@ def evaluate_step(
     after: str | None,
     looked_at: int,
     now: dt.datetime,
+    catching_up: bool = False,
 ) -> int | None:
     """One page of a version's evaluation: each view joins or leaves; the next step is sent.
-    Returns how many views this step looked at (None: the segment has moved on, or is gone)."""
+    Returns how many views this step looked at (None: the segment has moved on, or is gone).
+
+    The first pass over every view is the version's evaluation (its progress, then ``ready``); a
+    second, ``catching_up``, starts ``CATCH_UP_S`` after it and changes only members (``ready``
+    stays): what the events functions missed while their standing segments lacked the version."""
     current = catalog.get(segment_id)
     if current is None or int(current["version"]) != version:
         return None
@@ -274,10 +292,12 @@ def evaluate_step(
         else:
             catalog.remove(segment_id, view.customer_id)
     total = looked_at + len(page)
-    if not catalog.evaluated(segment_id, version, looked_at=total, done=last is None):
+    if not catching_up and not catalog.evaluated(segment_id, version, looked_at=total, done=last is None):
         return None
     if last is not None:
-        jobs.start(segment_id, version, after=last, looked_at=total)
+        jobs.start(segment_id, version, after=last, looked_at=total, catching_up=catching_up)
+    elif not catching_up:
+        jobs.start(segment_id, version, after=None, looked_at=0, catching_up=True, delay_s=CATCH_UP_S)
     return len(page)
 
 
@@ -288,7 +308,8 @@ def refresh(catalog: Catalog, jobs: SegmentJobs) -> list[str]:
     refreshed = []
     for item in catalog.all():
         if time_dependent(SegmentRule.model_validate(item["rule"])):
-            jobs.start(str(item["id"]), int(item["version"]), after=None, looked_at=0)
+            # every events function has long known these versions: the pass needs no catching up
+            jobs.start(str(item["id"]), int(item["version"]), after=None, looked_at=0, catching_up=True)
             refreshed.append(str(item["id"]))
     return refreshed
 

@@ -21,6 +21,10 @@ from services.campaigns.models.view import CustomerView
 
 Predicate = Callable[[CustomerView, dt.datetime], bool]
 ATTEMPTS = 8
+# How long an events function may go on with the standing segments it read (``Members.standing``):
+# a segment created or changed meanwhile gains or loses nobody through it until then. Reading them
+# is one query of at most 40 items, so a few seconds cost little.
+STANDING_CACHE_S = 5
 
 
 class Stale(Exception):

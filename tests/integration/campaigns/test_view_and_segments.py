@@ -5,6 +5,7 @@ evaluated over every customer, duplicates and late events with one effect, erasu
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,9 @@ import pytest
 
 from infra.local import provision
 from infra.topology import SYSTEM
+from services.campaigns.dal.segments import DynamoSegments
+from services.campaigns.handlers import events as events_handler
+from services.campaigns.logic import audiences
 from services.campaigns.topology import (
     API,
     CAMPAIGNS,
@@ -195,6 +199,37 @@ def test_the_story_segment_counts_exactly_the_lapsed_customers_who_allow_marketi
     assert stored is not None
     assert "@" not in json.dumps(stored)
     assert not {"name", "email", "phone", "display_name", "devices"} & set(stored)
+
+
+def test_a_change_the_events_function_made_before_it_knew_a_new_segment_is_caught_up(
+    campaigns: Campaigns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The catching-up pass comes a second after the first (CATCH_UP_S, 10 s on a stage)
+    monkeypatch.setattr(audiences, "CATCH_UP_S", 1)
+    # Given a customer who does not allow marketing mail yet, as the events function has seen
+    # (it now holds the standing segments, none, for 5 s: here, for as long as the test takes)
+    customer_id = campaigns.register()
+    campaigns.consent(customer_id, email=False)
+    campaigns.events()
+    segments = events_handler.dependencies().projection.members
+    assert isinstance(segments, DynamoSegments)
+    monkeypatch.setattr(segments, "cache_s", 3600.0)
+    # When marketing defines a segment, its first pass finds nobody, and the customer then consents
+    segment = campaigns.segment(LAPSED_AND_MAILABLE)
+    assert (campaigns.get(segment["id"])["status"], campaigns.get(segment["id"])["count"]) == ("ready", 0)
+    campaigns.consent(customer_id, email=True)
+    campaigns.events()
+    # Then the events function, which did not know the segment yet, left them out of it
+    assert campaigns.members(segment["id"]) == []
+    # And the second pass, once every events function knows the segment, takes them in
+    time.sleep(1.2)
+    assert campaigns.jobs() == 1
+    assert campaigns.members(segment["id"]) == [customer_id]
+    shown = campaigns.get(segment["id"])
+    assert (shown["status"], shown["evaluated"], shown["count"]) == ("ready", 1, 1)
+    # And that pass is the last: nothing more is queued
+    time.sleep(1.2)
+    assert campaigns.jobs() == 0
 
 
 def test_members_follow_events_as_they_arrive_and_a_duplicate_changes_nothing(campaigns: Campaigns) -> None:
