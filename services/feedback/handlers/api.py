@@ -10,6 +10,7 @@ own cases only (another's is a 404, as one that does not exist), and never an in
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -83,6 +84,7 @@ from shared.settings import ListSettings, load
 
 logger = make_logger()
 metrics = make_metrics()
+CHANGE_ATTEMPTS = 3  # reads of a case the system keeps changing under one request (``_change``)
 CaseId = Annotated[str, Path(pattern=CASE_ID_PATTERN, description="A case id (case_…)")]
 Week = Annotated[str, Path(pattern=r"^\d{4}-W\d{2}$", description="An ISO week (2026-W49)")]
 TeamQuery = Annotated[str, Query(pattern=r"^(frontline|follow_up)$", description="The team (frontline)")]
@@ -136,6 +138,26 @@ def _apply(case: CaseRecord | None, change: Change, now: datetime) -> CaseRecord
     dependencies().cases.write(change, expected_version=case.version if case else None, now=now)
     logger.info("case changed", extra={"case_id": change.case.case_id, "status": change.case.status})
     return change.case
+
+
+def _change(read: Callable[[], CaseRecord], make: Callable[[CaseRecord, datetime], Change]) -> CaseRecord:
+    """Read the case, make the change, write it on the version read. A case the system changed
+    meanwhile (a goodwill credit, an SLA timer, a reply) is read again and the change made again on
+    what it is now, its rules checked again: the caller named no version, so a 409 ``case_changed``
+    would refuse them for nothing they did. Three reads at most."""
+    for attempt in range(CHANGE_ATTEMPTS):
+        case, now = read(), utc_now()
+        try:
+            return _apply(case, make(case, now), now)
+        except Conflict as exc:
+            if exc.code != "case_changed" or attempt == CHANGE_ATTEMPTS - 1:
+                raise
+            logger.info("case changed meanwhile: read again", extra={"case_id": case.case_id})
+    raise AssertionError("unreachable")
+
+
+def _load(case_id: str) -> Callable[[], CaseRecord]:
+    return lambda: dependencies().cases.load(case_id)
 
 
 def _agent_view(case: CaseRecord) -> Response[Case]:
@@ -200,25 +222,34 @@ def my_case(case_id: CaseId) -> MyCase:
 
 @app.on(MY_CASE_REPLY, status=201, description="Written", errors=(404, 409))
 def reply_on_my_case(case_id: CaseId, body: CustomerReply) -> Response[MyCase]:
-    case, now = _mine(case_id), utc_now()
-    return respond(
-        _my_view(_apply(case, cases.customer_reply(case, body.text, by="customer", now=now), now)), status=201
+    case = _change(
+        lambda: _mine(case_id), lambda c, now: cases.customer_reply(c, body.text, by="customer", now=now)
     )
+    return respond(_my_view(case), status=201)
 
 
 @app.on(MY_CASE_CONFIRM, errors=(404, 409))
 def confirm_my_case(case_id: CaseId, body: CustomerConfirmation) -> MyCase:
-    case, now = _mine(case_id), utc_now()
-    change = cases.confirm(
-        case, solved=body.solved, via="app", confirmed_at=now, by="customer", now=now, comment=body.comment
-    )
-    return _my_view(_apply(case, change, now))
+    def confirm(case: CaseRecord, now: datetime) -> Change:
+        return cases.confirm(
+            case,
+            solved=body.solved,
+            via="app",
+            confirmed_at=now,
+            by="customer",
+            now=now,
+            comment=body.comment,
+        )
+
+    return _my_view(_change(lambda: _mine(case_id), confirm))
 
 
 @app.on(MY_CASE_SCORE, errors=(404, 409))
 def score_my_case(case_id: CaseId, body: Satisfaction) -> MyCase:
-    case, now = _mine(case_id), utc_now()
-    scored = _apply(case, cases.score(case, body.score, body.comment, by="customer", now=now), now)
+    scored = _change(
+        lambda: _mine(case_id),
+        lambda c, now: cases.score(c, body.score, body.comment, by="customer", now=now),
+    )
     metrics.add_metric(name="CaseScored", unit="Count", value=1)
     return _my_view(scored)
 
@@ -269,54 +300,59 @@ def get_case(case_id: CaseId) -> Response[Case]:
 
 @app.on(CASE_TRANSITION, errors=(404, 409, 422))
 def move_case(case_id: CaseId, body: Transition) -> Response[Case]:
-    case, now = dependencies().cases.load(case_id), utc_now()
-    change = cases.transition(
-        case,
-        body.to,
-        by=app.caller.subject,
-        now=now,
-        resolution=body.resolution,
-        one_stop=body.one_stop,
-        note=body.note,
-    )
-    return _agent_view(_apply(case, change, now))
+    def move(case: CaseRecord, now: datetime) -> Change:
+        return cases.transition(
+            case,
+            body.to,
+            by=app.caller.subject,
+            now=now,
+            resolution=body.resolution,
+            one_stop=body.one_stop,
+            note=body.note,
+        )
+
+    return _agent_view(_change(_load(case_id), move))
 
 
 @app.on(CASE_ASSIGN, errors=(404, 409))
 def assign_case(case_id: CaseId, body: Assignment) -> Response[Case]:
-    case, now = dependencies().cases.load(case_id), utc_now()
-    return _agent_view(_apply(case, cases.assign(case, body.agent_id, by=app.caller.subject, now=now), now))
+    return _agent_view(
+        _change(_load(case_id), lambda c, now: cases.assign(c, body.agent_id, by=app.caller.subject, now=now))
+    )
 
 
 @app.on(CASE_ESCALATE, errors=(404, 409))
 def escalate_case(case_id: CaseId, body: Escalation) -> Response[Case]:
-    case, now = dependencies().cases.load(case_id), utc_now()
-    change = cases.escalate(case, by=app.caller.subject, now=now, reason=body.reason, via="agent")
-    return _agent_view(_apply(case, change, now))
+    def escalate(case: CaseRecord, now: datetime) -> Change:
+        return cases.escalate(case, by=app.caller.subject, now=now, reason=body.reason, via="agent")
+
+    return _agent_view(_change(_load(case_id), escalate))
 
 
 @app.on(CASE_NOTE, status=201, description="Written", errors=(404, 409))
 def note_case(case_id: CaseId, body: NoteRequest) -> Response[Case]:
-    case, now = dependencies().cases.load(case_id), utc_now()
-    change = cases.note(case, body.text, visibility=body.visibility, by=app.caller.subject, now=now)
-    response = _agent_view(_apply(case, change, now))
+    def note(case: CaseRecord, now: datetime) -> Change:
+        return cases.note(case, body.text, visibility=body.visibility, by=app.caller.subject, now=now)
+
+    response = _agent_view(_change(_load(case_id), note))
     response.status_code = 201
     return response
 
 
 @app.on(CASE_CONFIRM, errors=(404, 409))
 def record_confirmation(case_id: CaseId, body: AgentConfirmation) -> Response[Case]:
-    case, now = dependencies().cases.load(case_id), utc_now()
-    change = cases.confirm(
-        case,
-        solved=body.solved,
-        via=body.channel,
-        confirmed_at=body.confirmed_at,
-        by=app.caller.subject,
-        now=now,
-        comment=body.note,
-    )
-    return _agent_view(_apply(case, change, now))
+    def confirm(case: CaseRecord, now: datetime) -> Change:
+        return cases.confirm(
+            case,
+            solved=body.solved,
+            via=body.channel,
+            confirmed_at=body.confirmed_at,
+            by=app.caller.subject,
+            now=now,
+            comment=body.note,
+        )
+
+    return _agent_view(_change(_load(case_id), confirm))
 
 
 @app.on(CASE_GOODWILL, status=202, description="Requested of the rewards service", errors=(404, 409))

@@ -14,6 +14,8 @@ import boto3
 import pytest
 
 from services.feedback.dal.mentions import DynamoMentions, envelope
+from services.feedback.handlers import api as api_handler
+from services.feedback.logic.cases import CaseRecord
 from services.feedback.models.intake import Classified
 from services.feedback.models.mention import Classification, Mention, attributes
 from services.feedback.topology import DIGEST, FEEDBACK, MENTIONS
@@ -289,3 +291,37 @@ def test_changes_in_the_same_second_each_keep_their_timeline_line(feedback: Feed
         ("note", "store manager called"),
         ("resolved", "교환해 드렸어요"),
     ]
+
+
+def test_a_case_the_system_changed_under_a_request_is_read_again_not_refused(
+    feedback: Feedback, customer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a case, read by the API the moment before something else changed it (a goodwill
+    # credit, an SLA timer: here an agent's note)
+    publish(feedback, mention(complaint=True, reach=5, customer=customer))
+    case_id = feedback.call("GET", "/cases", sub=AGENT, groups="agent").json()["items"][0]["case_id"]
+    cases_store = api_handler.dependencies().cases
+    stale = cases_store.load(case_id)
+    note = {"text": "store manager called", "visibility": "internal"}
+    noted = feedback.call(
+        "POST", "/cases/{case_id}/notes", sub=AGENT, groups="agent", case_id=case_id, body=note
+    )
+    assert noted.status == 201, noted.body
+    reads: list[int] = []
+    fresh_get = cases_store.get
+
+    def first_read_stale(read_id: str) -> CaseRecord | None:
+        reads.append(1)
+        return stale if len(reads) == 1 else fresh_get(read_id)
+
+    monkeypatch.setattr(cases_store, "get", first_read_stale)
+    # When the agent acknowledges it (naming no version)
+    moved = feedback.call(
+        "POST", "/cases/{case_id}/transitions", sub=AGENT, groups="agent", case_id=case_id,
+        body={"to": "acknowledged"},
+    )  # fmt: skip
+    # Then the API read it again and made the move on what it is now: no 409, both on the timeline
+    assert moved.status == 200, moved.body
+    assert len(reads) == 2
+    kinds = [e["kind"] for e in moved.json()["timeline"]]
+    assert kinds[-2:] == ["note", "acknowledged"], kinds
