@@ -349,6 +349,17 @@ class DynamoTable:
         op.update(_expr_params(names, values))
         return op
 
+    def check_op(
+        self,
+        key: Key,
+        *,
+        condition: str,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A transaction's ``ConditionCheck``: the action stands only if the item meets ``condition``."""
+        return self.delete_op(key, condition=condition, names=names, values=values)
+
     def delete_op(
         self,
         key: Key,

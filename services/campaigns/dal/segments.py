@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from services.campaigns.dal import keys, versions
-from services.campaigns.logic.projection import STANDING_CACHE_S, StandingSegment
+from services.campaigns.logic.projection import STANDING_CACHE_S, Stale, StandingSegment
 from services.campaigns.logic.segments import compile_rule
 from services.campaigns.models.segments import SegmentRule
 from shared.dynamo import ConditionFailed, DynamoTable, Item, transact_write
@@ -101,13 +101,13 @@ class DynamoSegments:
         self._standing = (self._monotonic(), segments)
         return segments
 
-    def add(self, segment_id: str, customer_id: str) -> bool:
-        return self._change(segment_id, customer_id, +1)
+    def add(self, segment_id: str, customer_id: str, *, view_version: int | None = None) -> bool:
+        return self._change(segment_id, customer_id, +1, view_version)
 
-    def remove(self, segment_id: str, customer_id: str) -> bool:
-        return self._change(segment_id, customer_id, -1)
+    def remove(self, segment_id: str, customer_id: str, *, view_version: int | None = None) -> bool:
+        return self._change(segment_id, customer_id, -1, view_version)
 
-    def _change(self, segment_id: str, customer_id: str, delta: int) -> bool:
+    def _change(self, segment_id: str, customer_id: str, delta: int, view_version: int | None) -> bool:
         member = keys.member_key(segment_id, customer_id)
         shard = keys.shard_of(customer_id, keys.COUNT_SHARDS)
         change = (
@@ -122,9 +122,17 @@ class DynamoSegments:
         count = self.table.update_op(
             keys.count_key(segment_id, shard), "ADD members :d", values={":d": delta}
         )
+        actions = [change, {"Update": count}]
+        if view_version is not None:
+            view = self.table.check_op(
+                keys.view_key(customer_id), condition="version = :v", values={":v": view_version}
+            )
+            actions.append({"ConditionCheck": view})
         try:
-            transact_write(self.table.client, [change, {"Update": count}])
-        except ConditionFailed:
+            transact_write(self.table.client, actions)
+        except ConditionFailed as failed:
+            if view_version is not None and failed.reasons[2:3] == ["ConditionalCheckFailed"]:
+                raise Stale(f"the view of {customer_id} changed since version {view_version}") from failed
             return False  # already so
         return True
 

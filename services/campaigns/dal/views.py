@@ -82,6 +82,13 @@ class DynamoViews:
 
     def page(self, *, after: str | None, limit: int) -> tuple[list[CustomerView], str | None]:
         """Views in customer-id order, ``limit`` at a time (the ``view-list`` index, then one batch read)."""
+        versioned, last = self.versioned_page(after=after, limit=limit)
+        return [view for view, _ in versioned], last
+
+    def versioned_page(
+        self, *, after: str | None, limit: int
+    ) -> tuple[list[tuple[CustomerView, int]], str | None]:
+        """``page``, each view with its version."""
         start = None if after is None else {"listed": "VIEW", "customer_id": after, **keys.view_key(after)}
         page = self.table.query(
             "listed = :l", values={":l": "VIEW"}, index=VIEW_LIST.name, limit=limit, start_key=start
@@ -89,6 +96,7 @@ class DynamoViews:
         ids = [str(i["customer_id"]) for i in page.items]
         items = self.table.batch_get([keys.view_key(c) for c in ids], consistent=False) if ids else []
         views = sorted(
-            (CustomerView.model_validate_json(i["view"]) for i in items), key=lambda v: v.customer_id
+            ((CustomerView.model_validate_json(i["view"]), int(i["version"])) for i in items),
+            key=lambda found: found[0].customer_id,
         )
         return views, (ids[-1] if page.last_key is not None and ids else None)

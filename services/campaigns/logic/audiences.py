@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from services.campaigns.logic.projection import STANDING_CACHE_S, Members
+from services.campaigns.logic.projection import ATTEMPTS, STANDING_CACHE_S, Members, Predicate, Stale, Stored
 from services.campaigns.logic.segments import compile_rule, time_dependent
 from services.campaigns.models.audiences import Segment, SegmentVersion
 from services.campaigns.models.segments import SegmentDefinition, SegmentRule
@@ -61,6 +61,10 @@ class SegmentJobs(Protocol):
 
 class Views(Protocol):
     def page(self, *, after: str | None, limit: int) -> tuple[list[CustomerView], str | None]: ...
+    def versioned_page(
+        self, *, after: str | None, limit: int
+    ) -> tuple[list[tuple[CustomerView, int]], str | None]: ...
+    def load(self, customer_id: str) -> Stored: ...
 
 
 class Retiring(Protocol):
@@ -285,12 +289,9 @@ def evaluate_step(
     if current is None or int(current["version"]) != version:
         return None
     matches = compile_rule(SegmentRule.model_validate(current["rule"]))
-    page, last = views.page(after=after, limit=PAGE)
-    for view in page:
-        if matches(view, now):
-            catalog.add(segment_id, view.customer_id)
-        else:
-            catalog.remove(segment_id, view.customer_id)
+    page, last = views.versioned_page(after=after, limit=PAGE)
+    for view, view_version in page:
+        _decide(catalog, views, segment_id, matches=matches, view=view, view_version=view_version, now=now)
     total = looked_at + len(page)
     if not catching_up and not catalog.evaluated(segment_id, version, looked_at=total, done=last is None):
         return None
@@ -299,6 +300,32 @@ def evaluate_step(
     elif not catching_up:
         jobs.start(segment_id, version, after=None, looked_at=0, catching_up=True, delay_s=CATCH_UP_S)
     return len(page)
+
+
+def _decide(
+    catalog: Catalog,
+    views: Views,
+    segment_id: str,
+    *,
+    matches: Predicate,
+    view: CustomerView,
+    view_version: int,
+    now: dt.datetime,
+) -> None:
+    """One customer in or out, written only while their view is the one decided on: an event that
+    changed it since the page was read (and whose function may have decided on the newer view)
+    makes the step read it again and decide again, so a stale answer never overwrites a newer one."""
+    for _ in range(ATTEMPTS):
+        change = catalog.add if matches(view, now) else catalog.remove
+        try:
+            change(segment_id, view.customer_id, view_version=view_version)
+            return
+        except Stale:
+            stored = views.load(view.customer_id)
+            if stored.view is None:  # erased meanwhile: its erasure took it out of every segment
+                return
+            view, view_version = stored.view, stored.version
+    raise Stale(f"the view of {view.customer_id} kept changing")
 
 
 def refresh(catalog: Catalog, jobs: SegmentJobs) -> list[str]:

@@ -18,6 +18,7 @@ from infra.local import provision
 from infra.topology import SYSTEM
 from services.campaigns.dal.segments import DynamoSegments
 from services.campaigns.handlers import events as events_handler
+from services.campaigns.handlers import segmenter
 from services.campaigns.logic import audiences
 from services.campaigns.topology import (
     API,
@@ -230,6 +231,33 @@ def test_a_change_the_events_function_made_before_it_knew_a_new_segment_is_caugh
     # And that pass is the last: nothing more is queued
     time.sleep(1.2)
     assert campaigns.jobs() == 0
+
+
+def test_a_pass_that_read_a_view_before_an_event_changed_it_does_not_undo_the_event(
+    campaigns: Campaigns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a standing segment, and a customer who does not allow marketing mail yet
+    segment = campaigns.segment(LAPSED_AND_MAILABLE)
+    customer_id = campaigns.register()
+    campaigns.consent(customer_id, email=False)
+    campaigns.events()
+    # And a pass over every view that read the customer's view then (as one running now would)
+    deps = segmenter.dependencies()
+    stale = deps.views.versioned_page(after=None, limit=200)
+    monkeypatch.setattr(deps.views, "versioned_page", lambda **_: stale)
+    # When the customer consents, and the events function takes them into the segment
+    campaigns.consent(customer_id, email=True)
+    campaigns.events()
+    assert campaigns.members(segment["id"]) == [customer_id]
+    # And the pass then writes what it decided on the view it read
+    looked = audiences.evaluate_step(
+        deps.segments, deps.views, deps.jobs, segment["id"], 1, after=None, looked_at=0,
+        now=FROZEN_AT, catching_up=True,
+    )  # fmt: skip
+    # Then its stale "out" does not stand: it read the view again, and the customer stays in
+    assert looked == 1
+    assert campaigns.members(segment["id"]) == [customer_id]
+    assert campaigns.get(segment["id"])["count"] == 1
 
 
 def test_members_follow_events_as_they_arrive_and_a_duplicate_changes_nothing(campaigns: Campaigns) -> None:
