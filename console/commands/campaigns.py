@@ -1,6 +1,6 @@
 """``dangol campaigns``: campaigns kept as YAML files (the segment and the template by name),
-launched with a live count, paused, cancelled, reported, and their result against the control
-group drawn in the terminal."""
+dry-run (what a launch would decide, sending nothing), launched with a live count, paused,
+cancelled, reported, and their result against the control group drawn in the terminal."""
 
 from __future__ import annotations
 
@@ -217,6 +217,54 @@ def launch(
         output.done(f"{campaign_id}: {launched['status']}", chosen, launched)
         return
     _show_report(_follow(client, campaign_id, timeout), chosen)
+
+
+DRY_RUN_COLUMNS = ("customer_id", "decision", "reason", "until", "address", "preview")
+
+
+def _show_dry_run(found: dict[str, Any], chosen: output.Format) -> None:
+    """The audience and control lines, then the sample as a table (CSV: the sample's rows)."""
+    if chosen is not output.Format.table:
+        if chosen is output.Format.json:
+            output.record(found, tuple(found), chosen)
+        else:
+            output.rows(found["sample"], DRY_RUN_COLUMNS, chosen)
+        return
+    audience, console = found["audience"], output.out()
+    console.print(
+        f"[bold]{found['campaign_id']}[/bold] ({found['status']}, {found['channel']}, {found['purpose']}): "
+        f"a dry run at {found['at']}, nothing sent or written"
+    )
+    if audience["kind"] == "trigger":
+        console.print(f"audience  whoever the {audience['trigger']} trigger finds, when it comes")
+    else:
+        console.print(f"audience  {audience['count']} (segment {audience['segment_id']})")
+        about = "" if found["control_exact"] else "about "
+        console.print(f"control   {about}{found['control']} held out ({found['control_percent']}%)")
+    output.rows(found["sample"], DRY_RUN_COLUMNS, chosen, title="sample")
+    if found["summary"]:
+        console.print(" · ".join(f"{d} {n}" for d, n in sorted(found["summary"].items())))
+
+
+@app.command(
+    "dry-run",
+    epilog=example(
+        "dangol campaigns dry-run cmp_01JD...",
+        "dangol campaigns dry-run cmp_01JD... --sample 50 -o csv > sample.csv",
+    ),
+)
+def dry_run(
+    campaign_id: CampaignId,
+    sample: Annotated[
+        int, typer.Option(min=1, max=50, help="Customers of the audience to show the decision for")
+    ] = 10,
+    output_format: OutputOption = None,
+) -> None:
+    """What launching it now would do, sending nothing: the audience, the control group, and the
+    sender's decision for a sample (send, control, deferred, or why not), addresses masked."""
+    path = f"{_campaign(campaign_id)}/dry-run"
+    found = STATE.client().post(path, {"sample": sample}, idempotency_key=None)  # it writes nothing
+    _show_dry_run(found, fmt(output_format))
 
 
 def _control(action: str, doc: str) -> Any:

@@ -57,6 +57,8 @@ API = Function(
     tables=(TableAccess(CAMPAIGNS),),
     sends_to=(SEGMENT_JOBS, PLAN_QUEUE),
     publishes_to=BUS,
+    # A dry run reads a sample's contact cards from the profile service (``profile-contacts``,
+    # which names this function among its callers), as the sender does.
 )
 SEGMENT_CREATE = Route(
     "POST",
@@ -237,6 +239,16 @@ CAMPAIGN_CANCEL = Route(
     MARKETING,
     "Stop a campaign: nothing more is sent",
     idempotent=True,
+)
+# Read-only (it writes nothing: no log line, claim or counter), so no Idempotency-Key, like the
+# templates' preview; a POST because it takes a body (how many customers to show).
+CAMPAIGN_DRY_RUN = Route(
+    "POST",
+    "/admin/campaigns/{campaign_id}/dry-run",
+    API,
+    MARKETING,
+    "What launching it now would do, writing nothing: the audience, the control group, and the "
+    "sender's decision for a sample of customers (addresses masked)",
 )
 CAMPAIGN_REPORT = Route(
     "GET",
@@ -500,6 +512,7 @@ SERVICE = Service(
         CAMPAIGN_PAUSE,
         CAMPAIGN_RESUME,
         CAMPAIGN_CANCEL,
+        CAMPAIGN_DRY_RUN,
         CAMPAIGN_REPORT,
         CAMPAIGN_MESSAGES,
         CAMPAIGN_RESULTS,

@@ -400,7 +400,8 @@ CONTACTS = Function(
     memory_mb=512,
     timeout_s=15,
     tables=(TableAccess(PROFILES, Access.READ),),
-    invoked_by=("campaigns-sender", "campaigns-templates-api"),
+    # The sender, the templates' preview, and a campaign's dry run (the sender's decisions for a sample).
+    invoked_by=("campaigns-sender", "campaigns-templates-api", "campaigns-api"),
     secrets=(UNSUBSCRIBE_KEY,),  # it signs the cards' opt-out links
     links_to_api=True,  # ... on the public API's URL
 )

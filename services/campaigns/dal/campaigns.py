@@ -393,6 +393,23 @@ class DynamoCampaigns:
 
     # -- frequency caps ------------------------------------------------------------------------
 
+    def cap_room(self, wanted: Mapping[str, Sequence[tuple[str, int, int]]]) -> dict[str, bool]:
+        """Per customer, whether one more message fits every period now (``(period key, cap, ttl
+        days)``, as ``take_cap`` takes them): read only, one batch for them all. A dry run looks
+        where the sender takes."""
+        keys_wanted = [keys.cap_key(c, period) for c, periods in wanted.items() for period, _, _ in periods]
+        sent = {
+            (str(i[keys.PK]), str(i[keys.SK])): int(i.get("sent", 0))
+            for i in self.table.batch_get(keys_wanted)
+        }
+        return {
+            customer_id: all(
+                sent.get((keys.cap_key(customer_id, period)[keys.PK], period), 0) < cap
+                for period, cap, _ in periods
+            )
+            for customer_id, periods in wanted.items()
+        }
+
     def take_cap(self, customer_id: str, periods: Sequence[tuple[str, int, int]], at: dt.datetime) -> bool:
         """One more message in every period (``(period key, cap, ttl days)``), all or none: False
         when any is at its cap."""

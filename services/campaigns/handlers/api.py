@@ -16,14 +16,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from services.campaigns.dal import keys
-from services.campaigns.dal.campaigns import DynamoCampaigns, QueuedWork, TemplateReader
+from services.campaigns.dal.campaigns import DynamoCampaigns, QueuedWork, TemplateReader, ViewFacts
+from services.campaigns.dal.cards import InvokedCards
 from services.campaigns.dal.draws import DynamoDraws
 from services.campaigns.dal.jobs import QueuedSegmentJobs
 from services.campaigns.dal.journeys import DynamoLogins, DynamoOffers
 from services.campaigns.dal.segment_previews import DynamoSegmentPreviews
 from services.campaigns.dal.segments import DynamoSegments
 from services.campaigns.handlers.env import CampaignsApiSettings, SegmentJobsSettings
-from services.campaigns.logic import audiences, delivery, offers, results, segment_previews
+from services.campaigns.logic import audiences, delivery, dry_runs, offers, results, segment_previews
 from services.campaigns.logic import campaigns as lifecycle
 from services.campaigns.models.audiences import (
     PREVIEW_ID_PATTERN,
@@ -42,6 +43,7 @@ from services.campaigns.models.campaigns import (
     Report,
 )
 from services.campaigns.models.draws import GIFT_ID_PATTERN, DrawSchedule, DrawScheduleRequest
+from services.campaigns.models.dry_runs import DryRun, DryRunRequest
 from services.campaigns.models.offers import OFFER_ID_PATTERN, MyOffer, MyOffers
 from services.campaigns.models.results import Results
 from services.campaigns.models.segments import PreviewDefinition, SegmentDefinition
@@ -49,6 +51,7 @@ from services.campaigns.topology import (
     API,
     CAMPAIGN_CANCEL,
     CAMPAIGN_CREATE,
+    CAMPAIGN_DRY_RUN,
     CAMPAIGN_GET,
     CAMPAIGN_LAUNCH,
     CAMPAIGN_LIST,
@@ -112,24 +115,34 @@ class Dependencies:
     offers: DynamoOffers
     logins: DynamoLogins
     draws: DynamoDraws
+    dry_runs: dry_runs.Sources
 
 
 @functools.cache
 def dependencies() -> Dependencies:
     settings = load(ApiSettings)
     table = DynamoTable(settings.campaigns_table, aws.client("dynamodb"))
+    segments, campaigns, templates = DynamoSegments(table), DynamoCampaigns(table), TemplateReader(table)
     return Dependencies(
         settings=settings,
-        segments=DynamoSegments(table),
+        segments=segments,
         jobs=QueuedSegmentJobs.at(settings.segment_jobs_queue_url),
         idempotency=keys.claims(table, lock_s=API.timeout_s),
-        campaigns=DynamoCampaigns(table),
-        templates=TemplateReader(table),
+        campaigns=campaigns,
+        templates=templates,
         work=settings.starter(),
         previews=DynamoSegmentPreviews(table),
         offers=DynamoOffers(table),
         logins=DynamoLogins(table),
         draws=DynamoDraws(table, settings.publisher()),
+        dry_runs=dry_runs.Sources(
+            campaigns=campaigns,
+            members=segments,
+            cards=InvokedCards(settings.contacts_function),
+            templates=templates,
+            facts=ViewFacts(table),
+            caps=campaigns,
+        ),
     )
 
 
@@ -259,6 +272,16 @@ def launch_campaign(campaign_id: CampaignId) -> Response[Campaign]:
     )
     logger.info("campaign launched", extra={"campaign_id": campaign_id, "status": launched.status})
     return respond(launched, version=launched.version)
+
+
+@app.on(CAMPAIGN_DRY_RUN, errors=(404, 409, 503))
+def dry_run_campaign(campaign_id: CampaignId, body: DryRunRequest) -> DryRun:
+    deps = dependencies()
+    settings = deps.settings
+    caps = delivery.Caps(daily=settings.daily_cap, weekly=settings.weekly_cap)
+    found = dry_runs.dry_run(deps.dry_runs, campaign_id, sample=body.sample, caps=caps, now=utc_now())
+    logger.info("campaign dry run", extra={"campaign_id": campaign_id, "decisions": found.summary})
+    return found
 
 
 def _transition(campaign_id: str, action: str) -> Response[Campaign]:

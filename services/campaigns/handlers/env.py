@@ -58,13 +58,18 @@ class CampaignQueuesSettings(PlanQueueSettings):
         )
 
 
-class SenderSettings(CampaignsSettings, MessagingSettings):
-    """The sender: the channels, the profile service's contact cards, and the frequency caps
-    (marketing messages per customer per local day and per ISO week, across all campaigns)."""
+class CapSettings(Settings):
+    """The frequency caps: marketing messages per customer per local day and per ISO week, across
+    all campaigns. Read by the sender, which takes them, and by the API, whose dry run looks."""
 
-    contacts_function: str = Field(alias=PROFILE_CONTACTS_ENV, min_length=1)
     daily_cap: int = Field(default=1, alias="DAILY_CAP", ge=1, le=100)
     weekly_cap: int = Field(default=3, alias="WEEKLY_CAP", ge=1, le=500)
+
+
+class SenderSettings(CampaignsSettings, MessagingSettings, CapSettings):
+    """The sender: the channels, the profile service's contact cards, and the frequency caps."""
+
+    contacts_function: str = Field(alias=PROFILE_CONTACTS_ENV, min_length=1)
     # Sends a second per sender (times its concurrency: the campaign's rate, under SES's quota).
     send_rate_per_s: float = Field(default=3.0, alias="SEND_RATE_PER_S", gt=0, le=1000)
 
@@ -73,8 +78,11 @@ class ReleaseSettings(CampaignQueuesSettings, ServiceSettings):
     """The releaser: runs and deferred recipients to the queues, draws due to the bus."""
 
 
-class CampaignsApiSettings(PlanQueueSettings, ServiceSettings):
-    """The campaigns API: launches start runs (the planner's queue); draw schedules go on the bus."""
+class CampaignsApiSettings(PlanQueueSettings, ServiceSettings, CapSettings):
+    """The campaigns API: launches start runs (the planner's queue); draw schedules go on the bus;
+    a dry run reads a sample's contact cards (the profile service's function) and the caps."""
+
+    contacts_function: str | None = Field(default=None, alias=PROFILE_CONTACTS_ENV, min_length=1)
 
 
 class TriggerSettings(CampaignsTableSettings):

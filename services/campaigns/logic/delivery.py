@@ -205,6 +205,13 @@ class Caps:
     weekly: int = 3
 
 
+def cap_counters(caps: Caps, card: ContactCard, now: dt.datetime) -> list[tuple[str, int, int]]:
+    """The frequency caps a marketing message counts against now: ``(period key, cap, ttl days)``
+    for the customer's local day and ISO week (``Store.take_cap`` takes one of each, all or none)."""
+    day, week = cap_periods(card, now)
+    return [(f"D#{day}", caps.daily, 2), (f"W#{week}", caps.weekly, 9)]
+
+
 # -- runs and the planner ------------------------------------------------------------------------
 
 
@@ -369,6 +376,47 @@ TRIGGER_BLANK: dict[str, Any] = {
 }
 
 
+def message_extra(
+    campaign: Mapping[str, Any], run: int, card: ContactCard, context: str | None, now: dt.datetime
+) -> dict[str, Any]:
+    """What a message may say beyond the customer: the trigger's facts, the offer."""
+    offer = campaign.get("offer")
+    extra: dict[str, Any] = {"trigger": json.loads(context) if context else {}}
+    if offer:
+        expires = (now + dt.timedelta(days=int(offer.get("valid_days") or 14))).astimezone(zone_of(card))
+        extra["offer"] = message_context(
+            offer, offer_id(str(campaign["id"]), card.customer_id, run), expires.date()
+        )
+    return extra
+
+
+def rendered_for(
+    sending: Sending,
+    template: TemplateDefinition | None,
+    card: ContactCard,
+    facts: Mapping[str, Any],
+    extra: Mapping[str, Any],
+) -> Rendered | str:
+    """The message as this customer would get it, or why it cannot be made: the reason a
+    ``failed`` line records (``template_missing``, ``render_error:<kind>``)."""
+    if template is None:
+        return "template_missing"
+    from services.campaigns.logic.templates import render  # noqa: PLC0415 - liquid: only where it renders
+
+    try:
+        return render(
+            template,
+            locale=card.locale,
+            context=_context(
+                card, facts, template.sender, trigger=extra.get("trigger"), offer=extra.get("offer")
+            ),
+            time_zone=card.time_zone or "Asia/Seoul",
+            unsubscribe_url=card.unsubscribe_urls.get(f"{sending.channel}.{sending.purpose}"),
+        )
+    except Exception as bad:
+        return f"render_error:{type(bad).__name__}"
+
+
 @dataclass
 class Delivery:
     """What a batch did: counters to add, and recipients whose send may succeed on a retry."""
@@ -472,7 +520,7 @@ class Sender:
                     template=template,
                     card=card,
                     facts=facts.get(customer_id, {}),
-                    extra=self._extra(campaign, run, card, context, now),
+                    extra=message_extra(campaign, run, card, context, now),
                     now=now,
                     done=done,
                 )
@@ -497,24 +545,6 @@ class Sender:
             self._count(done, verdict, customer_id in was_deferred, recorded=recorded)
         for until, ids in deferred.items():
             self.store.defer(sending.campaign_id, run, ids, until)
-
-    def _extra(
-        self,
-        campaign: Mapping[str, Any],
-        run: int,
-        card: ContactCard,
-        context: str | None,
-        now: dt.datetime,
-    ) -> dict[str, Any]:
-        """What a message may say beyond the customer: the trigger's facts, the offer."""
-        offer = campaign.get("offer")
-        extra: dict[str, Any] = {"trigger": json.loads(context) if context else {}}
-        if offer:
-            expires = (now + dt.timedelta(days=int(offer.get("valid_days") or 14))).astimezone(zone_of(card))
-            extra["offer"] = message_context(
-                offer, offer_id(str(campaign["id"]), card.customer_id, run), expires.date()
-            )
-        return extra
 
     def _follow(  # noqa: PLR0917 - the recipient's decision and where it goes
         self,
@@ -573,20 +603,19 @@ class Sender:
         campaign_id, run, customer_id = sending.campaign_id, sending.run, card.customer_id
         if not self.store.claim(campaign_id, run, customer_id, now):
             return None
-        if not sending.transactional:
-            day, week = cap_periods(card, now)
-            periods = [(f"D#{day}", self.caps.daily, 2), (f"W#{week}", self.caps.weekly, 9)]
-            if not self.store.take_cap(customer_id, periods, now):
-                self.store.decide(
-                    campaign_id,
-                    run,
-                    customer_id,
-                    decision="capped",
-                    reason="frequency_cap",
-                    at=now,
-                    claimed=True,
-                )
-                return Verdict("capped", "frequency_cap")
+        if not sending.transactional and not self.store.take_cap(
+            customer_id, cap_counters(self.caps, card, now), now
+        ):
+            self.store.decide(
+                campaign_id,
+                run,
+                customer_id,
+                decision="capped",
+                reason="frequency_cap",
+                at=now,
+                claimed=True,
+            )
+            return Verdict("capped", "frequency_cap")
         outcome = self._dispatch(sending, template, card, facts, extra)
         if outcome is None:
             self.store.unclaim(campaign_id, run, customer_id)
@@ -622,22 +651,9 @@ class Sender:
     ) -> tuple[str | None, str | None, str | None] | None:
         """(provider, message id, reason): a message id when sent, a reason when refused; None
         when the channel failed in a way a retry may mend."""
-        if template is None:
-            return None, None, "template_missing"
-        from services.campaigns.logic.templates import render  # noqa: PLC0415 - liquid: the sender's only
-
-        try:
-            rendered = render(
-                template,
-                locale=card.locale,
-                context=_context(
-                    card, facts, template.sender, trigger=extra.get("trigger"), offer=extra.get("offer")
-                ),
-                time_zone=card.time_zone or "Asia/Seoul",
-                unsubscribe_url=card.unsubscribe_urls.get(f"{sending.channel}.{sending.purpose}"),
-            )
-        except Exception as bad:
-            return None, None, f"render_error:{type(bad).__name__}"
+        rendered = rendered_for(sending, template, card, facts, extra)
+        if isinstance(rendered, str):
+            return None, None, rendered
         self.pace()
         try:
             provider, message_id = self.channels.send(

@@ -1,12 +1,15 @@
 """``dangol templates`` and ``dangol campaigns`` against the running local system, with the example
 programme's files (``examples/programme``): applied by name, unchanged when applied again,
-previewed in each locale, launched and followed to the report, its result shown and exported."""
+previewed in each locale, launched and followed to the report, its result shown and exported; a
+campaign dry-run before its launch (the sender's decisions for a sample, nothing sent)."""
 
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from console.client import Client
 from tests.e2e.conftest import LocalSystem
@@ -146,3 +149,121 @@ def test_plan_and_apply_a_programme_folder_once_and_a_manual_change_shows_in_the
         ("template", "unchanged"),
         ("campaign", "unchanged"),
     ]
+
+
+def _customer(local: LocalSystem, zone: str, *, consent: bool) -> tuple[str, str]:
+    """A customer signed up in the app, in ``zone``; (customer id, e-mail)."""
+    signed = local.sign_up()
+    app = Client(local.url, token=lambda: signed["id"])
+    body = {"display_name": "Dry Run", "email": signed["username"], "time_zone": zone, "locale": "en-US"}
+    created = app.post("/me", body)
+    if consent:
+        app.post("/me/consents", {"channel": "email", "purpose": "marketing", "granted": True})
+    return str(created["customer_id"]), signed["username"]
+
+
+def _until(what: Any, timeout_s: float = 60) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while not (found := what()) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    return found
+
+
+def _welcome_decision(staff: Client, customer_id: str) -> str | None:
+    """What the seeded welcome (a campaign triggered by every registration) decided for the
+    customer, once it has (None: no welcome on this system)."""
+    welcome = next((c for c in staff.pages("/admin/campaigns") if c["name"] == "Welcome"), None)
+    if welcome is None:
+        return None
+    path = f"/admin/campaigns/{welcome['id']}/messages"
+    items = _until(lambda: staff.get(path, customer_id=customer_id)["items"])
+    assert items, f"the welcome never decided for {customer_id}"
+    return str(items[0]["decision"])
+
+
+def test_a_dry_run_shows_the_audience_control_and_decisions_and_sends_nothing(
+    dangol: Run, local: LocalSystem
+) -> None:
+    # Given two customers of this test's own (a zone nobody else uses): one consented to marketing
+    # e-mail, one not; a segment of that zone, counted; and a draft e-mail campaign to it
+    zone = "Antarctica/Troll"
+    mailable, address = _customer(local, zone, consent=True)
+    silent, _ = _customer(local, zone, consent=False)
+    staff = Client(local.url, token=lambda: local.token("marketing"))
+    tag = uuid.uuid4().hex[:8]
+    segment = staff.post(
+        "/admin/segments", {"name": f"Troll {tag}", "rule": {"field": "time_zone", "op": "eq", "value": zone}}
+    )
+    counted = _until(lambda: staff.get(f"/admin/segments/{segment['id']}")["count"] == 2)
+    assert counted, staff.get(f"/admin/segments/{segment['id']}")
+    template = staff.post(
+        "/admin/templates",
+        {
+            "name": f"Dry {tag}",
+            "channel": "email",
+            "purpose": "marketing",
+            "sender": "Dangol Bakery",
+            "locales": {
+                "en-US": {"subject": "Fresh bread, {{ customer.name }}", "html": "<p>Hi</p>", "text": "Hi"}
+            },
+            "default_locale": "en-US",
+        },
+    )
+    campaign = staff.post(
+        "/admin/campaigns",
+        {
+            "name": f"Dry {tag}",
+            "segment_id": segment["id"],
+            "template_id": template["id"],
+            "channel": "email",
+            "control_percent": 0,
+            "schedule": {"kind": "now"},
+        },
+    )
+    assert dangol("login", "--as", "marketing").code == 0
+    # When it is dry-run from the console, as JSON
+    started = time.perf_counter()
+    ran = dangol("-o", "json", "campaigns", "dry-run", campaign["id"], "--sample", "5")
+    took = time.perf_counter() - started
+    # Then it exits 0 with the audience, the control group and a decision for each
+    assert ran.code == 0, ran.err
+    found = ran.json()
+    assert found["audience"] == {"kind": "segment", "count": 2, "segment_id": segment["id"], "trigger": None}
+    assert (found["control"], found["control_percent"], found["control_exact"]) == (0, 0, True)
+    lines = {line["customer_id"]: line for line in found["sample"]}
+    assert set(lines) == {mailable, silent}
+    assert (lines[silent]["decision"], lines[silent]["reason"]) == ("no_consent", "email.marketing")
+    # And the consenting one is decided as the sender would now: capped if the seeded welcome
+    # (every registration gets it) took today's e-mail, else sent (or deferred, at night)
+    line = lines[mailable]
+    if _welcome_decision(staff, mailable) == "sent":
+        assert (line["decision"], line["reason"], line["preview"]) == ("capped", "frequency_cap", None)
+    else:
+        assert line["decision"] in {"send", "deferred"}
+        assert line["preview"] == "Fresh bread, Dry Run"
+    # And the address shows masked, never whole
+    assert lines[mailable]["address"] == f"{address[0]}***@{address.split('@')[1]}"
+    assert address not in ran.out
+    assert sum(found["summary"].values()) == 2
+    assert took < 10, f"the dry run took {took:.1f} s (the API function's timeout is 10 s)"
+    # And nothing was sent or logged: the campaign is still a draft with an empty message log
+    assert staff.get(f"/admin/campaigns/{campaign['id']}")["status"] == "draft"
+    assert staff.get(f"/admin/campaigns/{campaign['id']}/messages")["items"] == []
+    # And the table a person reads has the audience and control lines and the sample
+    table = dangol("campaigns", "dry-run", campaign["id"])
+    assert table.code == 0, table.err
+    assert "audience  2 (segment" in table.out
+    assert "control   0 held out (0%)" in table.out
+    assert "no_consent" in table.out
+    # And CSV is the sample's rows
+    csv = dangol("-o", "csv", "campaigns", "dry-run", campaign["id"])
+    assert csv.out.splitlines()[0] == "customer_id,decision,reason,until,address,preview"
+    assert len(csv.out.splitlines()) == 3
+    # When the campaign does not exist, or is cancelled, or the sample is out of range: the exit codes say so
+    unknown = dangol("campaigns", "dry-run", "cmp_01JD6Y8A4D1N9V2Q7Y3G5K8M0P")
+    assert (unknown.code, unknown.err.strip()) == (3, "error [campaign_not_found]: No such campaign.")
+    assert dangol("campaigns", "dry-run", campaign["id"], "--sample", "51").code == 2
+    staff.post(f"/admin/campaigns/{campaign['id']}/cancel", {})
+    ended = dangol("campaigns", "dry-run", campaign["id"])
+    assert ended.code == 4
+    assert ended.err.startswith("error [campaign_ended]: A cancelled campaign sends nothing more")

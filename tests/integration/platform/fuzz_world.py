@@ -416,6 +416,7 @@ GIVEN: dict[str, Callable[[World], Ids]] = {
     "POST /admin/campaigns/{campaign_id}/pause": _sending,
     "POST /admin/campaigns/{campaign_id}/resume": _paused,
     "POST /admin/campaigns/{campaign_id}/cancel": _campaign,
+    "POST /admin/campaigns/{campaign_id}/dry-run": _campaign,
     "POST /unsubscribe/{token}": _opt_out_link,
     "GET /unsubscribe/{token}": _opt_out_link,
 }

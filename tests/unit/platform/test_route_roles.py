@@ -135,6 +135,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/admin/campaigns/{campaign_id}/pause"): {"marketing", "admin"},
     ("POST", "/admin/campaigns/{campaign_id}/resume"): {"marketing", "admin"},
     ("POST", "/admin/campaigns/{campaign_id}/cancel"): {"marketing", "admin"},
+    ("POST", "/admin/campaigns/{campaign_id}/dry-run"): {"marketing", "admin"},
     ("GET", "/admin/campaigns/{campaign_id}/report"): {"marketing", "admin"},
     ("GET", "/admin/campaigns/{campaign_id}/messages"): {"marketing", "admin"},
     ("GET", "/admin/campaigns/{campaign_id}/results"): {"marketing", "admin"},

@@ -116,10 +116,11 @@ def test_the_contact_cards_have_no_route_and_name_their_callers() -> None:
     # Given the real topology's contact-card function
     cards = SYSTEM.function(profile.CONTACTS.id)
 
-    # Then nothing routes to it, and its callers are the campaigns sender and templates API (the
-    # list is pinned here: a new caller is a decision, not a side effect)
+    # Then nothing routes to it, and its callers are the campaigns sender, the templates API (a
+    # preview) and the campaigns API (a dry run's sample); the list is pinned here: a new caller
+    # is a decision, not a side effect
     assert SYSTEM.routes_of(cards) == ()
-    assert set(cards.invoked_by) == {"campaigns-sender", "campaigns-templates-api"}
+    assert set(cards.invoked_by) == {"campaigns-sender", "campaigns-templates-api", "campaigns-api"}
 
 
 def test_every_caller_the_real_topology_names_is_a_declared_function() -> None:
