@@ -34,6 +34,9 @@ install: $(STAMP) ## create .venv with the pinned dependencies
 run: $(STAMP) ## start the whole system locally with demo data (Ctrl-C or SIGTERM stops it)
 	@exec $(BIN)/dangol-local up
 
+demo: $(STAMP) ## play the product's stories through the console on the simulated clock (starts the local system if none is running)
+	@$(BIN)/dangol demo
+
 # USER is also the login name in every shell's environment: only USER=... on make's command line counts.
 token: $(STAMP) ## a fresh token of the running system: make token ROLE=marketing | ROLE=machine (a till's) | USER=jisoo [ACCESS=1]
 	@$(BIN)/dangol-local token $(ROLE) $(if $(filter command line,$(origin USER)),--user $(USER)) $(if $(ACCESS),--access)
@@ -131,4 +134,4 @@ clean: ## remove the virtualenv, caches and build output
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out .build .hypothesis .dangol
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-.PHONY: help install run token lint fmt test layer synth bootstrap diff deploy bench lock clean
+.PHONY: help install run demo token lint fmt test layer synth bootstrap diff deploy bench lock clean

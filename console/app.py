@@ -104,6 +104,16 @@ def whoami(output_format: OutputOption = None) -> None:
     )
 
 
+@app.command(epilog=example("dangol demo", "make demo"))
+def demo() -> None:
+    """local only: play the product's stories on the simulated clock, through the console
+    (starts the local system if none is running, and stops it after)."""
+    from console import demo as stories  # noqa: PLC0415 - it runs the app's commands itself
+
+    took = stories.play()
+    output.out().print(f"\n[bold green]The five stories came true in {took:.0f} s.[/bold green]")
+
+
 app.command(epilog=example("dangol plan -f examples/programme"))(programme.plan)
 app.command("apply", epilog=example("dangol apply -f examples/programme"))(programme.apply_programme)
 app.add_typer(customers.app, name="customers")

@@ -70,6 +70,11 @@ class TokenStore:
         return True
 
 
+def identity_provider(profile: Profile) -> Any:
+    """A Cognito client for the profile's pool (thread-safe to call; make one, use it in many)."""
+    return _idp(profile)
+
+
 def _idp(profile: Profile) -> Any:
     import boto3  # noqa: PLC0415 - only a login needs it
     from botocore.config import Config  # noqa: PLC0415
@@ -106,9 +111,18 @@ def _kept(result: dict[str, Any], refresh_token: str | None = None) -> dict[str,
 
 def login(profile: Profile, username: str, password: str, ask: Ask) -> dict[str, Any]:
     """The pool's password login, with whatever challenge it sets; returns the tokens kept."""
+    tokens = {**authenticate(profile, username, password, ask), "username": username}
+    TokenStore(profile.name).write(tokens)
+    return tokens
+
+
+def authenticate(
+    profile: Profile, username: str, password: str, ask: Ask, *, idp: Any = None
+) -> dict[str, Any]:
+    """The pool's password login, with whatever challenge it sets: the tokens, not kept."""
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
-    idp = _idp(profile)
+    idp = idp or _idp(profile)
     try:
         answer = idp.initiate_auth(
             ClientId=profile.client_id,
@@ -140,9 +154,25 @@ def login(profile: Profile, username: str, password: str, ask: Ask) -> dict[str,
         raise ConsoleError(f"the user pool could not be reached: {exc}", code="unreachable") from None
     if "AuthenticationResult" not in answer:
         raise ConsoleError("the login did not finish", exit_code=AUTH)
-    tokens = {**_kept(answer["AuthenticationResult"]), "username": username}
-    TokenStore(profile.name).write(tokens)
-    return tokens
+    return _kept(answer["AuthenticationResult"])
+
+
+def sign_up(profile: Profile, email: str, password: str, *, idp: Any = None) -> None:
+    """A customer's sign-up as the app makes it, on the local runtime (whose pool takes any
+    confirmation code): what ``dangol demo`` plays for the customers of its stories."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    if not profile.is_local:
+        raise ConsoleError("signing customers up is for the local runtime only", exit_code=AUTH)
+    idp = idp or _idp(profile)
+    try:
+        attributes = [{"Name": "email", "Value": email}]
+        idp.sign_up(ClientId=profile.client_id, Username=email, Password=password, UserAttributes=attributes)
+        idp.confirm_sign_up(ClientId=profile.client_id, Username=email, ConfirmationCode="000000")
+    except ClientError as exc:
+        raise _refused(exc) from None
+    except BotoCoreError as exc:
+        raise ConsoleError(f"the user pool could not be reached: {exc}", code="unreachable") from None
 
 
 def id_token(profile: Profile, *, now: float | None = None) -> str:
