@@ -1,11 +1,13 @@
 """Logging in with the stage's Cognito user pool, and keeping the tokens fresh.
 
-``dangol login`` runs the pool's password login (``USER_PASSWORD_AUTH``) and answers what the pool
-asks next: a new password (``NEW_PASSWORD_REQUIRED``, the first login of an invited user), an MFA
-code (``SOFTWARE_TOKEN_MFA``, ``SMS_MFA``). The tokens are kept per profile in a file only the user
-can read (``<config dir>/tokens/<profile>.json``, 0600); the ID token (what the API's authorizer
-takes) is refreshed with the refresh token a minute before it expires, by itself. A refresh the
-pool refuses (the refresh token expired or was revoked) is exit 5: log in again.
+``dangol login`` runs the pool's SRP login (``USER_SRP_AUTH``, then the ``PASSWORD_VERIFIER``
+challenge: the password never leaves the machine, and it is the one flow a stage's app client
+allows) and answers what the pool asks next: a new password (``NEW_PASSWORD_REQUIRED``, the first
+login of an invited user), an MFA code (``SOFTWARE_TOKEN_MFA``, ``SMS_MFA``). The tokens are kept
+per profile in a file only the user can read (``<config dir>/tokens/<profile>.json``, 0600); the ID
+token (what the API's authorizer takes) is refreshed with the refresh token a minute before it
+expires, by itself. A refresh the pool refuses (the refresh token expired or was revoked) is exit 5:
+log in again.
 """
 
 from __future__ import annotations
@@ -124,11 +126,7 @@ def authenticate(
 
     idp = idp or _idp(profile)
     try:
-        answer = idp.initiate_auth(
-            ClientId=profile.client_id,
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": username, "PASSWORD": password},
-        )
+        answer = _srp(idp, profile, username, password)
         for _ in range(3):  # a new password, then an MFA code, at most
             if "AuthenticationResult" in answer:
                 break
@@ -155,6 +153,32 @@ def authenticate(
     if "AuthenticationResult" not in answer:
         raise ConsoleError("the login did not finish", exit_code=AUTH)
     return _kept(answer["AuthenticationResult"])
+
+
+def _srp(idp: Any, profile: Profile, username: str, password: str) -> dict[str, Any]:
+    """``USER_SRP_AUTH`` and its ``PASSWORD_VERIFIER`` answer (pycognito's SRP-6a, as Amplify's):
+    the pool's next challenge, or its tokens."""
+    from pycognito.aws_srp import AWSSRP  # noqa: PLC0415 - only a login needs it
+
+    if not profile.user_pool_id:
+        raise ConsoleError(
+            f"profile {profile.name!r} lacks user_pool_id (SRP needs it)", code="invalid_config"
+        )
+    srp = AWSSRP(username, password, profile.user_pool_id, profile.client_id, client=idp)
+    params = srp.get_auth_params()
+    answer: dict[str, Any] = idp.initiate_auth(
+        ClientId=profile.client_id, AuthFlow="USER_SRP_AUTH", AuthParameters=params
+    )
+    if answer.get("ChallengeName") != "PASSWORD_VERIFIER":
+        return answer
+    session = {"Session": answer["Session"]} if answer.get("Session") else {}
+    verified: dict[str, Any] = idp.respond_to_auth_challenge(
+        ClientId=profile.client_id,
+        ChallengeName="PASSWORD_VERIFIER",
+        ChallengeResponses=srp.process_challenge(answer["ChallengeParameters"], params),
+        **session,
+    )
+    return verified
 
 
 def sign_up(profile: Profile, email: str, password: str, *, idp: Any = None) -> None:
