@@ -285,3 +285,68 @@ def draw(
     """Draw winners among a gift's entrants (never beyond the stock)."""
     found = STATE.client().post(f"/admin/gifts/{quote(gift_id)}/draws", {"winners": winners})
     output.record(found, ("gift_id", "winners", "remaining"), fmt(output_format), title=f"draw of {gift_id}")
+
+
+# -- scheduled draws: committed before they close, verifiable by anyone after ----------------------
+
+DRAW_COLUMNS = ("draw", "closes_at", "winners", "status", "commitment", "winners_drawn", "verification")
+
+
+def _gift_id(client: Client, named: str) -> str | None:
+    """A gift by its id (``gft_...``) or its name."""
+    if named.startswith("gft_"):
+        return named
+    return next((g["id"] for g in client.pages("/admin/gifts") if g.get("name") == named), None)
+
+
+@app.command("schedule-draws", epilog=example("dangol rewards schedule-draws -f draws/hamper.yaml"))
+def schedule_draws(file: SpecFile) -> None:
+    """Schedule a draw gift's draws from a YAML file (``gift``: its name or id; ``draws``: each
+    ``closes_at`` and ``winners``), once: each draw's seed is committed to before its entries close."""
+    client = STATE.client()
+    document = files.read(file)
+    body = files.mapping(document, "gift", "draws")
+    gift_id = _gift_id(client, str(body["gift"]))
+    if gift_id is None:
+        line = document.line_of(["gift"])
+        raise ConsoleError(f"{file}:{line}: no gift named {body['gift']!r}", code="gift_not_found")
+    try:
+        found = client.get(f"/admin/draw-schedules/{quote(gift_id)}")
+        what = "exists"
+    except ConsoleError as exc:
+        if exc.code != "draw_schedule_not_found":
+            raise
+        try:
+            found = client.post("/admin/draw-schedules", {"gift_id": gift_id, "draws": body["draws"]})
+        except ConsoleError as refused:
+            raise document.mistake(refused) from None
+        what = "scheduled"
+    output.done(f"{gift_id}: {what}, {len(found['draws'])} draws", fmt(None), {"result": what, **found})
+
+
+@app.command(
+    "draws", epilog=example("dangol rewards draws gft_01JD...", "dangol rewards draws gft_01JD... -o json")
+)
+def draws(
+    gift_id: Annotated[str, typer.Argument(help="The gift (its id)")], output_format: OutputOption = None
+) -> None:
+    """A gift's scheduled draws: each close, its published commitment and, once drawn, its seed."""
+    found = STATE.client().get(f"/admin/draw-schedules/{quote(gift_id)}")
+    output.rows(found["draws"], DRAW_COLUMNS, fmt(output_format), title=f"draws of {gift_id}")
+
+
+@app.command(epilog=example("dangol rewards verify gft_01JD... 1"))
+def verify(
+    gift_id: Annotated[str, typer.Argument(help="The gift")],
+    draw: Annotated[int, typer.Argument(help="The draw's number", min=1)],
+    output_format: OutputOption = None,
+) -> None:
+    """Recompute a draw from what it published (its revealed seed against the commitment, the winners
+    from the seed and the entries), as anyone may: exit 1 when it does not verify."""
+    path = f"/draws/{quote(gift_id)}/{draw}/verification"
+    found = STATE.client().request("GET", path, auth=False).json()
+    output.record(
+        found, ("gift_id", "draw", "commitment_matches", "recomputed_winners", "matches"), fmt(output_format)
+    )
+    if not found["matches"]:
+        raise ConsoleError(f"draw {draw} of {gift_id} does not verify", code="draw_not_verified")

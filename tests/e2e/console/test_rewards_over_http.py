@@ -5,6 +5,9 @@ to a CSV list with what was refused listed, gifts listed."""
 from __future__ import annotations
 
 import json
+import time
+import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from console.client import Client
@@ -101,3 +104,53 @@ def test_points_and_coupons_go_to_a_csv_list_and_the_refused_are_listed(
         "rewards", "grant", "--customers", str(tmp_path / "nope.csv"), "--points", "1", "--reason", "x"
     )
     assert (missing.code, missing.err.startswith("error [file_not_found]")) == (1, True)
+
+
+def test_a_draw_gifts_draws_are_scheduled_once_committed_and_not_verifiable_before_they_run(
+    dangol: Run, local: LocalSystem, tmp_path: Path
+) -> None:
+    assert dangol("login", "--as", "marketing").code == 0
+    now = datetime.fromisoformat(local.request("GET", "/_local/clock").json()["now"])
+    name = f"Hamper {uuid.uuid4().hex[:8]}"
+    # Given a draw gift, defined from a file, open for the next three hours
+    gift_file = tmp_path / "hamper.yaml"
+    gift_file.write_text(
+        f"name: {name}\nstock: 2\nmode: draw\nstarts_at: '{now.isoformat()}'\n"
+        f"ends_at: '{(now + timedelta(hours=3)).isoformat()}'\nmin_total: 10000\ncurrency: KRW\n",
+        encoding="utf-8",
+    )
+    gift = dangol("-o", "json", "rewards", "gift", "-f", str(gift_file)).json()
+    # When marketing schedules its two draws from a file naming the gift, twice
+    draws = tmp_path / "draws.yaml"
+    closes = [(now + timedelta(hours=h)).isoformat() for h in (1, 2)]
+    draws.write_text(
+        f"gift: {name}\ndraws:\n" + "".join(f"  - closes_at: '{c}'\n    winners: 1\n" for c in closes),
+        encoding="utf-8",
+    )
+    first = dangol("-o", "json", "rewards", "schedule-draws", "-f", str(draws))
+    assert (first.code, first.json()["result"]) == (0, "scheduled"), first.err
+    # Then the second changes nothing
+    assert dangol("-o", "json", "rewards", "schedule-draws", "-f", str(draws)).json()["result"] == "exists"
+
+    # And each draw's commitment is published before it closes
+    def committed() -> list[dict[str, object]]:
+        shown = dangol("rewards", "draws", gift["id"], "-o", "json")
+        assert shown.code == 0, shown.err
+        listed: list[dict[str, object]] = shown.json()
+        return listed if all(d["commitment"] for d in listed) else []
+
+    deadline = time.monotonic() + 30
+    while not (listed := committed()):
+        assert time.monotonic() < deadline, "no commitments"
+        time.sleep(0.5)
+    assert [d["status"] for d in listed] == ["committed", "committed"]
+    # And a draw that has not run cannot be verified yet: exit 4, one line
+    early = dangol("rewards", "verify", gift["id"], "1")
+    assert early.code == 4
+    assert early.err.startswith("error [draw_not_drawn]:")
+    assert len(early.err.strip().splitlines()) == 1
+    # And a file naming no gift that exists is exit 1 at the gift's line
+    draws.write_text("draws: []\ngift: No such hamper\n", encoding="utf-8")
+    missing = dangol("rewards", "schedule-draws", "-f", str(draws))
+    assert missing.code == 1
+    assert missing.err.strip() == f"error [gift_not_found]: {draws}:2: no gift named 'No such hamper'"
