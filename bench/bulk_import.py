@@ -25,11 +25,11 @@ import json
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from console.client import Client
 from infra.local import cognito, provision
 from infra.local.runtime import Config, LocalRuntime
 from services.profile.dal.profiles import anniversary_items, profile_item
@@ -93,12 +93,10 @@ def rows_csv(count: int, prefix: str) -> str:
 
 
 def _request(url: str, token: str, *, data: bytes | None = None, content_type: str | None = None) -> Any:
-    headers = {"Authorization": f"Bearer {token}"}
-    if content_type:
-        headers["Content-Type"] = content_type
-    request = urllib.request.Request(url, data=data, method="POST" if data else "GET", headers=headers)  # noqa: S310
-    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - our own loopback gateway
-        return json.loads(response.read())
+    """Through the project's one client (``console.client``): a POST when there is a body."""
+    client = Client(url, token=lambda: token, timeout_s=120, user_agent="dangol-bench")
+    method = "POST" if data else "GET"
+    return client.request(method, "", raw=data, content_type=content_type or "application/json").json()
 
 
 def _ours(runtime: LocalRuntime, token: str, text: str) -> tuple[float, dict[str, Any]]:

@@ -1,20 +1,23 @@
-"""Demo data, created through the public API as a client would create it, and retried as a
-client retries: a connection that fails, 429 and 502/503/504 are tried again with exponential
-backoff and jitter (every call carries an Idempotency-Key or its own id, so a retry changes
-nothing twice), so ``make run`` starts on a slow machine too."""
+"""Demo data, created through the public API as a client would create it (the project's one
+client, ``console.client``), and retried as a client retries: a connection that fails, 429 and
+502/503/504 are tried again with exponential backoff and jitter (every call carries an
+Idempotency-Key, the same on each try, or its own id, so a retry changes nothing twice), so
+``make run`` starts on a slow machine too."""
 
 from __future__ import annotations
 
 import base64
-import json
 import random
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from console.client import Client
+from console.errors import ConsoleError
 
 RETRIED_STATUSES = frozenset({429, 502, 503, 504})
 ATTEMPTS = 6
@@ -43,8 +46,10 @@ def with_retries(
         last = attempt == attempts - 1
         try:
             status, body = send()
-        except (urllib.error.URLError, ConnectionError, TimeoutError):  # refused, reset, timed out
-            if last:
+        except (urllib.error.URLError, ConnectionError, TimeoutError, ConsoleError) as exc:
+            if isinstance(exc, ConsoleError) and exc.code != "unreachable":
+                raise
+            if last:  # refused, reset, timed out: every time
                 raise
         else:
             if status not in RETRIED_STATUSES or last:
@@ -53,29 +58,21 @@ def with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _send(request: urllib.request.Request) -> tuple[int, Any]:
+def _send(client: Client, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+    answer = client.request(method, path, check=False, **kwargs)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own gateway
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as err:
-        raw = err.read()
-        try:
-            return err.code, json.loads(raw or b"null")
-        except ValueError:
-            return err.code, raw.decode("utf-8", "replace")
+        return answer.status, answer.json()
+    except ValueError:
+        return answer.status, answer.body.decode("utf-8", "replace")
 
 
 def call(
     url: str, method: str, path: str, token: str, *, body: Any = None, headers: dict[str, str] | None = None
 ) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310 - our own gateway on loopback
-        url + path,
-        data=data,
-        method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", **(headers or {})},
-    )
-    return with_retries(lambda: _send(request))
+    sending = dict(headers or {})
+    key = sending.pop("Idempotency-Key", None) or uuid.uuid4().hex  # the same on every try
+    client = Client(url, token=lambda: token, user_agent="dangol-seed")
+    return with_retries(lambda: _send(client, method, path, body=body, headers=sending, idempotency_key=key))
 
 
 def client_credentials(token_url: str, client_id: str, secret: str, scope: str | None = None) -> str:
@@ -83,13 +80,18 @@ def client_credentials(token_url: str, client_id: str, secret: str, scope: str |
     gets one: HTTP Basic, ``grant_type=client_credentials``)."""
     form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    request = urllib.request.Request(  # noqa: S310 - our own gateway on loopback
-        token_url,
-        data=urllib.parse.urlencode(form).encode(),
-        method="POST",
-        headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+    status, body = with_retries(
+        lambda: _send(
+            Client(token_url, user_agent="dangol-seed"),
+            "POST",
+            "",
+            raw=urllib.parse.urlencode(form).encode(),
+            content_type="application/x-www-form-urlencoded",
+            headers={"Authorization": f"Basic {basic}"},
+            idempotency_key=None,
+            auth=False,
+        )
     )
-    status, body = with_retries(lambda: _send(request))
     if status != 200:
         raise RuntimeError(f"{token_url} refused the client credentials: {status} {body}")
     return str(body["access_token"])

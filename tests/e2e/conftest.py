@@ -13,8 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from typing import Any
 import boto3
 import pytest
 
+from console.client import NEW_KEY, Client
 from infra.local import cognito
 from infra.local.gateway import LOCAL_SECRET_HEADER
 from infra.local.seed import client_credentials
@@ -127,25 +126,30 @@ class LocalSystem:
         headers: dict[str, str] | None = None,
         secret: bool = True,
     ) -> HttpResponse:
-        """One request; to ``/_local/*`` with the run's secret unless ``secret=False``."""
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        all_headers = {"Content-Type": "application/json", **(headers or {})}
-        if path.startswith("/_local") and secret:
-            all_headers.setdefault(LOCAL_SECRET_HEADER, self.state["local_secret"])
-        if (
-            method in {"POST", "PUT", "PATCH", "DELETE"}
-            and not path.startswith("/_local")
-            and not any(h.lower() == "idempotency-key" for h in all_headers)
-        ):
-            all_headers["Idempotency-Key"] = uuid.uuid4().hex  # as a well-behaved client does
-        if token is not None:
-            all_headers["Authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers=all_headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return HttpResponse(response.status, dict(response.headers), response.read())
-        except urllib.error.HTTPError as err:
-            return HttpResponse(err.code, dict(err.headers), err.read())
+        """One request through the project's one client (``console.client``), as a well-behaved
+        client sends it (an Idempotency-Key on a mutating request unless one is given); to
+        ``/_local/*`` with the run's secret unless ``secret=False`` or the test gives its own."""
+        sending = dict(headers or {})
+        given = {k.lower(): k for k in sending}
+        key = sending.pop(given["idempotency-key"]) if "idempotency-key" in given else NEW_KEY
+        content_type = sending.pop(given["content-type"]) if "content-type" in given else "application/json"
+        own_secret = secret and LOCAL_SECRET_HEADER.lower() not in given
+        client = Client(
+            self.url,
+            token=None if token is None else (lambda: token),
+            local_secret=self.state["local_secret"] if own_secret else None,
+        )
+        answer = client.request(
+            method,
+            path,
+            body=body,
+            raw=raw,
+            content_type=content_type,
+            headers=sending,
+            idempotency_key=key,
+            check=False,
+        )
+        return HttpResponse(answer.status, dict(answer.headers), answer.body)
 
 
 def descendants(pid: int) -> list[int]:

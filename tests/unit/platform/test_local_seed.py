@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from console.errors import ConsoleError
 from infra.local.seed import ATTEMPTS, with_retries
 
 
@@ -32,6 +33,7 @@ class Script:
         urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")),
         ConnectionResetError(104, "reset"),
         TimeoutError("timed out"),
+        ConsoleError("http://127.0.0.1:8080 could not be reached: refused", code="unreachable"),
         (429, {"error": {"code": "too_many_requests"}}),
         (502, {"error": {"code": "function_error"}}),
         (503, None),
