@@ -154,3 +154,41 @@ def test_a_draw_gifts_draws_are_scheduled_once_committed_and_not_verifiable_befo
     missing = dangol("rewards", "schedule-draws", "-f", str(draws))
     assert missing.code == 1
     assert missing.err.strip() == f"error [gift_not_found]: {draws}:2: no gift named 'No such hamper'"
+
+
+def test_a_draw_among_a_gifts_entrants_picks_within_the_stock(
+    dangol: Run, local: LocalSystem, tmp_path: Path
+) -> None:
+    assert dangol("login", "--as", "marketing").code == 0
+    now = datetime.fromisoformat(local.request("GET", "/_local/clock").json()["now"])
+    # Given a draw gift of one in stock, and a customer who entered it with a qualifying purchase
+    gift_file = tmp_path / "umbrella.yaml"
+    gift_file.write_text(
+        f"name: Umbrella {uuid.uuid4().hex[:8]}\nstock: 1\nmode: draw\nstarts_at: '{now.isoformat()}'\n"
+        f"ends_at: '{(now + timedelta(hours=1)).isoformat()}'\nmin_total: 10000\ncurrency: KRW\n",
+        encoding="utf-8",
+    )
+    gift = dangol("-o", "json", "rewards", "gift", "-f", str(gift_file)).json()
+    _, customer_id = local.new_customer()
+    purchase = {
+        "external_id": f"e2e-draw-{uuid.uuid4().hex[:10]}",
+        "customer_id": customer_id,
+        "store_id": "gangnam-01",
+        "channel": "store",
+        "currency": "KRW",
+        "purchased_at": now.isoformat(),
+        "lines": [{"sku": "CAKE", "name": "케이크", "category": "cake", "quantity": 1, "unit_price": 32000}],
+    }
+    assert local.request("POST", "/purchases", token=local.token("machine"), body=purchase).status == 201
+    staff = Client(local.url, token=lambda: local.token("marketing"))
+    deadline = time.monotonic() + 30
+    while not staff.get(f"/admin/gifts/{gift['id']}")["entrants"]:
+        assert time.monotonic() < deadline, "no entrant"
+        time.sleep(0.3)
+    # When marketing draws three winners
+    drawn = dangol("-o", "json", "rewards", "draw", gift["id"], "--winners", "3")
+    # Then one is drawn (never beyond the stock): the customer who entered, and none is left
+    assert drawn.code == 0, drawn.err
+    assert (drawn.json()["winners"], drawn.json()["remaining"]) == ([customer_id], 0)
+    shown = dangol("rewards", "gifts")
+    assert gift["name"] in shown.out
