@@ -8,11 +8,16 @@ the benchmarks speak to the system through it.
 - An answer of 400 and more is raised as ``ConsoleError`` with the API's error code and the exit
   code it means (``console.errors``); one that cannot be reached is exit 1 ``unreachable``.
 - ``pages`` follows ``next_cursor`` to the end of a list.
+- ``attempts`` above 1: a request answered 429, 502, 503 or 504, or not reached, is sent again
+  after a growing wait, with the same Idempotency-Key (so an effect happens once), as an app
+  retries a cold start that ran past the gateway's timeout.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,6 +31,8 @@ from console.errors import ConsoleError, from_response
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NEW_KEY = object()  # the default: a fresh Idempotency-Key per mutating request
 LOCAL_SECRET_HEADER = "X-Dangol-Local-Secret"  # noqa: S105 - a header name
+RETRIED = frozenset({429, 502, 503, 504})
+BACKOFF_S = 0.5  # then 1, 2, 4 (at most 8), each with jitter
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class Client:
     timeout_s: float = 30.0
     local_secret: str | None = None  # the local runtime's /_local secret
     user_agent: str = "dangol-console"
+    attempts: int = 1  # tries of a request answered 429/502/503/504 or not reached
 
     def request(
         self,
@@ -64,6 +72,40 @@ class Client:
         check: bool = True,
     ) -> Response:
         """One request; raises ``ConsoleError`` for an answer of 400 and more unless ``check=False``."""
+        if method in MUTATING and idempotency_key is NEW_KEY:
+            idempotency_key = uuid.uuid4().hex  # one key for every try
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self._once(
+                    method, path, body, params, raw, content_type, headers, idempotency_key, auth
+                )
+            except ConsoleError as exc:
+                if exc.code != "unreachable" or attempt == self.attempts:
+                    raise
+            else:
+                if response.status not in RETRIED or attempt == self.attempts:
+                    break
+            time.sleep(min(BACKOFF_S * 2 ** (attempt - 1), 8.0) * random.uniform(0.5, 1.0))  # noqa: S311
+        if check and response.status >= 400:
+            try:
+                parsed = response.json()
+            except ValueError:
+                parsed = None
+            raise from_response(response.status, parsed)
+        return response
+
+    def _once(  # noqa: PLR0917 - request's arguments, passed on
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Mapping[str, Any] | None,
+        raw: bytes | None,
+        content_type: str,
+        headers: Mapping[str, str] | None,
+        idempotency_key: Any,
+        auth: bool,
+    ) -> Response:
         url = self.base_url.rstrip("/") + path
         query = {k: v for k, v in (params or {}).items() if v is not None}
         if query:
@@ -93,12 +135,6 @@ class Client:
             raise ConsoleError(
                 f"{self.base_url} could not be reached: {reason}", code="unreachable"
             ) from None
-        if check and response.status >= 400:
-            try:
-                parsed = response.json()
-            except ValueError:
-                parsed = None
-            raise from_response(response.status, parsed)
         return response
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:

@@ -31,11 +31,15 @@ class State:
         if self._client is None:
             profile = self.profile()
             self._client = Client(
-                profile.api_url, token=lambda: auth.id_token(profile), local_secret=profile.local_secret
+                profile.api_url,
+                token=lambda: auth.id_token(profile),
+                local_secret=profile.local_secret,
+                attempts=ATTEMPTS,
             )
         return self._client
 
 
+ATTEMPTS = 3  # a command's request answered 429/502/503/504 is tried again (the same key)
 STATE = State()
 OutputOption = Annotated[
     Format | None, typer.Option("--output", "-o", help="table (default), json or csv", show_default=False)

@@ -50,6 +50,7 @@ SEOUL = ZoneInfo("Asia/Seoul")
 PILOT = 80  # the winback's customers: about 40 a group, 30 at least to tell a lift
 START_TIMEOUT_S = 120
 WAIT_S = 60  # the longest a step waits for the system (a step takes a second or two)
+APP_ATTEMPTS = 4  # the app and the tills retry a cold start that ran past the gateway's timeout
 PASSWORD = "Demo-customer-1"  # noqa: S105 - the demo customers' password, on the local runtime only
 T = TypeVar("T")
 say = Console(highlight=False, soft_wrap=True).print
@@ -76,8 +77,6 @@ def dangol(*argv: str) -> None:
     from console.app import main  # noqa: PLC0415 - the app registers this module's command
 
     say(f"[dim]$[/dim] [bold cyan]dangol {shlex.join(argv)}[/bold cyan]")
-    if os.environ.get("DANGOL_DEMO_TIMES"):
-        say(f"[dim]{time.monotonic():.1f}[/dim]")
     code = main(list(argv))
     if code != 0:
         raise DemoFailed(f"dangol {shlex.join(argv)} exited {code}", code="demo_failed")
@@ -85,8 +84,6 @@ def dangol(*argv: str) -> None:
 
 def step(text: str) -> None:
     say(f"[yellow]▸[/yellow] {text}")
-    if os.environ.get("DANGOL_DEMO_TIMES"):
-        say(f"[dim]{time.monotonic():.1f}[/dim]")
 
 
 # -- the system and the parts the console does not play ------------------------------------------
@@ -138,14 +135,14 @@ class Stage:
             auth=False,
         )
         token = str(answer.json()["access_token"])
-        return Client(self.profile.api_url, token=lambda: token)
+        return Client(self.profile.api_url, token=lambda: token, attempts=APP_ATTEMPTS)
 
     def customer(self, name: str, **profile: Any) -> Customer:
         """A customer signed up in the app, with a profile."""
         email = f"{name.split(maxsplit=1)[0].lower()}-{uuid.uuid4().hex[:6]}@{self.tag}.demo.dangol.dev"
         auth.sign_up(self.profile, email, PASSWORD, idp=self.idp)
         tokens = auth.authenticate(self.profile, email, PASSWORD, _no_challenge, idp=self.idp)
-        app = Client(self.profile.api_url, token=lambda: str(tokens["id_token"]))
+        app = Client(self.profile.api_url, token=lambda: str(tokens["id_token"]), attempts=APP_ATTEMPTS)
         created = app.post("/me", {"display_name": name, "email": email, **profile})
         return Customer(name, email, str(created["customer_id"]), app)
 
