@@ -8,8 +8,9 @@ the benchmarks speak to the system through it.
 - An answer of 400 and more is raised as ``ConsoleError`` with the API's error code and the exit
   code it means (``console.errors``); one that cannot be reached is exit 1 ``unreachable``.
 - ``pages`` follows ``next_cursor`` to the end of a list.
-- ``attempts`` above 1: a request answered 429, 502, 503 or 504, or not reached, is sent again
-  after a growing wait, with the same Idempotency-Key (so an effect happens once), as an app
+- ``attempts`` above 1: a request answered 429, 502, 503 or 504, or 409 ``idempotency_in_progress``
+  (its first try is still running), or not reached, is sent again after a growing wait (at least
+  its ``Retry-After``), with the same Idempotency-Key (so an effect happens once), as an app
   retries a cold start that ran past the gateway's timeout.
 """
 
@@ -74,6 +75,7 @@ class Client:
         """One request; raises ``ConsoleError`` for an answer of 400 and more unless ``check=False``."""
         if method in MUTATING and idempotency_key is NEW_KEY:
             idempotency_key = uuid.uuid4().hex  # one key for every try
+        response: Response | None = None
         for attempt in range(1, self.attempts + 1):
             try:
                 response = self._once(
@@ -82,16 +84,15 @@ class Client:
             except ConsoleError as exc:
                 if exc.code != "unreachable" or attempt == self.attempts:
                     raise
+                response = None
             else:
-                if response.status not in RETRIED or attempt == self.attempts:
+                if not _retried(response) or attempt == self.attempts:
                     break
-            time.sleep(min(BACKOFF_S * 2 ** (attempt - 1), 8.0) * random.uniform(0.5, 1.0))  # noqa: S311
+            wait = min(BACKOFF_S * 2 ** (attempt - 1), 8.0) * random.uniform(0.5, 1.0)  # noqa: S311
+            time.sleep(max(wait, _retry_after(response) if response is not None else 0.0))
+        assert response is not None  # the last try either answered or raised
         if check and response.status >= 400:
-            try:
-                parsed = response.json()
-            except ValueError:
-                parsed = None
-            raise from_response(response.status, parsed)
+            raise from_response(response.status, _parsed(response))
         return response
 
     def _once(  # noqa: PLR0917 - request's arguments, passed on
@@ -176,6 +177,30 @@ class Client:
             cursor = page.get("next_cursor")
             if not cursor:
                 return
+
+
+def _parsed(response: Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _retried(response: Response) -> bool:
+    """An answer a later try may change: throttled, the gateway or function late or down, or the
+    same request's first try still running."""
+    if response.status in RETRIED:
+        return True
+    if response.status != 409:
+        return False
+    parsed = _parsed(response)
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    return isinstance(error, dict) and error.get("code") == "idempotency_in_progress"
+
+
+def _retry_after(response: Response) -> float:
+    value = response.header("Retry-After") or ""
+    return float(value) if value.isdigit() else 0.0
 
 
 def quote(value: str) -> str:

@@ -50,7 +50,7 @@ SEOUL = ZoneInfo("Asia/Seoul")
 PILOT = 80  # the winback's customers: about 40 a group, 30 at least to tell a lift
 START_TIMEOUT_S = 120
 WAIT_S = 60  # the longest a step waits for the system (a step takes a second or two)
-APP_ATTEMPTS = 4  # the app and the tills retry a cold start that ran past the gateway's timeout
+APP_ATTEMPTS = 6  # the app and the tills retry a cold start that ran past the gateway's timeout
 PASSWORD = "Demo-customer-1"  # noqa: S105 - the demo customers' password, on the local runtime only
 T = TypeVar("T")
 say = Console(highlight=False, soft_wrap=True).print

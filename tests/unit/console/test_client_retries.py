@@ -68,3 +68,26 @@ def test_the_last_try_is_reported_as_it_was_answered(monkeypatch: pytest.MonkeyP
         api.request("GET", "/me")
     assert (late.value.status, late.value.code) == (504, "function_timeout")
     assert len(gateway.keys) == 2
+
+
+def test_a_first_try_still_running_is_waited_for_as_the_api_asks(
+    monkeypatch: pytest.MonkeyPatch, no_waits: list[float]
+) -> None:
+    keys: list[Any] = []
+    in_progress = Response(
+        409,
+        {"Retry-After": "2"},
+        b'{"error": {"code": "idempotency_in_progress", "message": "retry shortly"}}',
+    )
+    answers = [in_progress, Response(201, {}, b'{"customer_id": "cus_1"}')]
+
+    def gateway(*args: Any) -> Response:
+        keys.append(args[7])
+        return answers.pop(0)
+
+    api = Client("http://127.0.0.1:9", attempts=3)
+    monkeypatch.setattr(api, "_once", gateway)
+    assert api.post("/me", {"display_name": "x"}) == {"customer_id": "cus_1"}
+    assert len(keys) == 2
+    assert keys[0] == keys[1]
+    assert no_waits == [2.0]  # the API's Retry-After, longer than the first backoff
