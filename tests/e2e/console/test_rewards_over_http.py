@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from console.client import Client
 from tests.e2e.conftest import LocalSystem
@@ -106,6 +107,19 @@ def test_points_and_coupons_go_to_a_csv_list_and_the_refused_are_listed(
     assert (missing.code, missing.err.startswith("error [file_not_found]")) == (1, True)
 
 
+def draw_gift(dangol: Run, folder: Path, name: str, *, stock: int, opens: datetime, hours: int) -> Any:
+    """A draw gift (10,000 won and up) defined from a file through the console: the API's answer."""
+    path = folder / f"{uuid.uuid4().hex[:8]}.yaml"
+    path.write_text(
+        f"name: {name}\nstock: {stock}\nmode: draw\nstarts_at: '{opens.isoformat()}'\n"
+        f"ends_at: '{(opens + timedelta(hours=hours)).isoformat()}'\nmin_total: 10000\ncurrency: KRW\n",
+        encoding="utf-8",
+    )
+    made = dangol("-o", "json", "rewards", "gift", "-f", str(path))
+    assert made.code == 0, made.err
+    return made.json()
+
+
 def test_a_draw_gifts_draws_are_scheduled_once_committed_and_not_verifiable_before_they_run(
     dangol: Run, local: LocalSystem, tmp_path: Path
 ) -> None:
@@ -113,13 +127,7 @@ def test_a_draw_gifts_draws_are_scheduled_once_committed_and_not_verifiable_befo
     now = datetime.fromisoformat(local.request("GET", "/_local/clock").json()["now"])
     name = f"Hamper {uuid.uuid4().hex[:8]}"
     # Given a draw gift, defined from a file, open for the next three hours
-    gift_file = tmp_path / "hamper.yaml"
-    gift_file.write_text(
-        f"name: {name}\nstock: 2\nmode: draw\nstarts_at: '{now.isoformat()}'\n"
-        f"ends_at: '{(now + timedelta(hours=3)).isoformat()}'\nmin_total: 10000\ncurrency: KRW\n",
-        encoding="utf-8",
-    )
-    gift = dangol("-o", "json", "rewards", "gift", "-f", str(gift_file)).json()
+    gift = draw_gift(dangol, tmp_path, name, stock=2, opens=now, hours=3)
     # When marketing schedules its two draws from a file naming the gift, twice
     draws = tmp_path / "draws.yaml"
     closes = [(now + timedelta(hours=h)).isoformat() for h in (1, 2)]
@@ -162,13 +170,7 @@ def test_a_draw_among_a_gifts_entrants_picks_within_the_stock(
     assert dangol("login", "--as", "marketing").code == 0
     now = datetime.fromisoformat(local.request("GET", "/_local/clock").json()["now"])
     # Given a draw gift of one in stock, and a customer who entered it with a qualifying purchase
-    gift_file = tmp_path / "umbrella.yaml"
-    gift_file.write_text(
-        f"name: Umbrella {uuid.uuid4().hex[:8]}\nstock: 1\nmode: draw\nstarts_at: '{now.isoformat()}'\n"
-        f"ends_at: '{(now + timedelta(hours=1)).isoformat()}'\nmin_total: 10000\ncurrency: KRW\n",
-        encoding="utf-8",
-    )
-    gift = dangol("-o", "json", "rewards", "gift", "-f", str(gift_file)).json()
+    gift = draw_gift(dangol, tmp_path, f"Umbrella {uuid.uuid4().hex[:8]}", stock=1, opens=now, hours=1)
     _, customer_id = local.new_customer()
     purchase = {
         "external_id": f"e2e-draw-{uuid.uuid4().hex[:10]}",
